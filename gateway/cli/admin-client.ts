@@ -1,0 +1,59 @@
+/**
+ * Sends admin operations (docs/protocol.md §9) to a running gateway over MQTT.
+ */
+import { nanoid } from 'nanoid';
+import { InternalError, RequestTimeoutError } from '../../src/errors.js';
+import { encodeFrame } from '../../src/protocol/envelope.js';
+import { ReplyStatus } from '../../src/protocol/reply.js';
+import { adminTopic } from '../../src/protocol/topics.js';
+import { RequestChannel } from '../../src/client/request-channel.js';
+
+export interface AdminClientOptions {
+  brokerUrl: string;
+  timeoutMs: number;
+  username?: string;
+  password?: string;
+}
+
+export class AdminClient {
+  readonly #channel: RequestChannel;
+  readonly #clientId = `edgefc-cli-${nanoid(10)}`;
+  readonly #timeoutMs: number;
+
+  constructor(options: AdminClientOptions) {
+    this.#timeoutMs = options.timeoutMs;
+    this.#channel = new RequestChannel({
+      brokerUrl: options.brokerUrl,
+      clientId: this.#clientId,
+      username: options.username,
+      password: options.password,
+      connectTimeout: Math.min(options.timeoutMs, 5000),
+      logger: { warn: (message) => process.emitWarning(message) },
+    });
+  }
+
+  async call(operation: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    const timeoutError = new RequestTimeoutError(`the gateway did not answer "${operation}" in time: is it running on this broker?`);
+    const requestId = nanoid();
+    const reply = await this.#channel.request({
+      requestId,
+      deadline: Date.now() + this.#timeoutMs,
+      signal: undefined,
+      timeoutError,
+      topic: adminTopic(this.#clientId, operation),
+      frame: (remaining) => encodeFrame({ id: requestId, type: 'Sync', timeout: remaining }, Buffer.from(JSON.stringify(args))),
+    });
+    switch (reply.status) {
+      case ReplyStatus.ok:
+        return JSON.parse(reply.payload.toString('utf8')) as unknown;
+      case ReplyStatus.error:
+        throw reply.error;
+      case ReplyStatus.accepted:
+        throw new InternalError(`admin operation "${operation}" was answered "accepted"`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#channel.close();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `edgefc invoke SERVICE/FUNCTION`: one call through FCClient, as a device would make it.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { FCClient } from '../../../src/client/fc-client.js';
+import type { InvokeParams } from '../../../src/client/fc-client.js';
+import { UsageError } from '../usage-error.js';
+import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+
+export const INVOKE_USAGE = `Usage: edgefc invoke SERVICE/FUNCTION [options]
+
+Invoke a function and print its result.
+
+Options:
+  --payload TEXT      event to send (default: empty)
+  --file F            send the contents of file F as the event (- for stdin)
+  --context JSON      invokerContext, as a JSON object; sent base64-encoded
+  --async             Async call: print the request ID once the gateway has accepted it
+  --timeout MS        end-to-end budget in milliseconds (default 10000)
+  --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
+  --username U, --password P
+  --json              print one JSON object (for scripts)
+`;
+
+export function parseTarget(target: string | undefined): { serviceName: string; functionName: string } {
+  if (target === undefined) throw new UsageError('which function? give SERVICE/FUNCTION, e.g. EdgeFC/helloworld');
+  const parts = target.split('/');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    throw new UsageError(`"${target}" is not SERVICE/FUNCTION, e.g. EdgeFC/helloworld`);
+  }
+  return { serviceName: parts[0] as string, functionName: parts[1] as string };
+}
+
+function parseContext(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--context must be a JSON object (got ${text})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError('--context must be a JSON object, e.g. {"custom":{"data":"x"}}');
+  }
+  return value as Record<string, unknown>;
+}
+
+async function readEvent(payload: string | undefined, file: string | undefined): Promise<Buffer | string | undefined> {
+  if (payload !== undefined && file !== undefined) throw new UsageError('give --payload or --file, not both');
+  if (file === undefined) return payload;
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new UsageError(`cannot read --file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export async function runInvoke(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...connectionOptions,
+      payload: { type: 'string' },
+      file: { type: 'string' },
+      context: { type: 'string' },
+      async: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    output.out(INVOKE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
+  const target = parseTarget(positionals[0]);
+  const timeout = parseTimeoutMs(values.timeout, 10_000);
+  const params: InvokeParams = {
+    ...target,
+    invocationType: values.async ? 'Async' : 'Sync',
+    timeout,
+  };
+  const event = await readEvent(values.payload, values.file);
+  if (event !== undefined) params.payload = event;
+  const invokerContext = parseContext(values.context);
+  if (invokerContext !== undefined) params.invokerContext = invokerContext;
+
+  const client = new FCClient({
+    brokerUrl: values.broker,
+    timeout,
+    connectTimeout: Math.min(timeout, 5000),
+    ...(values.username === undefined ? {} : { username: values.username }),
+    ...(values.password === undefined ? {} : { password: values.password }),
+  });
+  try {
+    const result = await client.invokeFunction(params);
+    if (values.json) {
+      const body: Record<string, unknown> = { requestId: result.requestId, status: values.async ? 'accepted' : 'ok' };
+      if (typeof result.payload === 'string') body['payload'] = result.payload;
+      else if (result.payload !== undefined) body['payloadBase64'] = result.payload.toString('base64');
+      output.out(`${JSON.stringify(body)}\n`);
+    } else if (values.async) {
+      output.out(`${result.requestId}\n`);
+    } else if (typeof result.payload === 'string') {
+      output.out(result.payload.endsWith('\n') ? result.payload : `${result.payload}\n`);
+    } else if (result.payload !== undefined) {
+      if (process.stdout.isTTY) output.err(`(${result.payload.length} bytes of binary data: redirect stdout or use --json)\n`);
+      else process.stdout.write(result.payload);
+    }
+    return 0;
+  } catch (error) {
+    printFailure(output, error, values.json);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `edgefc list` and `edgefc stats`: ask the running gateway (docs/protocol.md §9).
+ */
+import { parseArgs } from 'node:util';
+import type { ListedService } from '../../dispatch/handle-admin.js';
+import type { FunctionStats } from '../../function-host.js';
+import { AdminClient } from '../admin-client.js';
+import { renderTable } from '../table.js';
+import { UsageError } from '../usage-error.js';
+import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+
+const usage = (command: string, what: string): string => `Usage: edgefc ${command} [--broker URL] [--json] [--timeout MS]
+
+${what}
+`;
+
+async function askGateway(argv: string[], output: Output, command: string, what: string, render: (result: unknown) => string): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: connectionOptions });
+  if (values.help) {
+    output.out(usage(command, what));
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+  const client = new AdminClient({
+    brokerUrl: values.broker,
+    timeoutMs: parseTimeoutMs(values.timeout, 5000),
+    ...(values.username === undefined ? {} : { username: values.username }),
+    ...(values.password === undefined ? {} : { password: values.password }),
+  });
+  try {
+    const result = await client.call(command);
+    output.out(values.json ? `${JSON.stringify(result)}\n` : render(result));
+    return 0;
+  } catch (error) {
+    printFailure(output, error, values.json);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+export function runList(argv: string[], output: Output): Promise<number> {
+  return askGateway(argv, output, 'list', 'List the services and functions the gateway serves.', (result) => {
+    const { services } = result as { services: ListedService[] };
+    const rows = services.flatMap((service) =>
+      service.functions.map((fn) => [
+        service.name,
+        fn.name,
+        fn.runtime,
+        fn.handler,
+        fn.memorySize,
+        fn.timeout,
+        fn.instanceConcurrency,
+        fn.maxInstances,
+      ]),
+    );
+    const table = renderTable(['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES'], rows);
+    return `${table}${services.length} service(s), ${rows.length} function(s)\n`;
+  });
+}
+
+export function runStats(argv: string[], output: Output): Promise<number> {
+  return askGateway(argv, output, 'stats', 'Show per-function counters of the running gateway.', (result) => {
+    const { functions, uptimeMs } = result as { functions: FunctionStats[]; uptimeMs: number };
+    const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled]);
+    const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);
+    return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s\n`;
+  });
+}

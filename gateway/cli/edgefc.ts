@@ -1,0 +1,72 @@
+/**
+ * The `edgefc` command: run the gateway, and talk to a running one.
+ */
+import { pathToFileURL } from 'node:url';
+import { INVOKE_USAGE, runInvoke } from './commands/invoke.js';
+import { runList, runStats } from './commands/list.js';
+import { runStart } from './commands/start.js';
+import type { Output } from './commands/common.js';
+import { UsageError } from './usage-error.js';
+
+export const USAGE = `Usage: edgefc <command> [options]
+
+Commands:
+  start | gateway     run the gateway (embedded broker unless --broker is given)
+  invoke S/F          invoke a function and print its result
+  list                list the running gateway's services and functions
+  stats               show the running gateway's per-function counters
+
+Run "edgefc <command> --help" for a command's options.
+`;
+
+type Command = (argv: string[], output: Output) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  start: runStart,
+  gateway: runStart,
+  invoke: runInvoke,
+  list: runList,
+  stats: runStats,
+};
+
+const stdio: Output = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+/** Run the CLI; resolves with the process exit code. */
+export async function main(argv: string[], output: Output = stdio): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    output.out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    output.err(`edgefc: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest, output);
+  } catch (error) {
+    // parseArgs throws TypeErrors with codes ERR_PARSE_ARGS_* for unknown or malformed options.
+    const code = (error as { code?: unknown }).code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      output.err(`edgefc ${name}: ${(error as Error).message}\n${name === 'invoke' ? `\n${INVOKE_USAGE}` : ''}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`edgefc: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,45 @@
+/**
+ * The part of a call both request styles share: look the function up, fix the deadline, run it.
+ */
+import type { InvocationType } from '../../src/protocol/request.js';
+import type { InvokerContext } from '../../src/protocol/invoker-context.js';
+import type { InvokeAddress } from '../../src/protocol/topics.js';
+import type { FunctionSpec, ServiceSpec } from '../registry/types.js';
+import type { Invocation, InvocationResult } from '../runtime/types.js';
+import type { DispatchContext } from './dispatch-context.js';
+
+export interface CallRequest {
+  requestId: string;
+  invocationType: InvocationType;
+  /** Budget in ms from arrival (§3.4); undefined: the function's own timeout bounds it. */
+  timeoutMs: number | undefined;
+  invokerContext: InvokerContext | undefined;
+  qualifier: string;
+  event: Buffer;
+}
+
+export interface StartedCall {
+  service: ServiceSpec;
+  fn: FunctionSpec;
+  result: Promise<InvocationResult>;
+}
+
+/**
+ * Look up and start a call. Throws (synchronously) ServiceNotFound / FunctionNotFound, and
+ * whatever the host refuses at once (ResourceThrottled, ServiceUnavailable); the returned
+ * promise carries the outcome of the run itself.
+ */
+export function startInvocation(context: DispatchContext, address: InvokeAddress, request: CallRequest, arrivedAt: number): StartedCall {
+  const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+  // §3.4: the deadline is on the gateway's clock, from arrival; the function timeout caps the run.
+  const deadline = request.timeoutMs === undefined ? Number.POSITIVE_INFINITY : arrivedAt + request.timeoutMs;
+  const invocation: Invocation = {
+    requestId: request.requestId,
+    invocationType: request.invocationType,
+    event: request.event,
+    invokerContext: request.invokerContext,
+    qualifier: request.qualifier,
+    deadline,
+  };
+  return { service, fn, result: context.host.submit(service, fn, invocation) };
+}

@@ -1,0 +1,58 @@
+/**
+ * The contract between the gateway's dispatcher and a runtime. The pool (function-pool.ts) is
+ * runtime-agnostic; a runtime only knows how to start one instance of one function.
+ */
+import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../registry/types.js';
+import type { FunctionLogLine } from '../logging/function-log.js';
+
+export type InvocationType = 'Sync' | 'Async';
+
+/** One call, as the gateway hands it to a runtime after it has been validated. */
+export interface Invocation {
+  requestId: string;
+  invocationType: InvocationType;
+  event: Buffer;
+  /** The caller's invokerContext, already decoded and checked (docs/protocol.md §5). */
+  invokerContext: Record<string, unknown> | undefined;
+  qualifier: string;
+  /** Epoch ms on the gateway's clock after which the call must not start and must be stopped. */
+  deadline: number;
+}
+
+/** What a successful call produced. `binary` is true when the handler gave a Buffer. */
+export interface InvocationResult {
+  payload: Buffer;
+  binary: boolean;
+}
+
+/** Everything an instance needs to build a function's context and environment. */
+export interface InstanceConfig {
+  service: ServiceSpec;
+  fn: FunctionSpec;
+  identity: GatewayIdentity;
+  /** Broker URL handed to the function so `new FCClient()` inside it reaches this gateway. */
+  brokerUrl: string;
+  onLog: (line: FunctionLogLine) => void;
+}
+
+export interface FunctionInstance {
+  readonly id: string;
+  /** Calls currently running on this instance. */
+  readonly inFlight: number;
+  /** False once the instance is stopping or dead; the pool never gives it new calls. */
+  readonly usable: boolean;
+  /**
+   * Run one call. Resolves with the result; rejects only with EdgeFCError (FunctionTimeout,
+   * HandledInvocationError, UnhandledInvocationError, InitializationError, ...).
+   */
+  invoke(invocation: Invocation): Promise<InvocationResult>;
+  /** Stop the instance; in-flight calls fail with a typed error. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface Runtime {
+  readonly name: string;
+  startInstance(config: InstanceConfig): Promise<FunctionInstance>;
+  /** Release shared resources (spare processes). */
+  close(): Promise<void>;
+}

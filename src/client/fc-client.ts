@@ -1,0 +1,207 @@
+/**
+ * FCClient: invoke edgefc functions over MQTT from a device or from inside a hosted function.
+ *
+ * One MQTT connection and one reply subscription per client (docs/protocol.md §2.3); every call is
+ * an entry in the pending table, correlated by request ID (§4.1), with its own timer.
+ */
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  RequestTimeoutError,
+  ServiceUnavailableError,
+} from '../errors.js';
+import { decodeInvokerContext, encodeInvokerContext } from '../protocol/invoker-context.js';
+import { assertClientId, assertName, assertRequestId } from '../protocol/names.js';
+import { ReplyStatus, type Reply } from '../protocol/reply.js';
+import {
+  assertPayloadSize,
+  assertTimeout,
+  encodeRequest,
+  InvocationType,
+  isInvocationType,
+  type RequestHeader,
+} from '../protocol/request.js';
+import { invokeTopic } from '../protocol/topics.js';
+import { callbackify, type NodeCallback } from './callbackify.js';
+import { resolveClientOptions, type FCClientOptions, type ResolvedClientOptions } from './options.js';
+import { errorMessage, RequestChannel } from './request-channel.js';
+
+export interface InvokeParams {
+  serviceName: string;
+  functionName: string;
+  /** @default 'Sync' */
+  invocationType?: InvocationType;
+  /** Base64 of a JSON object (docs/protocol.md §5), or the object itself, which is encoded for you. */
+  invokerContext?: string | Record<string, unknown>;
+  payload?: string | Buffer;
+  /** Milliseconds this call may take end to end. @default the client's `timeout` */
+  timeout?: number;
+  signal?: AbortSignal;
+  /**
+   * Bring your own request ID (1–64 of `[A-Za-z0-9_-]`), e.g. to retry a call under the same ID.
+   * @default a fresh nanoid
+   */
+  requestId?: string;
+}
+
+export interface InvokeResult {
+  requestId: string;
+  /** Sync only: the function's result, a string for text results or a Buffer for binary ones. */
+  payload?: string | Buffer;
+}
+
+export type InvokeCallback = NodeCallback<InvokeResult>;
+
+export class FCClient {
+  readonly clientId: string;
+  readonly #options: ResolvedClientOptions;
+  readonly #channel: RequestChannel;
+
+  constructor(options: FCClientOptions = {}) {
+    this.#options = resolveClientOptions(options);
+    assertClientId(this.#options.clientId);
+    this.clientId = this.#options.clientId;
+    this.#channel = new RequestChannel(this.#options);
+  }
+
+  /** Calls waiting for a reply; 0 when the client is idle. */
+  get pendingCount(): number {
+    return this.#channel.pendingCount;
+  }
+
+  /**
+   * Connect and subscribe to this client's reply topic. Optional: the first call connects.
+   * Resolves once the subscription is acknowledged (docs/protocol.md §1.4).
+   */
+  async connect(): Promise<void> {
+    await this.#channel.ready();
+  }
+
+  /**
+   * Invoke a function. Without a callback it returns a promise; with one, it calls
+   * `callback(err, data)` (LinkEdge's contract) and returns undefined. Sync calls resolve with
+   * the result; Async calls resolve with the request ID once the gateway has accepted the call.
+   *
+   * @example
+   * const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' });
+   */
+  invokeFunction(params: InvokeParams): Promise<InvokeResult>;
+  invokeFunction(params: InvokeParams, callback: InvokeCallback): void;
+  invokeFunction(params: InvokeParams, callback?: InvokeCallback): Promise<InvokeResult> | void {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new InvalidArgumentError('callback must be a function');
+    }
+    const promise = this.#invoke(params);
+    if (callback === undefined) return promise;
+    callbackify(promise, callback);
+  }
+
+  /** Publish a one-way message (QoS 1). Resolves when the broker has acknowledged it. */
+  async publish(topic: string, payload: string | Buffer): Promise<void> {
+    if (typeof topic !== 'string' || topic.length === 0 || /[+#\u0000]/.test(topic)) {
+      throw new InvalidArgumentError(`topic ${JSON.stringify(topic)} must be a non-empty topic name without wildcards`);
+    }
+    const bytes = toPayloadBuffer(payload);
+    const mqtt = await this.#channel.ready();
+    try {
+      await mqtt.publishAsync(topic, bytes, { qos: 1 });
+    } catch (cause) {
+      throw new ServiceUnavailableError(`publish to ${topic} failed: ${errorMessage(cause)}`, { cause });
+    }
+  }
+
+  /** Close the connection. Every pending call fails with ClientClosed. Idempotent. */
+  close(): Promise<void> {
+    return this.#channel.close();
+  }
+
+  async #invoke(params: InvokeParams): Promise<InvokeResult> {
+    // Created here, at the call site, so its stack names the caller (STYLE §10).
+    const timeoutError = new RequestTimeoutError('no reply from the gateway before the deadline');
+    const request = this.#prepare(params);
+    const reply = await this.#channel.request({
+      requestId: request.requestId,
+      deadline: Date.now() + request.timeoutMs,
+      signal: params.signal,
+      timeoutError,
+      topic: invokeTopic(this.clientId, request.serviceName, request.functionName),
+      frame: (remaining) => {
+        const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
+        if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
+        return encodeRequest(header, request.payload);
+      },
+    });
+    return toResult(reply);
+  }
+
+  #prepare(params: InvokeParams): PreparedRequest {
+    if (typeof params !== 'object' || params === null) {
+      throw new InvalidArgumentError('invokeFunction needs a params object');
+    }
+    if (this.#channel.closed) throw new ClientClosedError();
+    assertName('serviceName', params.serviceName);
+    assertName('functionName', params.functionName);
+    const invocationType = params.invocationType ?? InvocationType.Sync;
+    if (!isInvocationType(invocationType)) {
+      throw new InvalidArgumentError(`invocationType must be "Sync" or "Async" (got ${JSON.stringify(invocationType)})`);
+    }
+    const timeoutMs = params.timeout ?? this.#options.timeout;
+    assertTimeout(timeoutMs);
+    const requestId = params.requestId ?? this.#options.generateRequestId();
+    assertRequestId(requestId);
+    const payload = toPayloadBuffer(params.payload);
+    assertPayloadSize(invocationType, payload.length);
+    return {
+      serviceName: params.serviceName,
+      functionName: params.functionName,
+      invocationType,
+      timeoutMs,
+      requestId,
+      payload,
+      invokerContext: normalizeInvokerContext(params.invokerContext),
+    };
+  }
+}
+
+interface PreparedRequest {
+  serviceName: string;
+  functionName: string;
+  invocationType: InvocationType;
+  timeoutMs: number;
+  requestId: string;
+  payload: Buffer;
+  invokerContext: string | undefined;
+}
+
+function toResult(reply: Reply): InvokeResult {
+  switch (reply.status) {
+    case ReplyStatus.ok:
+      return { requestId: reply.requestId, payload: reply.binary ? reply.payload : reply.payload.toString('utf8') };
+    case ReplyStatus.accepted:
+      return { requestId: reply.requestId };
+    case ReplyStatus.error:
+      throw reply.error;
+  }
+}
+
+function toPayloadBuffer(payload: unknown): Buffer {
+  if (payload === undefined || payload === null) return Buffer.alloc(0);
+  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  throw new InvalidArgumentError(`payload must be a string or a Buffer (got ${typeof payload})`);
+}
+
+function normalizeInvokerContext(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') {
+    decodeInvokerContext(value); // refuse early what the gateway would refuse (§5)
+    return value;
+  }
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const encoded = encodeInvokerContext(value as Record<string, unknown>);
+    decodeInvokerContext(encoded); // size cap (§5.2)
+    return encoded;
+  }
+  throw new InvalidArgumentError('invokerContext must be a base64 string or a plain object (§5)');
+}

@@ -1,0 +1,79 @@
+/**
+ * FCClient options and their defaults.
+ */
+import { nanoid } from 'nanoid';
+
+export interface ClientLogger {
+  warn(message: string): void;
+}
+
+export interface FCClientOptions {
+  /**
+   * Broker to connect to. Inside a hosted function the gateway sets `EDGEFC_BROKER_URL`, so
+   * `new FCClient()` reaches the gateway that runs it.
+   * @default process.env.EDGEFC_BROKER_URL ?? 'mqtt://127.0.0.1:1883'
+   * @example 'mqtt://gateway.local:1883'
+   */
+  brokerUrl?: string;
+  /**
+   * MQTT client ID; it names this client's reply topic (docs/protocol.md §2.2), so it must be
+   * 1–64 of `[A-Za-z0-9_-]` and unique on the broker.
+   * @default `edgefc_` + 16 random nanoid characters
+   */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /**
+   * Default end-to-end budget of a call, in ms; `invokeFunction({ timeout })` overrides it.
+   * @default 10000
+   */
+  timeout?: number;
+  /**
+   * How long the first connection may take before calls fail with ServiceUnavailable, in ms.
+   * @default 5000
+   */
+  connectTimeout?: number;
+  /**
+   * Makes request IDs (docs/protocol.md §3.3).
+   * @default nanoid(): 21 characters, 126 random bits
+   */
+  generateRequestId?: () => string;
+  /** @default a logger that writes warnings to stderr */
+  logger?: ClientLogger;
+}
+
+export interface ResolvedClientOptions {
+  brokerUrl: string;
+  clientId: string;
+  username: string | undefined;
+  password: string | undefined;
+  timeout: number;
+  connectTimeout: number;
+  generateRequestId: () => string;
+  logger: ClientLogger;
+}
+
+export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** Set by the gateway in every function process (gateway/runtime/node). */
+export const BROKER_URL_ENV = 'EDGEFC_BROKER_URL';
+
+const stderrLogger: ClientLogger = {
+  warn(message) {
+    process.emitWarning(message);
+  },
+};
+
+export function resolveClientOptions(options: FCClientOptions): ResolvedClientOptions {
+  return {
+    brokerUrl: options.brokerUrl ?? process.env[BROKER_URL_ENV] ?? DEFAULT_BROKER_URL,
+    clientId: options.clientId ?? `edgefc_${nanoid(16)}`,
+    username: options.username,
+    password: options.password,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    generateRequestId: options.generateRequestId ?? (() => nanoid()),
+    logger: options.logger ?? stderrLogger,
+  };
+}

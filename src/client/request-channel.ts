@@ -1,0 +1,192 @@
+/**
+ * One MQTT connection with one reply subscription (docs/protocol.md §2.3), and the table of calls
+ * waiting on it. FCClient and the admin client both send through it, so request/reply lives in
+ * one place.
+ */
+import type { MqttClient } from 'mqtt';
+import {
+  AbortedError,
+  ClientClosedError,
+  EdgeFCError,
+  InvalidArgumentError,
+  RequestTimeoutError,
+  ServiceUnavailableError,
+} from '../errors.js';
+import { connectMqtt } from '../mqtt/connect.js';
+import { decodeReply, type Reply } from '../protocol/reply.js';
+import { replyTopic } from '../protocol/topics.js';
+import type { ClientLogger } from './options.js';
+import { PendingRequests } from './pending-requests.js';
+
+export interface RequestChannelOptions {
+  brokerUrl: string;
+  clientId: string;
+  username: string | undefined;
+  password: string | undefined;
+  connectTimeout: number;
+  logger: ClientLogger;
+}
+
+export interface ChannelRequest {
+  requestId: string;
+  /** Absolute deadline, epoch ms on this machine's clock. */
+  deadline: number;
+  signal: AbortSignal | undefined;
+  /** Made by the caller at its call site, so the stack names the caller (STYLE §10). */
+  timeoutError: RequestTimeoutError;
+  topic: string;
+  /** Builds the frame once the budget left at publish time is known (§3.4). */
+  frame: (remainingMs: number) => Buffer;
+}
+
+export class RequestChannel {
+  readonly #options: RequestChannelOptions;
+  readonly #pending = new PendingRequests();
+  readonly #replyTopic: string;
+  #connection: Promise<MqttClient> | undefined;
+  #closed = false;
+
+  constructor(options: RequestChannelOptions) {
+    this.#options = options;
+    this.#replyTopic = replyTopic(options.clientId);
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The connected client with its reply subscription acknowledged; connects on first use. */
+  ready(signal?: AbortSignal): Promise<MqttClient> {
+    if (this.#closed) return Promise.reject(new ClientClosedError());
+    this.#connection ??= this.#open();
+    return signal === undefined ? this.#connection : raceAbort(this.#connection, signal);
+  }
+
+  /** Publish a request and wait for its reply, its deadline, its abort or close. */
+  async request(call: ChannelRequest): Promise<Reply> {
+    const { signal, requestId } = call;
+    if (signal?.aborted === true) throw abortError(signal);
+    const mqtt = await this.ready(signal);
+    const remaining = call.deadline - Date.now();
+    if (remaining <= 0) throw call.timeoutError;
+    const frame = call.frame(remaining);
+
+    return new Promise<Reply>((resolve, reject) => {
+      if (this.#pending.has(requestId)) {
+        reject(new InvalidArgumentError(`request ${requestId} is already pending on this client`));
+        return;
+      }
+      const onAbort = (): void => {
+        this.#pending.cancel(requestId, abortError(signal));
+      };
+      const timer = setTimeout(() => {
+        this.#pending.cancel(requestId, call.timeoutError);
+      }, remaining);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#pending.add(requestId, {
+        resolve,
+        reject,
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        },
+      });
+      mqtt.publish(call.topic, frame, { qos: 1 }, (error) => {
+        if (error !== undefined && error !== null) {
+          this.#pending.cancel(requestId, new ServiceUnavailableError(`could not publish the request: ${error.message}`, { cause: error }));
+        }
+      });
+    });
+  }
+
+  /** Close the connection; every waiting call fails with ClientClosed. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending.rejectAll(() => new ClientClosedError());
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection === undefined) return;
+    const mqtt = await connection.catch(() => undefined);
+    if (mqtt !== undefined) await mqtt.endAsync(true);
+  }
+
+  async #open(): Promise<MqttClient> {
+    const options = this.#options;
+    let mqtt: MqttClient;
+    try {
+      mqtt = await connectMqtt(options.brokerUrl, {
+        clientId: options.clientId,
+        connectTimeoutMs: options.connectTimeout,
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.password === undefined ? {} : { password: options.password }),
+      });
+    } catch (error) {
+      this.#connection = undefined; // the next call tries again
+      throw error;
+    }
+    mqtt.on('message', (topic, payload) => {
+      if (topic === this.#replyTopic) this.#onReply(payload);
+    });
+    try {
+      const granted = await mqtt.subscribeAsync(this.#replyTopic, { qos: 1 });
+      if (granted.some((grant) => grant.qos === 128)) {
+        throw new ServiceUnavailableError(`the broker refused the subscription to ${this.#replyTopic} (check its ACL)`);
+      }
+    } catch (error) {
+      this.#connection = undefined;
+      await mqtt.endAsync(true);
+      throw error instanceof EdgeFCError ? error : new ServiceUnavailableError(`subscribe failed: ${errorMessage(error)}`, { cause: error });
+    }
+    if (this.#closed) {
+      await mqtt.endAsync(true);
+      throw new ClientClosedError();
+    }
+    return mqtt;
+  }
+
+  #onReply(payload: Buffer): void {
+    let reply: Reply;
+    try {
+      reply = decodeReply(payload);
+    } catch (error) {
+      this.#options.logger.warn(`edgefc: dropped an unreadable reply on ${this.#replyTopic}: ${errorMessage(error)}`);
+      return;
+    }
+    this.#pending.dispatch(reply); // §4.3: an unknown ID is dropped
+  }
+}
+
+export function abortError(signal: AbortSignal | undefined): EdgeFCError {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof EdgeFCError) return reason;
+  return new AbortedError('the call was aborted', { cause: reason });
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,95 @@
+/**
+ * Connect an MQTT.js client and wait for the broker's first CONNACK, within a deadline.
+ *
+ * MQTT.js on its own never gives up: `mqtt.connect()` returns at once and retries every
+ * `reconnectPeriod` forever, so a wrong URL looks like a hang. Here the first connect is bounded
+ * by `connectTimeoutMs` and fails with a typed `ServiceUnavailableError`; after the first
+ * success the client reconnects on its own like any MQTT.js client.
+ */
+import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from 'mqtt';
+import { ServiceUnavailableError } from '../errors.js';
+import { enableTcpNoDelay } from './tcp-nodelay.js';
+
+export interface ConnectMqttOptions extends IClientOptions {
+  /**
+   * How long to keep trying to get the first CONNACK (TCP connect, CONNECT, CONNACK; refused
+   * TCP connections are retried every `reconnectPeriod` within this budget).
+   * @default 10_000
+   * @example connectMqtt('mqtt://127.0.0.1:1883', { connectTimeoutMs: 2_000 })
+   */
+  connectTimeoutMs?: number;
+}
+
+/** 1 s: a restarted broker is back within a few seconds; faster retries only burn CPU. */
+const DEFAULT_RECONNECT_PERIOD_MS = 1_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves with a connected client (TCP_NODELAY on, kept on across reconnects). Rejects with
+ * `ServiceUnavailableError` when the broker is unreachable within `connectTimeoutMs` or refuses
+ * the CONNECT (bad credentials, unsupported protocol version: aedes refuses MQTT 5); the client
+ * is then closed, with no reconnect timer left behind.
+ */
+export async function connectMqtt(url: string, options: ConnectMqttOptions = {}): Promise<MqttClient> {
+  const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, ...clientOptions } = options;
+  const reconnectPeriod = clientOptions.reconnectPeriod ?? DEFAULT_RECONNECT_PERIOD_MS;
+  const client = connect(url, {
+    ...clientOptions,
+    reconnectPeriod,
+    // MQTT.js's own per-attempt CONNACK timeout must not outlive our budget.
+    connectTimeout: Math.min(clientOptions.connectTimeout ?? 30_000, connectTimeoutMs),
+    // We call connect() after installing the nodelay hook, so even CONNECT goes out without Nagle.
+    manualConnect: true,
+  });
+  enableTcpNoDelay(client);
+
+  let lastError: Error | undefined;
+  let onConnect: () => void = () => undefined;
+  let onError: (error: Error) => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onConnect = resolve;
+      onError = (error) => {
+        lastError = error;
+        // A CONNACK with a non-zero return code is the broker saying no: retrying will not help.
+        if (error instanceof ErrorWithReasonCode) reject(refused(url, error));
+        // Anything else (ECONNREFUSED, connack timeout) is retried until the deadline.
+      };
+      timer = setTimeout(() => reject(unreachable(url, connectTimeoutMs, lastError)), connectTimeoutMs);
+      client.once('connect', onConnect);
+      client.on('error', onError);
+      client.connect();
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => {
+      client.end(true, {}, () => resolve());
+    });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    client.off('connect', onConnect);
+    client.off('error', onError);
+  }
+  return client;
+}
+
+function describe(error: Error | undefined): string {
+  if (error === undefined) return 'no CONNACK';
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? `${code} ${error.message}` : error.message;
+}
+
+function unreachable(url: string, timeoutMs: number, cause: Error | undefined): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    `MQTT broker ${url} unreachable: ${describe(cause)} (gave up after ${timeoutMs} ms)`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+function refused(url: string, cause: ErrorWithReasonCode): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    `MQTT broker ${url} refused the connection: ${cause.message} (return code ${cause.code})`,
+    { cause },
+  );
+}

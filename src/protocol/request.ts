@@ -1,0 +1,107 @@
+/**
+ * Invocation requests (docs/protocol.md §3): what a client sends and what the gateway accepts.
+ * `decodeRequest` is the gateway's single gate: everything it returns has been checked against
+ * §3 and §5–§7, so nothing malformed ever reaches a handler.
+ */
+import { EdgeFCError, InvalidArgumentError } from '../errors.js';
+import { decodeFrame, encodeFrame } from './envelope.js';
+import { decodeInvokerContext, type InvokerContext } from './invoker-context.js';
+import { MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES, MAX_TIMEOUT_MS } from './limits.js';
+import { assertRequestId } from './names.js';
+
+export const InvocationType = { Sync: 'Sync', Async: 'Async' } as const;
+export type InvocationType = (typeof InvocationType)[keyof typeof InvocationType];
+
+export const DEFAULT_QUALIFIER = 'LATEST';
+const QUALIFIER_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/** The header of §3.2, as the client builds it. */
+export interface RequestHeader {
+  id: string;
+  type: InvocationType;
+  timeout?: number;
+  ctx?: string;
+  qualifier?: string;
+}
+
+export interface DecodedRequest {
+  requestId: string;
+  invocationType: InvocationType;
+  /** §3.4: ms budget left at publish time; undefined for an Async call that sent none. */
+  timeoutMs: number | undefined;
+  invokerContext: InvokerContext | undefined;
+  qualifier: string;
+  event: Buffer;
+}
+
+export function isInvocationType(value: unknown): value is InvocationType {
+  return value === InvocationType.Sync || value === InvocationType.Async;
+}
+
+export function payloadCap(type: InvocationType): number {
+  return type === InvocationType.Sync ? MAX_SYNC_PAYLOAD_BYTES : MAX_ASYNC_PAYLOAD_BYTES;
+}
+
+/** §7.2: refuse an event over its cap before it is sent or run. */
+export function assertPayloadSize(type: InvocationType, length: number): void {
+  const cap = payloadCap(type);
+  if (length > cap) {
+    throw new InvalidArgumentError(`${type} payload is ${length} bytes; the limit is ${cap} (§7.2)`);
+  }
+}
+
+/** §3.4: a budget is a whole number of ms from 1 to 24 h. */
+export function assertTimeout(value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${String(value)}) (§3.4)`);
+  }
+}
+
+export function encodeRequest(header: RequestHeader, event: Buffer | undefined): Buffer {
+  return encodeFrame(header, event);
+}
+
+/**
+ * Parse and validate a request payload. Errors are EdgeFCErrors carrying the request ID when it
+ * could be read, so the gateway can address its error reply (§4.1).
+ */
+export function decodeRequest(payload: Buffer): DecodedRequest {
+  const { header, body } = decodeFrame(payload);
+  const id = header['id'];
+  assertRequestId(id);
+  try {
+    return validateHeader(id, header, body);
+  } catch (error) {
+    if (error instanceof EdgeFCError && error.requestId === undefined) {
+      throw new InvalidArgumentError(error.message, { requestId: id, cause: error.cause });
+    }
+    throw error;
+  }
+}
+
+function validateHeader(requestId: string, header: Record<string, unknown>, body: Buffer): DecodedRequest {
+  const type = header['type'];
+  if (!isInvocationType(type)) {
+    throw new InvalidArgumentError(`invocation type must be "Sync" or "Async" (got ${JSON.stringify(type) ?? 'nothing'}) (§3.5)`);
+  }
+  const timeout = header['timeout'];
+  let timeoutMs: number | undefined;
+  if (timeout !== undefined) {
+    assertTimeout(timeout);
+    timeoutMs = timeout;
+  } else if (type === InvocationType.Sync) {
+    throw new InvalidArgumentError('a Sync request must carry a timeout (§3.2)');
+  }
+  const ctx = header['ctx'];
+  let invokerContext: InvokerContext | undefined;
+  if (ctx !== undefined) {
+    if (typeof ctx !== 'string') throw new InvalidArgumentError('invokerContext must be a base64 string (§5.1)');
+    invokerContext = decodeInvokerContext(ctx);
+  }
+  const qualifier = header['qualifier'] ?? DEFAULT_QUALIFIER;
+  if (typeof qualifier !== 'string' || !QUALIFIER_PATTERN.test(qualifier)) {
+    throw new InvalidArgumentError(`qualifier must be 1–128 characters of letters, digits, "_", "-" and "." (§3.2)`);
+  }
+  assertPayloadSize(type, body.length);
+  return { requestId, invocationType: type, timeoutMs, invokerContext, qualifier, event: body };
+}
