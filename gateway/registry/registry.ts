@@ -1,0 +1,98 @@
+/**
+ * The services and functions a gateway serves, built once from a checked Template.
+ *
+ * `lookup` runs on every call: two Map reads and no allocation, since each (service, function)
+ * result object is built once here and handed out as is.
+ */
+import { FunctionNotFoundError, InvalidArgumentError, ServiceNotFoundError } from '../../src/errors.js';
+import { closestName, listNames, quoteName } from './closest-name.js';
+import type { FunctionSpec, GatewayIdentity, ServiceSpec, Template } from './types.js';
+
+export interface RegistryEntry {
+  readonly service: Readonly<ServiceSpec>;
+  readonly fn: Readonly<FunctionSpec>;
+}
+
+interface ServiceEntry {
+  service: Readonly<ServiceSpec>;
+  functions: Map<string, RegistryEntry>;
+  /** Function names in template order, for error messages. */
+  functionNames: string[];
+}
+
+export class Registry {
+  readonly identity: Readonly<GatewayIdentity>;
+  /** Absolute path of the template the registry came from. */
+  readonly templatePath: string;
+  readonly #byService = new Map<string, ServiceEntry>();
+  readonly #services: readonly Readonly<ServiceSpec>[];
+  readonly #functions: readonly Readonly<FunctionSpec>[];
+
+  /**
+   * Throws InvalidArgumentError when the template contradicts itself (a duplicate name, a
+   * function of an unknown service): loadTemplate never produces one, hand-built ones might.
+   */
+  constructor(template: Template) {
+    this.templatePath = template.path;
+    this.identity = Object.freeze({ ...template.identity, credentials: Object.freeze({ ...template.identity.credentials }) });
+    for (const spec of template.services) {
+      if (this.#byService.has(spec.name)) throw new InvalidArgumentError(`service ${quoteName(spec.name)} is defined twice`);
+      this.#byService.set(spec.name, { service: Object.freeze({ ...spec }), functions: new Map(), functionNames: [] });
+    }
+    for (const spec of template.functions) {
+      const entry = this.#byService.get(spec.serviceName);
+      if (entry === undefined) {
+        throw new InvalidArgumentError(`function ${quoteName(spec.name)} belongs to service ${quoteName(spec.serviceName)}, which is not defined`);
+      }
+      if (entry.functions.has(spec.name)) {
+        throw new InvalidArgumentError(`function ${quoteName(`${spec.serviceName}/${spec.name}`)} is defined twice`);
+      }
+      const fn = Object.freeze({ ...spec, environmentVariables: Object.freeze({ ...spec.environmentVariables }) });
+      entry.functions.set(spec.name, Object.freeze({ service: entry.service, fn }));
+      entry.functionNames.push(spec.name);
+    }
+    this.#services = Object.freeze([...this.#byService.values()].map((e) => e.service));
+    this.#functions = Object.freeze([...this.#byService.values()].flatMap((e) => [...e.functions.values()].map((r) => r.fn)));
+  }
+
+  /** The function, or throws ServiceNotFoundError / FunctionNotFoundError naming what exists. */
+  lookup(serviceName: string, functionName: string): RegistryEntry {
+    const service = this.#byService.get(serviceName);
+    if (service === undefined) throw this.#serviceNotFound(serviceName);
+    const entry = service.functions.get(functionName);
+    if (entry === undefined) throw this.#functionNotFound(service, functionName);
+    return entry;
+  }
+
+  /** Like lookup, but undefined instead of an error. */
+  find(serviceName: string, functionName: string): RegistryEntry | undefined {
+    return this.#byService.get(serviceName)?.functions.get(functionName);
+  }
+
+  /** Services in template order. */
+  services(): readonly Readonly<ServiceSpec>[] {
+    return this.#services;
+  }
+
+  /** Functions in template order (by service, then by function); one service's with a name. */
+  functions(serviceName?: string): readonly Readonly<FunctionSpec>[] {
+    if (serviceName === undefined) return this.#functions;
+    const entry = this.#byService.get(serviceName);
+    return entry === undefined ? [] : [...entry.functions.values()].map((r) => r.fn);
+  }
+
+  #serviceNotFound(serviceName: string): ServiceNotFoundError {
+    const names = [...this.#byService.keys()];
+    const hint = closestName(serviceName, names);
+    const tail = hint === undefined ? '' : `; did you mean ${quoteName(hint)}?`;
+    return new ServiceNotFoundError(`service ${quoteName(serviceName)} not found (services: ${listNames(names)})${tail}`);
+  }
+
+  #functionNotFound(entry: ServiceEntry, functionName: string): FunctionNotFoundError {
+    const hint = closestName(functionName, entry.functionNames);
+    const tail = hint === undefined ? '' : `; did you mean ${quoteName(hint)}?`;
+    return new FunctionNotFoundError(
+      `function ${quoteName(functionName)} not found in service ${quoteName(entry.service.name)} (functions: ${listNames(entry.functionNames)})${tail}`,
+    );
+  }
+}

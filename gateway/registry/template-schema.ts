@@ -1,0 +1,64 @@
+/**
+ * The template's fields, defaults and ranges in one place. functions/README.md documents the
+ * same numbers; test/registry/template-docs.test.ts keeps the two in step.
+ */
+import type { IntegerRule } from './template-fields.js';
+
+/** `edgefc: 1` at the top of the file. Bumped only when a field changes meaning. */
+export const TEMPLATE_VERSION = 1;
+
+export const ROOT_FIELDS = ['edgefc', 'region', 'accountId', 'credentials', 'services'] as const;
+export const CREDENTIAL_FIELDS = ['accessKeyId', 'accessKeySecret', 'securityToken'] as const;
+export const SERVICE_FIELDS = ['description', 'logProject', 'logStore', 'functions'] as const;
+export const FUNCTION_FIELDS = [
+  'runtime',
+  'handler',
+  'codeUri',
+  'memorySize',
+  'timeout',
+  'initializer',
+  'initializationTimeout',
+  'instanceConcurrency',
+  'maxInstances',
+  'maxQueueLength',
+  'environmentVariables',
+  'description',
+] as const;
+
+/** What `context.region` / `context.accountId` say when the template is silent. */
+export const DEFAULT_REGION = 'local';
+export const DEFAULT_ACCOUNT_ID = 'local';
+
+/**
+ * Environment variables that override the template's credentials, one per field, so secrets
+ * need not be written into a file that is checked in. Set and non-empty wins.
+ */
+export const CREDENTIAL_ENV = {
+  accessKeyId: 'EDGEFC_ACCESS_KEY_ID',
+  accessKeySecret: 'EDGEFC_ACCESS_KEY_SECRET',
+  securityToken: 'EDGEFC_SECURITY_TOKEN',
+} as const satisfies Record<(typeof CREDENTIAL_FIELDS)[number], string>;
+
+/** Every service reports this qualifier: an edge gateway runs one version of each function. */
+export const SERVICE_QUALIFIER = 'LATEST';
+/** FC reports no version ID for LATEST. */
+export const SERVICE_VERSION_ID = '';
+
+/** Integer function fields. Ranges follow FC's where FC has one (memory, timeouts, concurrency). */
+export const FUNCTION_LIMITS = {
+  /** MB. FC's range; the runtime may use it to cap the instance's heap. */
+  memorySize: { min: 64, max: 16384, default: 128, unit: 'MB' },
+  /** Seconds. 86400 = 24 h, FC's longest run (and MAX_TIMEOUT_MS in src/protocol/limits.ts). */
+  timeout: { min: 1, max: 86400, default: 3, unit: 'seconds' },
+  /** Seconds. FC caps initializers at 300 s. */
+  initializationTimeout: { min: 1, max: 300, default: 3, unit: 'seconds' },
+  /** Calls one instance runs at once; FC's limit is 100 (1 = FC's classic one-call-per-instance). */
+  instanceConcurrency: { min: 1, max: 100, default: 1 },
+  /** Instances at once. 64: an edge box rarely has the memory for more Node processes. */
+  maxInstances: { min: 1, max: 64, default: 2 },
+  /** Waiting calls past which the gateway answers ResourceThrottled; 0 = never queue. */
+  maxQueueLength: { min: 0, max: 100_000, default: 100 },
+} as const satisfies Record<string, IntegerRule>;
+
+/** POSIX-portable environment variable names. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
