@@ -50,11 +50,11 @@ export class FunctionHost {
 
   stats(): FunctionStats[] {
     const rows: FunctionStats[] = [];
-    for (const { service, fn } of this.#options.registry.functions()) {
-      const pool = this.#pools.get(key(service.name, fn.name));
+    for (const fn of this.#options.registry.functions()) {
+      const pool = this.#pools.get(key(fn.serviceName, fn.name));
       const s = pool?.stats();
       rows.push({
-        service: service.name,
+        service: fn.serviceName,
         function: fn.name,
         queued: s?.queued ?? 0,
         running: s?.running ?? 0,

@@ -71,12 +71,11 @@ export class Gateway {
     const template = await loadTemplate(options.templatePath);
     const registry = new Registry(template);
 
-    let broker: EmbeddedBroker | undefined;
-    let brokerUrl = options.brokerUrl;
-    if (brokerUrl === undefined) {
-      broker = await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 });
-      brokerUrl = broker.url;
-    }
+    const broker =
+      options.brokerUrl === undefined
+        ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 })
+        : undefined;
+    const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
     const runtime = new NodeRuntime();
     const host = new FunctionHost({ registry, runtime, brokerUrl, logger });
     const startedAt = Date.now();

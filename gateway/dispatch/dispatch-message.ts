@@ -13,8 +13,8 @@ type MessageKind = 'invoke' | 'plain-invoke' | 'admin' | 'unroutable';
 
 function classify(message: InboundMessage): MessageKind {
   if (message.topic.startsWith('edgefc/v1/invoke/')) {
-    // §8.2: both MQTT 5 properties make it a plain request, whatever the payload looks like.
-    return message.responseTopic !== undefined && message.correlationData !== undefined ? 'plain-invoke' : 'invoke';
+    // §8.2: a Response Topic makes it a plain MQTT 5 request, whatever the payload looks like.
+    return message.responseTopic !== undefined ? 'plain-invoke' : 'invoke';
   }
   if (message.topic.startsWith('edgefc/v1/admin/')) return 'admin';
   return 'unroutable';

@@ -51,10 +51,7 @@ function listServices(context: DispatchContext): ListedService[] {
   return context.registry.services().map((service) => ({
     name: service.name,
     description: service.description,
-    functions: context.registry
-      .functions()
-      .filter((entry) => entry.service.name === service.name)
-      .map(({ fn }) => ({
+    functions: context.registry.functions(service.name).map((fn) => ({
         name: fn.name,
         runtime: fn.runtime,
         handler: fn.handler,

@@ -23,13 +23,16 @@ const STATUS_BY_CODE: Partial<Record<ErrorCodeType, string>> = {
 };
 
 export function handlePlainInvoke(context: DispatchContext, address: InvokeAddress, message: InboundMessage): void {
-  const { responseTopic, correlationData } = message;
-  if (responseTopic === undefined || correlationData === undefined) return;
+  const { responseTopic, correlationData, messageExpiryInterval } = message;
+  if (responseTopic === undefined) return;
   const arrivedAt = context.now();
+  const reply = (payload: Buffer, userProperties: Record<string, string>): void => {
+    context.sink.publish(responseTopic, payload, correlationData === undefined ? { userProperties } : { correlationData, userProperties });
+  };
   const fail = (error: EdgeFCError): void => {
-    context.sink.publish(responseTopic, Buffer.from(JSON.stringify(error.toWire())), {
-      correlationData,
-      userProperties: { 'x-fc-status': STATUS_BY_CODE[error.code] ?? '500', 'x-fc-error-code': error.code },
+    reply(Buffer.from(JSON.stringify(error.toWire())), {
+      'x-fc-status': STATUS_BY_CODE[error.code] ?? '500',
+      'x-fc-error-code': error.code,
     });
   };
   try {
@@ -40,7 +43,8 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       {
         requestId: nanoid(),
         invocationType: InvocationType.Sync,
-        timeoutMs: undefined, // §8.1: the function's own timeout bounds it
+        // §8.1: the message's expiry is the caller's budget; without one the function timeout bounds it.
+        timeoutMs: messageExpiryInterval === undefined || messageExpiryInterval === 0 ? undefined : messageExpiryInterval * 1000,
         invokerContext: undefined,
         qualifier: DEFAULT_QUALIFIER,
         event: message.payload,
@@ -48,7 +52,7 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       arrivedAt,
     );
     call.result.then(
-      (result) => context.sink.publish(responseTopic, result.payload, { correlationData, userProperties: { 'x-fc-status': '200' } }),
+      (result) => reply(result.payload, { 'x-fc-status': '200' }),
       (error: unknown) => fail(toEdgeFCError(error)),
     );
   } catch (error) {

@@ -5,7 +5,7 @@
  * With an external broker it first tries MQTT 5, so plain MQTT 5 requests (§8) work, and falls
  * back to 3.1.1 when the broker refuses (aedes, older brokers).
  */
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import { ErrorWithReasonCode, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION } from '../../src/protocol/topics.js';
@@ -44,6 +44,7 @@ export class GatewayLink implements ReplySink {
       const properties = packet.properties;
       if (properties?.responseTopic !== undefined) message.responseTopic = properties.responseTopic;
       if (properties?.correlationData !== undefined) message.correlationData = properties.correlationData;
+      if (properties?.messageExpiryInterval !== undefined) message.messageExpiryInterval = properties.messageExpiryInterval;
       options.onMessage(message, link);
     });
     client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: options.brokerUrl }));
@@ -95,8 +96,10 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
       const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 5 });
       return { client, protocolVersion: 5 };
     } catch (error) {
+      // Only a broker that answered and said no gets a second try; an unreachable one fails now.
+      if (!(error instanceof Error && error.cause instanceof ErrorWithReasonCode)) throw error;
       options.logger.info('broker refused MQTT 5; using MQTT 3.1.1 (plain MQTT 5 requests are off)', {
-        error: error instanceof Error ? error.message : String(error),
+        error: error.message,
       });
     }
   }

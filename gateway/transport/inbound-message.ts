@@ -7,6 +7,8 @@ export interface InboundMessage {
   payload: Buffer;
   responseTopic?: string;
   correlationData?: Buffer;
+  /** MQTT 5 Message Expiry Interval, in seconds: a plain request's budget (§8.1). */
+  messageExpiryInterval?: number;
 }
 
 export interface OutboundProperties {

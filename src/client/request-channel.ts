@@ -71,6 +71,8 @@ export class RequestChannel {
     const { signal, requestId } = call;
     if (signal?.aborted === true) throw abortError(signal);
     const mqtt = await this.ready(signal);
+    // close() may have run while this call waited for the connection: it found no entry to fail.
+    if (this.#closed) throw new ClientClosedError();
     const remaining = call.deadline - Date.now();
     if (remaining <= 0) throw call.timeoutError;
     const frame = call.frame(remaining);

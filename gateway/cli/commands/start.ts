@@ -97,7 +97,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
 
 /** Show the gateway working end to end: one real call through the broker, as a device makes it. */
 async function firstInvocation(gateway: Gateway, output: Output): Promise<void> {
-  const sample = gateway.registry.functions().find(({ service, fn }) => service.name === 'EdgeFC' && fn.name === 'helloworld');
+  const sample = gateway.registry.find('EdgeFC', 'helloworld');
   if (sample === undefined) return;
   const client = new FCClient({ brokerUrl: gateway.brokerUrl, timeout: 15_000 });
   const started = performance.now();

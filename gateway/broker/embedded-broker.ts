@@ -1,0 +1,237 @@
+/**
+ * The embedded MQTT broker: aedes 1.2 on a plain TCP server. MQTT 3.1.1 only (aedes answers an
+ * MQTT 5 CONNECT with return code 1, "unacceptable protocol version", and it grants `$share/...`
+ * subscriptions but delivers nothing on them); use Mosquitto for MQTT 5.
+ *
+ * Overload (measured on 2 cores, Node 20.20.2, aedes 1.2.0 with mqemitter 7.1.0; repro in
+ * test/broker/overload.test.ts). With aedes's defaults a QoS 0 flood kills the process:
+ * 10 publishers x 20,000 QoS 0 messages (64 B) at one subscriber that cannot keep up left 4,831
+ * messages queued in mqemitter; when the subscriber went away the process died with
+ * `RangeError: Maximum call stack size exceeded` (3 of 3 runs). The cause: mqemitter holds
+ * messages beyond `concurrency` (default 100) in a queue and, when a slot frees, starts the next
+ * one from inside the finishing one (`released` -> `_do` -> fastparallel). A queued message that
+ * matches no subscriber finishes synchronously, so a backlog of them unwinds as one recursion,
+ * thousands of frames deep. Mitigations, in `createAedes` below:
+ *
+ *   1. `concurrency: 0` (no limit): mqemitter never queues, so the recursion cannot happen.
+ *      Same flood: survived, backlog 0. Backpressure is not lost: aedes reads the next chunk of a
+ *      publisher's socket only after every message of the previous chunk has been delivered, so
+ *      in-flight messages stay bounded per publisher (one socket read, at most 64 KiB). It also
+ *      isolates clients: with a limit, one frozen subscriber holding every slot stalls delivery for
+ *      all clients (aedes docs: "complete deadlock"); without one it stalls only its publishers.
+ *   2. Shed QoS 0 for slow subscribers: a QoS 0 message to a client whose socket is already past
+ *      its high-water mark (16 KiB unsent) is dropped, as MQTT allows (at most once) and as
+ *      Mosquitto does. Without it a frozen subscriber (raw socket that never reads) stalled a
+ *      publisher of 20,000 x 1 KiB QoS 0 messages after 15 messages until `drainTimeout`; with it
+ *      the publisher finished, 16,087 messages were dropped for the frozen client, and a bystander
+ *      client's QoS 1 round trip stayed at 1-2 ms throughout.
+ *   3. `drainTimeout` 10 s (default 60 s): how long a client that stopped reading may hold up
+ *      QoS 1/2 delivery (and so its publishers) before it is disconnected.
+ */
+import type { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { ServiceUnavailableError } from '../../src/errors.js';
+import { createQos0Shedder } from './qos0-shedding.js';
+
+/** What the broker reports about its clients; it logs nothing itself. */
+export type BrokerEvent =
+  | { type: 'clientConnected'; clientId: string; remoteAddress: string | undefined }
+  | { type: 'clientDisconnected'; clientId: string }
+  | { type: 'clientError'; clientId: string; error: Error }
+  /** An error before CONNECT completed: bad first packet, CONNECT timeout, refused protocol. */
+  | { type: 'connectionError'; remoteAddress: string | undefined; error: Error }
+  /** Once per slow episode: QoS 0 messages to this client are being dropped (see header). */
+  | { type: 'slowClient'; clientId: string; bufferedBytes: number }
+  | { type: 'brokerError'; error: Error };
+
+export interface EmbeddedBrokerOptions {
+  /**
+   * Listen address. Loopback unless told otherwise, like Mosquitto 2.
+   * @default '127.0.0.1'
+   * @example startEmbeddedBroker({ host: '0.0.0.0', port: 1883 }) // serve the network
+   */
+  host?: string;
+  /**
+   * Listen port; 0 picks a free one (read the result's `port`).
+   * @default 1883
+   */
+  port?: number;
+  /** Receives client lifecycle and error events. @default no-op */
+  log?: (event: BrokerEvent) => void;
+  /**
+   * mqemitter's in-flight message limit; 0 = no limit. Keep 0: any limit brings back the queue
+   * whose unwinding overflows the stack under a QoS 0 flood (see header).
+   * @default 0
+   */
+  concurrency?: number;
+  /**
+   * Drop QoS 0 messages to a client whose socket already holds more than its high-water mark
+   * (16 KiB) of unsent data, instead of stalling the publisher until it drains.
+   * @default true
+   */
+  dropQos0ForSlowClients?: boolean;
+  /**
+   * Disconnect a client whose socket has not drained for this long.
+   * @default 10_000
+   */
+  drainTimeoutMs?: number;
+}
+
+export interface EmbeddedBrokerStats {
+  connectedClients: number;
+  /** QoS 0 messages dropped for slow clients since start. */
+  droppedQos0: number;
+}
+
+export interface EmbeddedBroker {
+  readonly aedes: Aedes;
+  readonly server: Server;
+  /** `mqtt://host:port` for clients; an unspecified listen address (0.0.0.0, ::) maps to loopback. */
+  readonly url: string;
+  readonly host: string;
+  /** The real port, also when asked for 0. */
+  readonly port: number;
+  stats(): EmbeddedBrokerStats;
+  /** Disconnect every client, stop listening, close aedes. Idempotent; resolves when all is closed. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Start aedes on `host:port`. Rejects with `ServiceUnavailableError` ("cannot listen on
+ * 127.0.0.1:1883: EADDRINUSE ...", the system error as `cause`) when the port cannot be bound.
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const host = options.host ?? '127.0.0.1';
+  const requestedPort = options.port ?? 1883;
+  const log = options.log ?? (() => undefined);
+  const shedder = createQos0Shedder((client, bufferedBytes) => {
+    log({ type: 'slowClient', clientId: client.id, bufferedBytes });
+  });
+  const shedQos0 = options.dropQos0ForSlowClients ?? true;
+
+  const aedesOptions: AedesOptions = {
+    concurrency: options.concurrency ?? 0,
+    drainTimeout: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    // A socket that opens and never sends CONNECT holds a file descriptor; 30 s default is
+    // generous for devices on a LAN. [MQTT-3.1.0-1]: CONNECT must be the first packet.
+    connectTimeout: 10_000,
+    // Packets a client may pipeline behind CONNECT before its CONNACK; past it aedes drops the
+    // client. aedes's 42 covers MQTT.js, which holds packets until CONNACK.
+    queueLimit: 42,
+    // Only enforced for MQTT 3.1 (v3) clients, whose spec caps the id at 23 bytes; 3.1.1 clients
+    // may send any length [MQTT-3.1.3-5], and aedes does not check them.
+    maxClientsIdLength: 23,
+    // $SYS/<id>/heartbeat is only for aedes clusters; we run one broker, so the 60 s default
+    // costs nothing and is left alone.
+    heartbeatInterval: 60_000,
+  };
+  if (shedQos0) aedesOptions.authorizeForward = shedder.authorizeForward;
+
+  const aedes = await Aedes.createBroker(aedesOptions);
+  aedes.on('client', (client) => {
+    log({ type: 'clientConnected', clientId: client.id, remoteAddress: remoteAddressOf(client) });
+  });
+  aedes.on('clientDisconnect', (client) => {
+    log({ type: 'clientDisconnected', clientId: client.id });
+  });
+  aedes.on('clientError', (client, error) => {
+    log({ type: 'clientError', clientId: client.id, error });
+  });
+  aedes.on('connectionError', (client, error) => {
+    log({ type: 'connectionError', remoteAddress: remoteAddressOf(client), error });
+  });
+  // Without a listener an 'error' from persistence would crash the gateway.
+  (aedes as EventEmitter).on('error', (error: Error) => {
+    log({ type: 'brokerError', error });
+  });
+
+  // Sockets that never become aedes clients (no CONNECT yet) must be closed by us on close().
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    // See src/mqtt/tcp-nodelay.ts: without it a QoS 1 request/reply costs ~88 ms instead of <1 ms.
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    aedes.handle(socket);
+  });
+
+  let port: number;
+  try {
+    port = await listen(server, host, requestedPort);
+  } catch (error) {
+    await closeAedes(aedes);
+    const errno = error as NodeJS.ErrnoException;
+    throw new ServiceUnavailableError(
+      `cannot listen on ${formatHostPort(host, requestedPort)}: ${errno.code ?? 'error'} ${errno.message}`,
+      { cause: error },
+    );
+  }
+  server.on('error', (error) => {
+    log({ type: 'brokerError', error });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    aedes,
+    server,
+    host,
+    port,
+    url: `mqtt://${formatHostPort(clientHost(host), port)}`,
+    stats: () => ({ connectedClients: aedes.connectedClients, droppedQos0: shedder.dropped }),
+    close: () => {
+      closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => {
+          // Stops accepting now; the callback waits for every accepted connection to close.
+          server.close(() => resolve());
+        });
+        await closeAedes(aedes);
+        for (const socket of sockets) socket.destroy();
+        await serverClosed;
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      reject(error);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        reject(new Error(`unexpected server address ${String(address)}`));
+        return;
+      }
+      resolve(address.port);
+    });
+  });
+}
+
+function closeAedes(aedes: Aedes): Promise<void> {
+  return new Promise((resolve) => {
+    aedes.close(() => resolve());
+  });
+}
+
+function remoteAddressOf(client: Client | undefined): string | undefined {
+  const conn = client?.conn as Partial<Socket> | undefined;
+  return conn?.remoteAddress;
+}
+
+/** Clients cannot connect to an unspecified address portably; use the matching loopback. */
+function clientHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

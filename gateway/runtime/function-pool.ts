@@ -1,0 +1,288 @@
+/**
+ * The instances of one function, and the queue in front of them. Runtime-agnostic: it only
+ * knows the Runtime / FunctionInstance contract (types.ts).
+ *
+ * One p-queue per function, concurrency = maxInstances × instanceConcurrency, so every task the
+ * queue starts is guaranteed a slot on some instance, existing or to be started. Calls past
+ * `maxQueueLength` waiting ones are refused at once with ResourceThrottled: the queue never
+ * grows without bound, and a caller learns it is busy in microseconds instead of at its deadline.
+ */
+import PQueue from 'p-queue';
+import {
+  DeadlineExceededError,
+  ResourceThrottledError,
+  ServiceUnavailableError,
+  toEdgeFCError,
+} from '../../src/errors.js';
+import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
+
+/**
+ * While calls wait for a slot, how often to look again at instances whose own inFlight we
+ * cannot observe changing. 20 ms: small next to a liveness probe (100 ms), and it only runs
+ * while every slot is taken.
+ */
+const SLOT_RECHECK_MS = 20;
+
+export interface FunctionPoolOptions {
+  /** Clock for deadline checks. @default Date.now */
+  now?: () => number;
+}
+
+export interface FunctionPoolStats {
+  /** Calls waiting for a slot. */
+  queued: number;
+  /** Calls holding a slot (starting an instance, initializing, or running). */
+  running: number;
+  /** Live instances, plus those being started. */
+  instances: number;
+  completed: number;
+  failed: number;
+  throttled: number;
+}
+
+export interface CloseOptions {
+  /**
+   * How long calls in flight may run on before their instances are stopped (they then fail
+   * with ServiceUnavailable).
+   * @default 5_000
+   */
+  graceMs?: number;
+}
+
+export class FunctionPool {
+  readonly #runtime: Runtime;
+  readonly #config: InstanceConfig;
+  readonly #now: () => number;
+  readonly #queue: PQueue;
+  /** Calls each instance is running for us. Our own count, not `instance.inFlight`, so a slot is taken synchronously. */
+  readonly #leases = new Map<FunctionInstance, number>();
+  #starting = 0;
+  /** Tasks the queue has started and that have not finished. */
+  #active = 0;
+  /** Resolved (and replaced) whenever a slot may have come free: a lease ended or a start settled. */
+  #slotChanged = signal();
+  #closing: Promise<void> | undefined;
+  #completed = 0;
+  #failed = 0;
+  #throttled = 0;
+
+  constructor(runtime: Runtime, config: InstanceConfig, options: FunctionPoolOptions = {}) {
+    this.#runtime = runtime;
+    this.#config = config;
+    this.#now = options.now ?? Date.now;
+    const { maxInstances, instanceConcurrency } = config.fn;
+    this.#queue = new PQueue({ concurrency: Math.max(1, maxInstances * instanceConcurrency) });
+  }
+
+  /** Like submit(), but a refusal comes as a rejected promise. */
+  invoke(invocation: Invocation): Promise<InvocationResult> {
+    try {
+      return this.submit(invocation);
+    } catch (error) {
+      return Promise.reject(toEdgeFCError(error));
+    }
+  }
+
+  /**
+   * Queue one call. A call refused at once (shutting down, deadline already passed, queue full)
+   * throws here, synchronously, so the caller knows it was never accepted: an Async "accepted"
+   * reply is only sent for calls that are really queued. The promise is the run's outcome.
+   */
+  submit(invocation: Invocation): Promise<InvocationResult> {
+    const { requestId } = invocation;
+    if (this.#closing !== undefined) {
+      this.#failed += 1;
+      throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
+    }
+    if (invocation.deadline <= this.#now()) {
+      this.#failed += 1;
+      throw this.#deadlineExceeded(requestId);
+    }
+    // p-queue starts a task synchronously when a slot is free, so only a call that would wait
+    // counts against maxQueueLength (0 means: run now or be refused).
+    // Our own count of running tasks: p-queue's `pending` drops a microtask after a task ends.
+    const wouldWait = this.#queue.size > 0 || this.#active >= this.#queue.concurrency;
+    if (wouldWait && this.#queue.size >= this.#config.fn.maxQueueLength) {
+      this.#throttled += 1;
+      throw new ResourceThrottledError(
+        `${this.#label} has ${this.#queue.size} calls waiting (maxQueueLength ${this.#config.fn.maxQueueLength}); retry later`,
+        { requestId },
+      );
+    }
+    const task = this.#queue.add(() => this.#run(invocation));
+    return task.then(
+      (result) => {
+        this.#completed += 1;
+        return result;
+      },
+      (err: unknown) => {
+        this.#failed += 1;
+        throw toEdgeFCError(err);
+      },
+    );
+  }
+
+  stats(): FunctionPoolStats {
+    this.#dropUnusable();
+    return {
+      queued: this.#queue.size,
+      running: this.#queue.pending,
+      instances: this.#leases.size + this.#starting,
+      completed: this.#completed,
+      failed: this.#failed,
+      throttled: this.#throttled,
+    };
+  }
+
+  /**
+   * Refuse new calls, give those in flight up to `graceMs`, then stop every instance. Calls
+   * still queued fail with ServiceUnavailable without running. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options.graceMs ?? 5_000);
+    return this.#closing;
+  }
+
+  get #label(): string {
+    return `${this.#config.fn.serviceName}/${this.#config.fn.name}`;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#queue.onIdle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.#stopAll();
+    // Queued tasks now start, see #closing and fail; starts still in progress settle.
+    await this.#queue.onIdle();
+    await this.#stopAll();
+  }
+
+  async #stopAll(): Promise<void> {
+    const instances = [...this.#leases.keys()];
+    await Promise.all(instances.map((instance) => instance.stop()));
+  }
+
+  async #run(invocation: Invocation): Promise<InvocationResult> {
+    this.#active += 1;
+    try {
+      return await this.#runStarted(invocation);
+    } finally {
+      this.#active -= 1;
+    }
+  }
+
+  async #runStarted(invocation: Invocation): Promise<InvocationResult> {
+    const { requestId } = invocation;
+    if (this.#closing !== undefined) {
+      throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
+    }
+    // It may have waited in the queue past its deadline: do not start work nobody waits for.
+    if (invocation.deadline <= this.#now()) throw this.#deadlineExceeded(requestId);
+    const instance = await this.#acquire(requestId);
+    try {
+      return await instance.invoke(invocation);
+    } finally {
+      this.#release(instance);
+    }
+  }
+
+  /** A usable instance with a free slot, started if needed. The slot is taken before returning. */
+  async #acquire(requestId: string): Promise<FunctionInstance> {
+    const { maxInstances, instanceConcurrency } = this.#config.fn;
+    for (;;) {
+      if (this.#closing !== undefined) {
+        throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
+      }
+      this.#dropUnusable();
+      for (const [instance, leases] of this.#leases) {
+        // Both counts: ours is taken synchronously; the instance's may include work we no longer
+        // track (a timed-out call whose instance is being checked for liveness).
+        if (instance.usable && leases < instanceConcurrency && instance.inFlight < instanceConcurrency) {
+          this.#leases.set(instance, leases + 1);
+          return instance;
+        }
+      }
+      if (this.#leases.size + this.#starting < maxInstances) return this.#start(requestId);
+      // Every instance is busy and the max are running or starting; a slot frees when a call
+      // ends or a start settles (the queue's concurrency guarantees one will), or when an
+      // instance's own inFlight drops, which it does not tell us about: hence the re-check.
+      await this.#waitForSlot();
+    }
+  }
+
+  async #start(requestId: string): Promise<FunctionInstance> {
+    this.#starting += 1;
+    try {
+      const instance = await this.#runtime.startInstance(this.#config);
+      if (this.#closing !== undefined) {
+        await instance.stop();
+        throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
+      }
+      this.#leases.set(instance, 1);
+      return instance;
+    } catch (err) {
+      // Spawn failures come typed from the runtime (ServiceUnavailable, UnhandledInvocationError
+      // for a handler that does not load); anything else becomes InternalError.
+      throw toEdgeFCError(err);
+    } finally {
+      this.#starting -= 1;
+      this.#signalSlot();
+    }
+  }
+
+  #release(instance: FunctionInstance): void {
+    const leases = this.#leases.get(instance);
+    if (leases !== undefined) this.#leases.set(instance, leases - 1);
+    this.#dropUnusable();
+    this.#signalSlot();
+  }
+
+  /**
+   * Forget instances that died or are stopping once their last call has ended; until then they
+   * still count against maxInstances, so a dying instance and its replacement never exceed it.
+   */
+  #dropUnusable(): void {
+    for (const [instance, leases] of this.#leases) {
+      if (!instance.usable && leases <= 0) {
+        this.#leases.delete(instance);
+        void instance.stop();
+      }
+    }
+  }
+
+  async #waitForSlot(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#slotChanged.promise,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SLOT_RECHECK_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #signalSlot(): void {
+    this.#slotChanged.resolve();
+    this.#slotChanged = signal();
+  }
+
+  #deadlineExceeded(requestId: string): DeadlineExceededError {
+    return new DeadlineExceededError(`the caller's deadline passed before ${this.#label} could start the call`, {
+      requestId,
+    });
+  }
+}
+
+/** Promise.withResolvers() is Node 22+; this is the one shape we need. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

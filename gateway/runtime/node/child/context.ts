@@ -1,0 +1,72 @@
+/**
+ * The `context` argument, in FC's shape (seed 000) plus LinkEdge's `invokerContext` and our
+ * `signal`. Units follow FC: memory in MB, timeouts in seconds.
+ */
+import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
+
+export interface FunctionContext {
+  requestId: string;
+  credentials: { accessKeyId: string; accessKeySecret: string; securityToken: string };
+  function: {
+    name: string;
+    handler: string;
+    memory: number;
+    timeout: number;
+    /** '' when the function has no initializer. */
+    initializer: string;
+    initializationTimeout: number;
+  };
+  service: { name: string; logProject: string; logStore: string; qualifier: string; versionId: string };
+  region: string;
+  accountId: string;
+  /** What the caller sent as invokerContext, decoded; `{}` when it sent none. */
+  invokerContext: Record<string, unknown>;
+  /** Aborted, with a FunctionTimeoutError as reason, when the gateway gives up on the call. */
+  signal: AbortSignal;
+}
+
+export interface ContextSource {
+  spec: FunctionSpec;
+  service: ServiceSpec;
+  identity: GatewayIdentity;
+}
+
+/** A fresh object per call, so one call mutating its context cannot leak into the next. */
+export function buildContext(
+  source: ContextSource,
+  call: {
+    requestId: string;
+    qualifier: string;
+    invokerContext: Record<string, unknown> | undefined;
+    signal: AbortSignal;
+  },
+): FunctionContext {
+  const { spec, service, identity } = source;
+  return {
+    requestId: call.requestId,
+    credentials: {
+      accessKeyId: identity.credentials.accessKeyId,
+      accessKeySecret: identity.credentials.accessKeySecret,
+      securityToken: identity.credentials.securityToken,
+    },
+    function: {
+      name: spec.name,
+      handler: spec.handler,
+      memory: spec.memorySizeMB,
+      timeout: spec.timeoutMs / 1000,
+      initializer: spec.initializer ?? '',
+      initializationTimeout: spec.initializationTimeoutMs / 1000,
+    },
+    service: {
+      name: service.name,
+      logProject: service.logProject,
+      logStore: service.logStore,
+      qualifier: call.qualifier === '' ? service.qualifier : call.qualifier,
+      versionId: service.versionId,
+    },
+    region: identity.region,
+    accountId: identity.accountId,
+    invokerContext: call.invokerContext ?? {},
+    signal: call.signal,
+  };
+}

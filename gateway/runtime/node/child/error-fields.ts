@@ -1,0 +1,49 @@
+/**
+ * Turning whatever a function threw or passed to its callback into FC's error fields
+ * (seed 000): errorMessage, errorType, stackTrace.
+ */
+import type { FunctionErrorFields } from '../../../../src/errors.js';
+
+/**
+ * Errors: errorType is `err.name`, errorMessage `err.message`, stackTrace the stack's frame lines
+ * (the `Name: message` header removed, each line trimmed). Anything else that was thrown:
+ * errorType 'Error', errorMessage `String(value)`, no stack.
+ */
+export function toErrorFields(value: unknown): FunctionErrorFields {
+  if (value instanceof Error) {
+    const fields: FunctionErrorFields = {
+      errorMessage: String(value.message),
+      errorType: typeof value.name === 'string' && value.name !== '' ? value.name : 'Error',
+    };
+    const trace = stackLines(value);
+    if (trace !== undefined) fields.stackTrace = trace;
+    return fields;
+  }
+  return { errorMessage: safeString(value), errorType: 'Error' };
+}
+
+export function errorFields(errorType: string, errorMessage: string): FunctionErrorFields {
+  return { errorType, errorMessage };
+}
+
+function stackLines(err: Error): string[] | undefined {
+  const stack = err.stack;
+  if (typeof stack !== 'string') return undefined;
+  // The header is `Name: message` and the message itself may span lines; drop it whole when it
+  // is there, else only the first line (what the FC runtimes do).
+  const header = err.message === '' ? err.name : `${err.name}: ${err.message}`;
+  const body = stack.startsWith(header) ? stack.slice(header.length) : stack.slice(stack.indexOf('\n') + 1 || stack.length);
+  return body
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** String(value) that cannot itself throw (objects with a hostile toString, Symbol.toPrimitive). */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Messages between the gateway (parent) and one function instance (child process), over the
+ * fork IPC channel with `serialization: 'advanced'` (V8 structured clone), so Buffers cross as
+ * bytes instead of base64 JSON.
+ *
+ * Calls are keyed by `callId`, a per-instance counter, not by request ID: callers may bring
+ * their own request IDs and nothing stops two calls from sharing one.
+ */
+import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
+import type { FunctionErrorFields } from '../../../../src/errors.js';
+import type { FunctionLogLevel } from '../../../logging/function-log.js';
+
+export const ParentMessageType = {
+  load: 'load',
+  init: 'init',
+  invoke: 'invoke',
+  abort: 'abort',
+  ping: 'ping',
+  shutdown: 'shutdown',
+} as const;
+export type ParentMessageType = (typeof ParentMessageType)[keyof typeof ParentMessageType];
+
+/** First message: load the handler module; the child answers `ready` or `load-failed`. */
+export interface LoadMessage {
+  type: typeof ParentMessageType.load;
+  spec: FunctionSpec;
+  service: ServiceSpec;
+  identity: GatewayIdentity;
+  /** Directory holding the `linkedge-core-sdk` shim package (ESM imports resolve into it). */
+  runtimeModulesDir: string;
+}
+
+/** Run the function's initializer; answered by `init-done` or `init-failed` with the same id. */
+export interface InitMessage {
+  type: typeof ParentMessageType.init;
+  initId: number;
+  requestId: string;
+}
+
+export interface InvokeMessage {
+  type: typeof ParentMessageType.invoke;
+  callId: number;
+  requestId: string;
+  event: Buffer;
+  invokerContext: Record<string, unknown> | undefined;
+  qualifier: string;
+}
+
+/** The gateway gave up on a call: abort its `context.signal`. Any later reply is ignored. */
+export interface AbortMessage {
+  type: typeof ParentMessageType.abort;
+  callId: number;
+  message: string;
+}
+
+/** Liveness probe after a timeout: a child whose event loop is blocked cannot answer. */
+export interface PingMessage {
+  type: typeof ParentMessageType.ping;
+  nonce: number;
+}
+
+export interface ShutdownMessage {
+  type: typeof ParentMessageType.shutdown;
+}
+
+export type ParentMessage =
+  | LoadMessage
+  | InitMessage
+  | InvokeMessage
+  | AbortMessage
+  | PingMessage
+  | ShutdownMessage;
+
+export const ChildMessageType = {
+  ready: 'ready',
+  loadFailed: 'load-failed',
+  initDone: 'init-done',
+  initFailed: 'init-failed',
+  result: 'result',
+  error: 'error',
+  log: 'log',
+  pong: 'pong',
+  crash: 'crash',
+} as const;
+export type ChildMessageType = (typeof ChildMessageType)[keyof typeof ChildMessageType];
+
+export interface ReadyMessage {
+  type: typeof ChildMessageType.ready;
+}
+
+export interface LoadFailedMessage {
+  type: typeof ChildMessageType.loadFailed;
+  error: FunctionErrorFields;
+}
+
+export interface InitDoneMessage {
+  type: typeof ChildMessageType.initDone;
+  initId: number;
+}
+
+export interface InitFailedMessage {
+  type: typeof ChildMessageType.initFailed;
+  initId: number;
+  error: FunctionErrorFields;
+}
+
+export interface ResultMessage {
+  type: typeof ChildMessageType.result;
+  callId: number;
+  payload: Buffer;
+  binary: boolean;
+}
+
+/**
+ * `handled`: the handler passed an error to its callback (HandledInvocationError).
+ * `unhandled`: it threw, rejected, or produced a result we cannot send (UnhandledInvocationError).
+ */
+export interface ErrorMessage {
+  type: typeof ChildMessageType.error;
+  callId: number;
+  handled: boolean;
+  error: FunctionErrorFields;
+}
+
+export interface LogMessage {
+  type: typeof ChildMessageType.log;
+  time: number;
+  requestId: string;
+  level: FunctionLogLevel;
+  message: string;
+}
+
+export interface PongMessage {
+  type: typeof ChildMessageType.pong;
+  nonce: number;
+}
+
+/** An uncaught exception or unhandled rejection: the child exits right after sending this. */
+export interface CrashMessage {
+  type: typeof ChildMessageType.crash;
+  error: FunctionErrorFields;
+}
+
+export type ChildMessage =
+  | ReadyMessage
+  | LoadFailedMessage
+  | InitDoneMessage
+  | InitFailedMessage
+  | ResultMessage
+  | ErrorMessage
+  | LogMessage
+  | PongMessage
+  | CrashMessage;
+
+/** Cheap structural check for what arrives on the channel; the child is not trusted to be sane. */
+const CHILD_TYPES: ReadonlySet<unknown> = new Set(Object.values(ChildMessageType));
+const PARENT_TYPES: ReadonlySet<unknown> = new Set(Object.values(ParentMessageType));
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return typeof value === 'object' && value !== null && CHILD_TYPES.has((value as { type?: unknown }).type);
+}
+
+export function isParentMessage(value: unknown): value is ParentMessage {
+  return typeof value === 'object' && value !== null && PARENT_TYPES.has((value as { type?: unknown }).type);
+}

@@ -1,0 +1,184 @@
+/**
+ * Entry point of a function instance: one child process per instance (see ../node-instance.ts
+ * for why). It loads the handler once, then runs calls as the gateway sends them, several at a
+ * time when instanceConcurrency > 1, and answers over the IPC channel.
+ *
+ * It must run as compiled JS (dist/gateway/runtime/node/child/runner.js); ../child-entry.ts
+ * finds it.
+ */
+import { register } from 'node:module';
+import { FunctionTimeoutError } from '../../../../src/errors.js';
+import type { FunctionErrorFields } from '../../../../src/errors.js';
+import {
+  ChildMessageType,
+  ParentMessageType,
+  isParentMessage,
+} from './ipc-messages.js';
+import type { ChildMessage, InitMessage, InvokeMessage, LoadMessage } from './ipc-messages.js';
+import { buildContext } from './context.js';
+import type { ContextSource } from './context.js';
+import { callScope, captureConsole } from './console-capture.js';
+import { loadExport } from './load-handler.js';
+import type { AnyFunction } from './load-handler.js';
+import { runWithCallback } from './run-handler.js';
+import type { HandlerOutcome } from './run-handler.js';
+import { convertResult } from './result.js';
+import { toErrorFields } from './error-fields.js';
+import type { SdkHookData } from './sdk-resolve-hook.js';
+
+let source: ContextSource | undefined;
+let handler: AnyFunction | undefined;
+/** Calls running now, by callId; a call leaves this map when it answers or is aborted. */
+const running = new Map<number, AbortController>();
+let crashing = false;
+
+function send(message: ChildMessage, after?: (err: Error | null) => void): void {
+  if (process.send === undefined || !process.connected) {
+    after?.(new Error('IPC channel closed'));
+    return;
+  }
+  try {
+    process.send(message, undefined, {}, (err) => after?.(err));
+  } catch (err) {
+    after?.(err as Error);
+  }
+}
+
+async function onLoad(message: LoadMessage): Promise<void> {
+  source = { spec: message.spec, service: message.service, identity: message.identity };
+  captureConsole((line) => send({ type: ChildMessageType.log, ...line }));
+  register<SdkHookData>(new URL('./sdk-resolve-hook.js', import.meta.url), {
+    data: { runtimeModulesDir: message.runtimeModulesDir },
+  });
+  const loaded = await callScope.run({ requestId: '' }, () => loadExport(message.spec.codeDir, message.spec.handler));
+  if (!loaded.ok) {
+    send({ type: ChildMessageType.loadFailed, error: loaded.error });
+    return;
+  }
+  handler = loaded.fn;
+  send({ type: ChildMessageType.ready });
+}
+
+async function onInit(message: InitMessage): Promise<void> {
+  const fail = (error: FunctionErrorFields): void =>
+    send({ type: ChildMessageType.initFailed, initId: message.initId, error });
+  if (source === undefined) return fail({ errorType: 'InternalError', errorMessage: 'init before load' });
+  const initializer = source.spec.initializer;
+  if (initializer === undefined) {
+    send({ type: ChildMessageType.initDone, initId: message.initId });
+    return;
+  }
+  // Initializer output is not part of any call (gateway/logging/function-log.ts): request ID ''.
+  await callScope.run({ requestId: '' }, async () => {
+    const loaded = await loadExport(source!.spec.codeDir, initializer);
+    if (!loaded.ok) return fail(loaded.error);
+    const context = buildContext(source!, {
+      requestId: message.requestId,
+      qualifier: '',
+      invokerContext: undefined,
+      signal: new AbortController().signal,
+    });
+    const outcome = await runWithCallback(loaded.fn, [context], 2);
+    if (outcome.kind === 'ok') send({ type: ChildMessageType.initDone, initId: message.initId });
+    else fail(toErrorFields(outcome.error));
+  });
+}
+
+async function onInvoke(message: InvokeMessage): Promise<void> {
+  const { callId } = message;
+  if (source === undefined || handler === undefined) {
+    send({
+      type: ChildMessageType.error,
+      callId,
+      handled: false,
+      error: { errorType: 'InternalError', errorMessage: 'invoke before the handler was loaded' },
+    });
+    return;
+  }
+  const controller = new AbortController();
+  running.set(callId, controller);
+  // Structured clone hands Buffers back as Buffers; a Uint8Array view is accepted all the same.
+  const event = Buffer.isBuffer(message.event) ? message.event : Buffer.from(message.event);
+  const context = buildContext(source, {
+    requestId: message.requestId,
+    qualifier: message.qualifier,
+    invokerContext: message.invokerContext,
+    signal: controller.signal,
+  });
+  const fn = handler;
+  const outcome = await callScope.run({ requestId: message.requestId }, () =>
+    runWithCallback(fn, [event, context], 3),
+  );
+  // Aborted: the gateway already answered this call with FunctionTimeout; drop the late result.
+  if (running.get(callId) !== controller) return;
+  running.delete(callId);
+  send(replyFor(callId, outcome));
+}
+
+function replyFor(callId: number, outcome: HandlerOutcome): ChildMessage {
+  switch (outcome.kind) {
+    case 'ok': {
+      const converted = convertResult(outcome.value);
+      if (converted.ok) {
+        return { type: ChildMessageType.result, callId, payload: converted.payload, binary: converted.binary };
+      }
+      return { type: ChildMessageType.error, callId, handled: false, error: converted.error };
+    }
+    case 'handled':
+      return { type: ChildMessageType.error, callId, handled: true, error: toErrorFields(outcome.error) };
+    case 'unhandled':
+      return { type: ChildMessageType.error, callId, handled: false, error: toErrorFields(outcome.error) };
+  }
+}
+
+/**
+ * An uncaught exception or unhandled rejection leaves the process in an unknown state (FC
+ * restarts the instance too): report it, then exit. The gateway fails the calls in flight and
+ * replaces the instance. The exit waits for the report to be flushed, 500 ms at most.
+ */
+function crash(reason: unknown): void {
+  if (crashing) return;
+  crashing = true;
+  const exit = (): never => process.exit(70);
+  setTimeout(exit, 500).unref();
+  send({ type: ChildMessageType.crash, error: toErrorFields(reason) }, exit);
+}
+
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+// The gateway went away (it crashed, or was killed): take our whole process group down with us,
+// so no function keeps running, or keeps its children running, unsupervised.
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(1);
+  }
+});
+
+process.on('message', (message: unknown) => {
+  if (!isParentMessage(message)) return;
+  switch (message.type) {
+    case ParentMessageType.load:
+      void onLoad(message).catch(crash);
+      return;
+    case ParentMessageType.init:
+      void onInit(message).catch(crash);
+      return;
+    case ParentMessageType.invoke:
+      void onInvoke(message).catch(crash);
+      return;
+    case ParentMessageType.abort: {
+      const controller = running.get(message.callId);
+      running.delete(message.callId);
+      controller?.abort(new FunctionTimeoutError(message.message));
+      return;
+    }
+    case ParentMessageType.ping:
+      send({ type: ChildMessageType.pong, nonce: message.nonce });
+      return;
+    case ParentMessageType.shutdown:
+      process.exit(0);
+  }
+});

@@ -1,0 +1,50 @@
+/**
+ * Enforces memorySize on a whole process, not only its JS heap.
+ *
+ * `--max-old-space-size` caps the V8 heap, but Buffers live outside it (a 64 MB-capped worker
+ * allocated 1 GB of Buffers in our measurements). So the parent reads the child's resident set
+ * from /proc/<pid>/status every 100 ms: about 20 µs a read, and it works while the child's event
+ * loop is blocked, which an in-process check would not. Over the limit → the caller kills it.
+ * Between two reads a function can overshoot by what it allocates in 100 ms.
+ */
+import { readFileSync } from 'node:fs';
+
+/** @default 100 ms between RSS reads. */
+export const DEFAULT_WATCHDOG_INTERVAL_MS = 100;
+
+/** Resident set size in bytes, or undefined when /proc is not there (not Linux) or the process is gone. */
+export function readRssBytes(pid: number): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return match?.[1] === undefined ? undefined : Number(match[1]) * 1024;
+}
+
+export class MemoryWatchdog {
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    pid: number,
+    limitBytes: number,
+    onExceeded: (rssBytes: number) => void,
+    intervalMs = DEFAULT_WATCHDOG_INTERVAL_MS,
+  ) {
+    this.#timer = setInterval(() => {
+      const rss = readRssBytes(pid);
+      if (rss !== undefined && rss > limitBytes) {
+        this.stop();
+        onExceeded(rss);
+      }
+    }, intervalMs);
+    // Never keep the gateway alive for a watchdog alone.
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Process-group helpers. Each instance is forked `detached`, which makes it the leader of its
+ * own process group (setsid), so one `kill(-pid)` reaches the function and everything it
+ * spawned (`execSync('sleep 60')`, a forgotten `spawn`), unless those called setsid themselves.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** SIGKILL the whole group led by `pid`. Quietly does nothing when it is already gone. */
+export function killProcessGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is empty already. EPERM cannot happen for our own children.
+  }
+}
+
+/** True while a process with this pid exists (zombies included: they are reaped by the parent). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Pids of the live (non-zombie) members of process group `pgid`, read from /proc (Linux).
+ * Used by tests and diagnostics to prove that a stopped instance left nothing behind.
+ */
+export function processGroupMembers(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const members: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    const group = Number(fields[2]);
+    if (group === pgid && state !== 'Z' && state !== 'X') members.push(Number(entry));
+  }
+  return members;
+}

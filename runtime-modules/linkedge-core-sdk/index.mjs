@@ -1,0 +1,2 @@
+// ESM side: the SDK itself, re-exported.
+export * from '../../dist/src/index.js';

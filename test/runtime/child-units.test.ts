@@ -1,0 +1,126 @@
+/**
+ * The pure pieces of the child runner and the log plumbing, tested in-process: callback and
+ * promise semantics, result conversion, FC error fields, and line capping.
+ */
+import { describe, expect, it } from 'vitest';
+import { runWithCallback } from '../../gateway/runtime/node/child/run-handler.js';
+import type { Callback } from '../../gateway/runtime/node/child/run-handler.js';
+import { convertResult } from '../../gateway/runtime/node/child/result.js';
+import { toErrorFields } from '../../gateway/runtime/node/child/error-fields.js';
+import { LineSplitter, TRUNCATION_MARKER, capLogLine } from '../../gateway/runtime/node/log-lines.js';
+
+describe('runWithCallback', () => {
+  it('first callback wins', async () => {
+    const fn = (_e: unknown, _c: unknown, cb: Callback): void => {
+      cb(null, 1);
+      cb(null, 2);
+    };
+    expect(await runWithCallback(fn as never, [null, null], 3)).toEqual({ kind: 'ok', value: 1 });
+  });
+
+  it('callback error is handled, a throw or rejection is unhandled', async () => {
+    const handled = (_e: unknown, _c: unknown, cb: Callback): void => cb(new Error('h'));
+    expect((await runWithCallback(handled as never, [null, null], 3)).kind).toBe('handled');
+    const thrown = (): never => {
+      throw new Error('t');
+    };
+    expect((await runWithCallback(thrown, [null, null], 3)).kind).toBe('unhandled');
+    const rejected = (): Promise<never> => Promise.reject(new Error('r'));
+    expect((await runWithCallback(rejected, [null, null], 3)).kind).toBe('unhandled');
+  });
+
+  it('a promise resolving first wins over a later callback', async () => {
+    const fn = (_e: unknown, _c: unknown, cb: Callback): Promise<string> => {
+      setTimeout(() => cb(null, 'late'), 5);
+      return Promise.resolve('promise');
+    };
+    expect(await runWithCallback(fn as never, [null, null], 3)).toEqual({ kind: 'ok', value: 'promise' });
+  });
+
+  it('a callback before the promise settles wins', async () => {
+    const fn = async (_e: unknown, _c: unknown, cb: Callback): Promise<string> => {
+      cb(null, 'callback');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return 'promise';
+    };
+    expect(await runWithCallback(fn as never, [null, null], 3)).toEqual({ kind: 'ok', value: 'callback' });
+  });
+
+  it('undefined from a 3-parameter async handler waits for the callback; from a 2-parameter one it is the result', async () => {
+    const three = (_e: unknown, _c: unknown, cb: Callback): Promise<void> => {
+      setTimeout(() => cb(null, 'cb'), 5);
+      return Promise.resolve();
+    };
+    expect(await runWithCallback(three as never, [null, null], 3)).toEqual({ kind: 'ok', value: 'cb' });
+    const two = (_e: unknown, _c: unknown): Promise<void> => Promise.resolve();
+    expect(await runWithCallback(two as never, [null, null], 3)).toEqual({ kind: 'ok', value: undefined });
+  });
+});
+
+describe('convertResult', () => {
+  it.each([
+    ['string', 'abc', 'abc', false],
+    ['number', 42, '42', false],
+    ['boolean', false, 'false', false],
+    ['object', { a: [1] }, '{"a":[1]}', false],
+    ['array', [1, 'x'], '[1,"x"]', false],
+    ['undefined', undefined, '', false],
+    ['null', null, '', false],
+    ['Buffer', Buffer.from('bin'), 'bin', true],
+    ['Uint8Array', new Uint8Array([104, 105]), 'hi', true],
+  ])('%s', (_name, value, text, binary) => {
+    const result = convertResult(value);
+    expect(result).toMatchObject({ ok: true, binary });
+    if (result.ok) expect(result.payload.toString()).toBe(text);
+  });
+
+  it('a circular object or an oversize result is an error', () => {
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(convertResult(circular)).toMatchObject({ ok: false, error: { errorType: 'TypeError' } });
+    expect(convertResult('x'.repeat(11), 10)).toMatchObject({ ok: false, error: { errorType: 'ResultTooLarge' } });
+  });
+});
+
+describe('toErrorFields', () => {
+  it('takes name, message and the frame lines of an Error', () => {
+    const err = new TypeError('line one\nline two');
+    const fields = toErrorFields(err);
+    expect(fields.errorType).toBe('TypeError');
+    expect(fields.errorMessage).toBe('line one\nline two');
+    expect(fields.stackTrace?.[0]).toMatch(/^at /);
+    expect(fields.stackTrace?.some((line) => line.includes('line two'))).toBe(false);
+  });
+
+  it('anything else: errorType Error, message String(value), no stack', () => {
+    expect(toErrorFields('boom')).toEqual({ errorType: 'Error', errorMessage: 'boom' });
+    expect(toErrorFields(42)).toEqual({ errorType: 'Error', errorMessage: '42' });
+  });
+});
+
+describe('LineSplitter', () => {
+  it('splits across chunks, decodes UTF-8 split mid-character, strips CR', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    const euro = Buffer.from('€');
+    splitter.push(Buffer.concat([Buffer.from('a\r\nb'), euro.subarray(0, 1)]));
+    splitter.push(Buffer.concat([euro.subarray(1), Buffer.from('\nlast')]));
+    splitter.end();
+    expect(lines).toEqual(['a', 'b€', 'last']);
+  });
+
+  it('caps a long line at once and drops the rest of it', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line), 10);
+    splitter.push('0123456789abc');
+    expect(lines).toEqual([`0123456789${TRUNCATION_MARKER}`]);
+    splitter.push('def'.repeat(1000));
+    splitter.push('\nnext\n');
+    expect(lines).toEqual([`0123456789${TRUNCATION_MARKER}`, 'next']);
+  });
+
+  it('capLogLine leaves short lines alone', () => {
+    expect(capLogLine('short', 10)).toBe('short');
+    expect(capLogLine('x'.repeat(12), 10)).toBe('x'.repeat(10) + TRUNCATION_MARKER);
+  });
+});
