@@ -3,28 +3,29 @@
  * MQTT 5 CONNECT with return code 1, "unacceptable protocol version", and it grants `$share/...`
  * subscriptions but delivers nothing on them); use Mosquitto for MQTT 5.
  *
- * Overload (measured on 2 cores, Node 20.20.2, aedes 1.2.0 with mqemitter 7.1.0; repro in
- * test/broker/overload.test.ts). With aedes's defaults a QoS 0 flood kills the process:
- * 10 publishers x 20,000 QoS 0 messages (64 B) at one subscriber that cannot keep up left 4,831
- * messages queued in mqemitter; when the subscriber went away the process died with
- * `RangeError: Maximum call stack size exceeded` (3 of 3 runs). The cause: mqemitter holds
+ * Overload (measured on 2 cores, Node 20.20.2, aedes 1.2.0 with mqemitter 7.1.0; reproduced by
+ * test/broker/overload.test.ts, broker in a child process). With aedes's defaults a QoS 0 flood
+ * kills the process: 10 raw publishers x 20,000 QoS 0 messages (64 B) at a subscriber that never
+ * reads stall after ~54,000 messages (once the loopback buffers are full) with 7,300-8,600
+ * messages queued in mqemitter; when the subscriber then disconnects the process dies with
+ * `RangeError: Maximum call stack size exceeded` (10 of 10 runs). The mechanism: mqemitter keeps
  * messages beyond `concurrency` (default 100) in a queue and, when a slot frees, starts the next
  * one from inside the finishing one (`released` -> `_do` -> fastparallel). A queued message that
- * matches no subscriber finishes synchronously, so a backlog of them unwinds as one recursion,
- * thousands of frames deep. Mitigations, in `createAedes` below:
+ * now matches no subscriber finishes synchronously, so the backlog unwinds as one recursion
+ * thousands of frames deep. Mitigations (all three on by default):
  *
- *   1. `concurrency: 0` (no limit): mqemitter never queues, so the recursion cannot happen.
- *      Same flood: survived, backlog 0. Backpressure is not lost: aedes reads the next chunk of a
- *      publisher's socket only after every message of the previous chunk has been delivered, so
- *      in-flight messages stay bounded per publisher (one socket read, at most 64 KiB). It also
- *      isolates clients: with a limit, one frozen subscriber holding every slot stalls delivery for
- *      all clients (aedes docs: "complete deadlock"); without one it stalls only its publishers.
- *   2. Shed QoS 0 for slow subscribers: a QoS 0 message to a client whose socket is already past
- *      its high-water mark (16 KiB unsent) is dropped, as MQTT allows (at most once) and as
- *      Mosquitto does. Without it a frozen subscriber (raw socket that never reads) stalled a
- *      publisher of 20,000 x 1 KiB QoS 0 messages after 15 messages until `drainTimeout`; with it
- *      the publisher finished, 16,087 messages were dropped for the frozen client, and a bystander
- *      client's QoS 1 round trip stayed at 1-2 ms throughout.
+ *   1. `concurrency: 0` (no limit): mqemitter never queues, so that recursion cannot happen.
+ *      Backpressure is not lost: aedes reads a publisher's next socket chunk only after every
+ *      message of the previous one was delivered, so in-flight messages stay bounded per
+ *      publisher (one socket read, <= 64 KiB). It also isolates clients: with a limit, a frozen
+ *      subscriber holding every slot stalls delivery for everyone (aedes docs: "complete
+ *      deadlock"); without one it can only stall the publishers that send to it.
+ *   2. QoS 0 shedding (./qos0-shedding.ts): QoS 0 messages to a client whose socket already holds
+ *      16 KiB unsent are dropped rather than stalling their publishers until `drainTimeout`.
+ *      Same flood: all 200,000 messages through in 1.2-2.2 s, ~193,300 dropped for the frozen
+ *      subscriber, mqemitter backlog 0, broker RSS ~220 MB, a fresh client served right after
+ *      (8 of 8 runs). Without shedding (concurrency 0 alone) the publishers stall as above until
+ *      `drainTimeout`, but the process survives.
  *   3. `drainTimeout` 10 s (default 60 s): how long a client that stopped reading may hold up
  *      QoS 1/2 delivery (and so its publishers) before it is disconnected.
  */

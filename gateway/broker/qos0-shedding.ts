@@ -18,7 +18,7 @@ import type { AedesPublishPacket, Client } from 'aedes';
 
 export interface Qos0Shedder {
   /** aedes `authorizeForward`: returns the packet to deliver it, null to drop it. */
-  authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null;
+  readonly authorizeForward: (client: Client, packet: AedesPublishPacket) => AedesPublishPacket | null;
   /** QoS 0 messages dropped so far. */
   readonly dropped: number;
 }
@@ -46,7 +46,7 @@ export function createQos0Shedder(onSlow: (client: Client, bufferedBytes: number
     get dropped() {
       return dropped;
     },
-    authorizeForward(client, packet) {
+    authorizeForward: (client, packet) => {
       if (packet.qos !== 0) return packet;
       const conn = client.conn;
       const size = publishSize(packet);

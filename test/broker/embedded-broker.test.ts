@@ -28,6 +28,17 @@ describe('startEmbeddedBroker', () => {
     await expect.poll(() => received).toEqual(['t/a=zero', 't/b=one']);
   });
 
+  // QoS 0 shedding (qos0-shedding.ts) must not drop a message only because it is big.
+  test('a QoS 0 message larger than the socket high-water mark is delivered', async ({ aedesBroker, connectClient }) => {
+    const subscriber = await connectClient(aedesBroker.url);
+    const publisher = await connectClient(aedesBroker.url);
+    await subscriber.subscribeAsync('big', { qos: 0 });
+    const received = new Promise<Buffer>((resolve) => subscriber.once('message', (_t, payload) => resolve(payload)));
+    await publisher.publishAsync('big', Buffer.alloc(256 * 1024, 7), { qos: 0 });
+    expect((await received).length).toBe(256 * 1024);
+    expect(aedesBroker.embedded.stats().droppedQos0).toBe(0);
+  });
+
   test('close() disconnects clients, frees the port, and is idempotent', async ({ connectClient }) => {
     const events: BrokerEvent['type'][] = [];
     const broker = await startEmbeddedBroker({ port: 0, log: (event) => events.push(event.type) });

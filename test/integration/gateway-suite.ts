@@ -65,7 +65,7 @@ export function defineGatewaySuite(
 
     beforeAll(async () => {
       broker = await startBroker();
-      env = await startTestGateway(broker?.url);
+      env = await startTestGateway(broker === undefined ? {} : { brokerUrl: broker.url });
       client = env.client();
       await client.connect();
     });
