@@ -164,7 +164,10 @@ export function defineGatewaySuite(
       it('reports a callback error as HandledInvocationError with FC fields', async () => {
         const error = await rejectionOf(client.invokeFunction({ serviceName: 'Test', functionName: 'fail', payload: 'handled' }));
         expect(error).toMatchObject({ code: 'HandledInvocationError', errorType: 'RangeError', errorMessage: 'value out of range' });
-        expect(Array.isArray(error['stackTrace'])).toBe(true);
+        // The trace is the function's own: its handler frame, none of the runtime's.
+        const trace = error['stackTrace'] as string[];
+        expect(trace[0]).toMatch(/gateway-functions\/fail\/index\.js:\d+:\d+/);
+        expect(trace.join('\n')).not.toMatch(/runtime\/node\/child/);
       });
 
       it('reports a throw as UnhandledInvocationError', async () => {

@@ -2,7 +2,13 @@
  * Turning whatever a function threw or passed to its callback into FC's error fields
  * (seed 000): errorMessage, errorType, stackTrace.
  */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FunctionErrorFields } from '../../../../src/errors.js';
+
+/** This runtime's own code, as stack frames name it (file URL for ESM, path for the rest). */
+const RUNTIME_URL = new URL('.', import.meta.url).href;
+const RUNTIME_DIR = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Errors: errorType is `err.name`, errorMessage `err.message`, stackTrace the stack's frame lines
@@ -33,10 +39,14 @@ function stackLines(err: Error): string[] | undefined {
   // is there, else only the first line (what the FC runtimes do).
   const header = err.message === '' ? err.name : `${err.name}: ${err.message}`;
   const body = stack.startsWith(header) ? stack.slice(header.length) : stack.slice(stack.indexOf('\n') + 1 || stack.length);
-  return body
+  const lines = body
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
+  // Everything from the first frame of this runtime down is how the gateway called the handler,
+  // not the function's code: the caller's trace stops at its handler, as FC's does.
+  const ours = lines.findIndex((line) => line.includes(RUNTIME_URL) || line.includes(RUNTIME_DIR));
+  return ours === -1 ? lines : lines.slice(0, ours);
 }
 
 /** String(value) that cannot itself throw (objects with a hostile toString, Symbol.toPrimitive). */
