@@ -92,7 +92,16 @@ export class Gateway {
         logger,
         onMessage: (message, sink) => {
           context ??= { registry, host, sink, logger, now: Date.now, startedAt };
-          dispatchMessage(context, message);
+          try {
+            dispatchMessage(context, message);
+          } catch (error) {
+            // Handlers answer every failure they expect; reaching here is a bug. One message is
+            // lost, the gateway and every other call go on.
+            logger.error('unexpected failure dispatching a message', {
+              topic: message.topic.slice(0, 200),
+              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+            });
+          }
         },
       });
     } catch (error) {

@@ -21,10 +21,10 @@
  *      subscriber holding every slot stalls delivery for everyone (aedes docs: "complete
  *      deadlock"); without one it can only stall the publishers that send to it.
  *   2. QoS 0 shedding (./qos0-shedding.ts): QoS 0 messages to a client whose socket already holds
- *      16 KiB unsent are dropped rather than stalling their publishers until `drainTimeout`.
- *      Same flood: all 200,000 messages through in 1.2-2.2 s, ~193,300 dropped for the frozen
- *      subscriber, mqemitter backlog 0, broker RSS ~220 MB, a fresh client served right after
- *      (8 of 8 runs). Without shedding (concurrency 0 alone) the publishers stall as above until
+ *      `socketHighWaterMark` (256 KiB) unsent are dropped rather than stalling their publishers
+ *      until `drainTimeout`. Same flood: all 200,000 messages through in 1.8-2.5 s, ~166,000
+ *      dropped for the frozen subscriber, mqemitter backlog 0, broker RSS ~270 MB, a fresh client
+ *      served right after. (At a 16 KiB mark: 1.2-2.2 s, ~193,300 dropped, RSS ~220 MB.) Without shedding (concurrency 0 alone) the publishers stall as above until
  *      `drainTimeout`, but the process survives.
  *   3. `drainTimeout` 10 s (default 60 s): how long a client that stopped reading may hold up
  *      QoS 1/2 delivery (and so its publishers) before it is disconnected.
@@ -67,11 +67,16 @@ export interface EmbeddedBrokerOptions {
    */
   concurrency?: number;
   /**
-   * Drop QoS 0 messages to a client whose socket already holds more than its high-water mark
-   * (16 KiB) of unsent data, instead of stalling the publisher until it drains.
+   * Drop QoS 0 messages to a client whose socket already holds `socketHighWaterMark` bytes of
+   * unsent data, instead of stalling the publisher until it drains.
    * @default true
    */
   dropQos0ForSlowClients?: boolean;
+  /**
+   * Read and write buffer of each client socket, in bytes (see DEFAULT_SOCKET_HIGH_WATER_MARK).
+   * @default 262_144
+   */
+  socketHighWaterMark?: number;
   /**
    * Disconnect a client whose socket has not drained for this long.
    * @default 10_000
@@ -99,6 +104,14 @@ export interface EmbeddedBroker {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/**
+ * 256 KiB (Node's default is 16 KiB). Writable side: the per-client buffer a subscriber may fall
+ * behind by before QoS 0 shedding starts; at 16 KiB a gateway that was busy for a few ms lost
+ * QoS 0 requests of a 5,000-message burst (1,461-1,623 of 5,000 answered in the gateway's
+ * integration flood test; all 5,000 at 256 KiB). Readable side: aedes handles one read of a
+ * publisher's socket as one batch, so this also bounds in-flight messages per publisher.
+ */
+const DEFAULT_SOCKET_HIGH_WATER_MARK = 256 * 1024;
 
 /**
  * Start aedes on `host:port`. Rejects with `ServiceUnavailableError` ("cannot listen on
@@ -151,7 +164,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   // Sockets that never become aedes clients (no CONNECT yet) must be closed by us on close().
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const highWaterMark = options.socketHighWaterMark ?? DEFAULT_SOCKET_HIGH_WATER_MARK;
+  const server = createServer({ highWaterMark }, (socket) => {
     // See src/mqtt/tcp-nodelay.ts: without it a QoS 1 request/reply costs ~88 ms instead of <1 ms.
     socket.setNoDelay(true);
     sockets.add(socket);

@@ -6,7 +6,9 @@
  * Why aedes needs this: it calls a publisher's PUBLISH done only after the message was written to
  * every subscriber, and a write that returns false (socket past its 16 KiB high-water mark) waits
  * for 'drain'. Until then aedes stops reading that publisher's socket. One frozen subscriber
- * therefore freezes every publisher that sends to it, for up to `drainTimeout`.
+ * therefore freezes every publisher that sends to it, for up to `drainTimeout`. The limit is the
+ * socket's `writableHighWaterMark` (the embedded broker sets it to 256 KiB), so a write we let
+ * through never crosses it and never waits for 'drain'.
  *
  * The check must count bytes already forwarded but not yet written: aedes forwards a whole
  * socket read (hundreds of messages) synchronously and writes each in its own setImmediate, so

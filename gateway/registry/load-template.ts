@@ -58,7 +58,7 @@ function displayPath(absPath: string): string {
 }
 
 function readFailure(err: unknown): string {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
   switch (code) {
     case 'ENOENT':
       return 'template file not found';

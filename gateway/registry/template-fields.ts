@@ -53,7 +53,8 @@ export function describeValue(value: unknown): string {
   }
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value;
 }
 
 export function isYamlMap(value: unknown): value is YamlMap {

@@ -98,7 +98,8 @@ export class FCClient {
 
   /** Publish a one-way message (QoS 1). Resolves when the broker has acknowledged it. */
   async publish(topic: string, payload: string | Buffer): Promise<void> {
-    if (typeof topic !== 'string' || topic.length === 0 || /[+#\u0000]/.test(topic)) {
+    // MQTT forbids wildcards in a PUBLISH topic and U+0000 anywhere in one [MQTT-4.7.3-2].
+    if (typeof topic !== 'string' || topic.length === 0 || /[+#]/.test(topic) || topic.includes('\u0000')) {
       throw new InvalidArgumentError(`topic ${JSON.stringify(topic)} must be a non-empty topic name without wildcards`);
     }
     const bytes = toPayloadBuffer(payload);
