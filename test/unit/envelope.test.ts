@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../fixtures/error-code.js';
 import { decodeFrame, encodeFrame } from '../../src/protocol/envelope.js';
 import { decodeReply, encodeAcceptedReply, encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
 import { decodeRequest, encodeRequest } from '../../src/protocol/request.js';
 import { encodeInvokerContext } from '../../src/protocol/invoker-context.js';
 import { FunctionTimeoutError } from '../../src/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('envelope framing (protocol §3.1)', () => {
   it('round-trips header and raw body bytes without encoding the body', () => {

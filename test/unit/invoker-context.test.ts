@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../fixtures/error-code.js';
 import { decodeInvokerContext, encodeInvokerContext } from '../../src/protocol/invoker-context.js';
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('invokerContext (protocol §5)', () => {
   it('round-trips an object', () => {
