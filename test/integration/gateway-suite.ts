@@ -3,6 +3,7 @@
  * (gateway.aedes.test.ts: the embedded broker; gateway.mosquitto.test.ts: a real Mosquitto).
  */
 import { spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -219,6 +220,14 @@ export function defineGatewaySuite(
         const call = client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '500', signal: controller.signal });
         controller.abort();
         expect(await rejectionOf(call)).toMatchObject({ code: 'Aborted' });
+      });
+
+      it('removes its abort listener on every path', async () => {
+        const signal = new AbortController().signal;
+        await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld', signal });
+        await rejectionOf(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'nosuch', signal }));
+        await rejectionOf(client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '500', timeout: 50, signal }));
+        expect(getEventListeners(signal, 'abort')).toHaveLength(0);
       });
 
       it('fails every pending call with ClientClosed on close()', async () => {
