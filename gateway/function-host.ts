@@ -5,10 +5,15 @@
 import { ServiceUnavailableError } from '../src/errors.js';
 import type { Logger } from './logging/logger.js';
 import { formatFunctionLogLine } from './logging/function-log.js';
+import { FunctionLogs } from './logging/function-logs.js';
 import type { Registry } from './registry/registry.js';
 import type { FunctionSpec, ServiceSpec } from './registry/types.js';
 import { FunctionPool } from './runtime/function-pool.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
+
+/** A record's log tail: the last 20 lines, each cut at 500 characters, so a record stays small. */
+const LOG_TAIL_LINES = 20;
+const LOG_TAIL_LINE_CHARS = 500;
 
 export interface FunctionStats {
   service: string;
@@ -27,15 +32,47 @@ export interface FunctionHostOptions {
   /** Broker URL functions use to reach this gateway (`new FCClient()` inside a function). */
   brokerUrl: string;
   logger: Logger;
+  /**
+   * Where functions' output goes: per-function files, the tail of a call (docs/logs.md).
+   * @default lines echoed to `logger.functionLine`, no files
+   */
+  logs?: FunctionLogs;
 }
 
 export class FunctionHost {
   readonly #options: FunctionHostOptions;
   readonly #pools = new Map<string, FunctionPool>();
+  /** Pools of an earlier deploy, finishing the calls they accepted (redeploy()). */
+  readonly #retiring = new Set<Promise<void>>();
+  readonly #logs: FunctionLogs;
+  /** Log lines collected per request ID for the Async records' log tail (docs/protocol.md §10.3). */
+  readonly #logTaps = new Map<string, string[]>();
   #closing = false;
 
   constructor(options: FunctionHostOptions) {
     this.#options = options;
+    this.#logs = options.logs ?? new FunctionLogs({ echo: (line) => options.logger.functionLine(line) });
+  }
+
+  /** Functions' output: files, and the tail a call can ask for (docs/logs.md). */
+  get logs(): FunctionLogs {
+    return this.#logs;
+  }
+
+  /**
+   * After the registry changed (Registry.replace): new calls go to new pools, built from the
+   * new specs and starting new instances (the code on disk may have changed too, whatever the
+   * template says); every current pool is retired: it takes no new call, runs those it
+   * accepted to their end, then stops its instances (pre-stop included). Resolves at once with
+   * how many pools were retired; `drained` settles when they are all gone.
+   */
+  redeploy(): { retired: number; drained: Promise<void> } {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    const drained = Promise.all(pools.map((pool) => pool.retire())).then(() => undefined);
+    this.#retiring.add(drained);
+    void drained.finally(() => this.#retiring.delete(drained));
+    return { retired: pools.length, drained };
   }
 
   /**
@@ -46,6 +83,18 @@ export class FunctionHost {
   submit(service: ServiceSpec, fn: FunctionSpec, invocation: Invocation): Promise<InvocationResult> {
     if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down');
     return this.#pool(service, fn).submit(invocation);
+  }
+
+  /** Start keeping the last lines the call `requestId` logs. */
+  tapLogs(requestId: string): void {
+    this.#logTaps.set(requestId, []);
+  }
+
+  /** Stop keeping them; returns what was kept (at most LOG_TAIL_LINES, oldest first). */
+  untapLogs(requestId: string): string[] {
+    const lines = this.#logTaps.get(requestId) ?? [];
+    this.#logTaps.delete(requestId);
+    return lines;
   }
 
   stats(): FunctionStats[] {
@@ -71,6 +120,7 @@ export class FunctionHost {
     this.#closing = true;
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.#pools.clear();
+    await Promise.all([...this.#retiring]);
     await this.#options.runtime.close();
   }
 
@@ -78,13 +128,25 @@ export class FunctionHost {
     const poolKey = key(service.name, fn.name);
     let pool = this.#pools.get(poolKey);
     if (pool === undefined) {
-      const { logger, registry, brokerUrl, runtime } = this.#options;
+      const { registry, brokerUrl, runtime } = this.#options;
+      // The current deploy's spec, not the caller's: a caller holding a spec from before a
+      // redeploy (an Async retry) must not build the new pool from the old one.
+      const current = registry.find(service.name, fn.name);
       pool = new FunctionPool(runtime, {
-        service,
-        fn,
+        service: current?.service ?? service,
+        fn: current?.fn ?? fn,
         identity: registry.identity,
         brokerUrl,
-        onLog: (line) => logger.functionLine(`[${line.serviceName}/${line.functionName}] ${formatFunctionLogLine(line)}`),
+        onLog: (line) => {
+          const text = formatFunctionLogLine(line);
+          this.#logs.line(line);
+          const tap = line.requestId === '' ? undefined : this.#logTaps.get(line.requestId);
+          if (tap !== undefined) {
+            tap.push(text.length > LOG_TAIL_LINE_CHARS ? `${text.slice(0, LOG_TAIL_LINE_CHARS)}…` : text);
+            if (tap.length > LOG_TAIL_LINES) tap.shift();
+          }
+        },
+        onFrame: (frame) => this.#logs.frame(frame),
       });
       this.#pools.set(poolKey, pool);
     }

@@ -2,15 +2,21 @@
  * The gateway process's core: registry + function host + broker link, and the embedded broker
  * when no external one is given. `Gateway.start()` is what `edgefc start` runs.
  */
-import { nanoid } from 'nanoid';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AsyncService, type RecordRetention } from './async/async-service.js';
+import { AsyncStore, type StoreSync } from './async/async-store.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { dispatchMessage } from './dispatch/dispatch-message.js';
+import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
 import { FunctionHost } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
+import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
+import { Deployer, type DeployResult } from './registry/deployer.js';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
-import { NodeRuntime } from './runtime/node/node-runtime.js';
+import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 
 export interface GatewayOptions {
@@ -35,6 +41,41 @@ export interface GatewayOptions {
   logger?: Logger;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Where the gateway keeps its durable state (the Async store, docs/protocol.md §10.1). Created
+   * if missing; a directory that cannot be used stops the start with an error, never a silent
+   * in-memory fallback.
+   * @default process.env.EDGEFC_DATA_DIR ?? './.edgefc'
+   * @example '/var/lib/edgefc'
+   */
+  dataDir?: string;
+  /**
+   * How hard the store syncs (gateway/async/async-store.ts): `full` survives power loss,
+   * `normal` survives a killed process, `off` is for benchmarks.
+   * @default 'full'
+   */
+  storeSync?: StoreSync;
+  /** Delay before the first retry of a failed Async call; doubles per attempt. @default 1000 */
+  asyncRetryBaseDelayMs?: number;
+  /** How long and how many finished Async records are kept. @default 7 days, 100,000 records */
+  recordRetention?: Partial<RecordRetention>;
+  /** How long a finished Sync call's outcome answers a retry with its request ID (§10.2). @default 300_000 */
+  syncReplayWindowMs?: number;
+  /**
+   * Functions' log files, `<dataDir>/logs/<Service>/<function>.log` (docs/logs.md): size of a
+   * file before rotation, files kept, output one call may write.
+   * @default { maxFileBytes: 10 MiB, maxFiles: 5, maxInvocationBytes: 1 MiB }
+   */
+  logs?: Omit<FunctionLogOptions, 'dir'>;
+}
+
+export const DATA_DIR_ENV = 'EDGEFC_DATA_DIR';
+
+/** `--data` / `dataDir` default: `$EDGEFC_DATA_DIR`, else `.edgefc` in the working directory (gitignored). */
+export function defaultDataDir(): string {
+  const fromEnv = process.env[DATA_DIR_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv.replace(/^~(?=$|\/)/, homedir()));
+  return resolve('.edgefc');
 }
 
 export class Gateway {
@@ -43,26 +84,35 @@ export class Gateway {
   readonly brokerUrl: string;
   readonly embedded: boolean;
   readonly #host: FunctionHost;
+  readonly #async: AsyncService;
   readonly #link: GatewayLink;
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
+  readonly #logs: FunctionLogs;
+  readonly #deployer: Deployer;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
     registry: Registry;
     brokerUrl: string;
     host: FunctionHost;
+    async: AsyncService;
     link: GatewayLink;
     broker: EmbeddedBroker | undefined;
     logger: Logger;
+    logs: FunctionLogs;
+    deployer: Deployer;
   }) {
     this.registry = parts.registry;
     this.brokerUrl = parts.brokerUrl;
     this.embedded = parts.broker !== undefined;
     this.#host = parts.host;
+    this.#async = parts.async;
     this.#link = parts.link;
     this.#broker = parts.broker;
     this.#logger = parts.logger;
+    this.#logs = parts.logs;
+    this.#deployer = parts.deployer;
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -70,30 +120,56 @@ export class Gateway {
     // A bad template fails before anything listens (file, field and why: registry/load-template).
     const template = await loadTemplate(options.templatePath);
     const registry = new Registry(template);
+    // Before any broker or process: a data directory that cannot hold calls stops the start here.
+    const dataDir = options.dataDir ?? defaultDataDir();
+    const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
-    const broker =
-      options.brokerUrl === undefined
-        ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 })
-        : undefined;
+    let broker: EmbeddedBroker | undefined;
+    try {
+      broker = options.brokerUrl === undefined ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 }) : undefined;
+    } catch (error) {
+      store.close();
+      throw error;
+    }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
-    const runtime = new NodeRuntime();
-    const host = new FunctionHost({ registry, runtime, brokerUrl, logger });
+    const runtime = new RuntimeRegistry();
+    const logs = new FunctionLogs({
+      ...options.logs,
+      dir: join(dataDir, 'logs'),
+      echo: (line) => logger.functionLine(line),
+      onFileError: (file, error) => logger.warn('cannot write a function log file', { file, error: String(error) }),
+    });
+    const host = new FunctionHost({ registry, runtime, brokerUrl, logger, logs });
+    const deployer = new Deployer({ registry, host, logger });
+    const asyncService = new AsyncService({
+      store,
+      registry,
+      host,
+      logger,
+      backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
+      ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
+    });
+    const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const startedAt = Date.now();
     let link: GatewayLink;
     let context: DispatchContext | undefined;
     try {
       link = await GatewayLink.open({
         brokerUrl,
-        clientId: `edgefc-gateway-${nanoid(10)}`,
+        // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
+        // not acknowledged when it stopped are delivered again when it is back (§10.1).
+        clientId: `edgefc-gateway-${store.gatewayId}`,
+        persistentSession: true,
+        triggerFilters: [...new Set(registry.functions().flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))],
         ...(options.username === undefined ? {} : { username: options.username }),
         ...(options.password === undefined ? {} : { password: options.password }),
         protocolVersion: broker === undefined ? 5 : 4,
         connectTimeoutMs: options.connectTimeoutMs ?? 5000,
         logger,
         onMessage: (message, sink) => {
-          context ??= { registry, host, sink, logger, now: Date.now, startedAt };
+          context ??= { registry, host, async: asyncService, syncReplay, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
           try {
-            dispatchMessage(context, message);
+            return dispatchMessage(context, message);
           } catch (error) {
             // Handlers answer every failure they expect; reaching here is a bug. One message is
             // lost, the gateway and every other call go on.
@@ -101,22 +177,42 @@ export class Gateway {
               topic: message.topic.slice(0, 200),
               error: error instanceof Error ? (error.stack ?? error.message) : String(error),
             });
+            return undefined;
           }
         },
       });
     } catch (error) {
       await host.close();
+      await logs.close();
+      await asyncService.close();
       await broker?.close();
       throw error;
     }
-    const gateway = new Gateway({ registry, brokerUrl, host, link, broker, logger });
+    asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer });
     logger.info('gateway ready', {
       broker: brokerUrl,
       embedded: broker !== undefined,
       mqtt: link.protocolVersion === 5 ? '5' : '3.1.1',
       functions: registry.functions().length,
+      data: dataDir,
     });
     return gateway;
+  }
+
+  /**
+   * Serve a new template (default: the current file, re-read) without a restart: new calls go
+   * to the new functions, calls in flight finish on the old instances, which then stop. A bad
+   * template is refused with the same TemplateError as at start; the old one keeps serving.
+   * `edgefc deploy` and SIGHUP to `edgefc start` call this.
+   */
+  redeploy(templatePath?: string): Promise<DeployResult> {
+    return this.#deployer.deploy(templatePath);
+  }
+
+  /** Functions' output: files and call tails (docs/logs.md). */
+  get logs(): FunctionLogs {
+    return this.#logs;
   }
 
   stats(): ReturnType<FunctionHost['stats']> {
@@ -131,7 +227,13 @@ export class Gateway {
 
   async #stop(): Promise<void> {
     this.#logger.info('gateway stopping');
+    // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
+    // those running, write their outcomes, then close the store.
+    this.#async.stopDispatch();
     await this.#host.close();
+    // After the host: the last lines of the last calls are written before the files close.
+    await this.#logs.close();
+    await this.#async.close();
     await this.#link.close();
     await this.#broker?.close();
     this.#logger.info('gateway stopped');

@@ -9,3 +9,4 @@ export * from './errors.js';
 export { InvocationType } from './protocol/request.js';
 export { encodeInvokerContext, decodeInvokerContext } from './protocol/invoker-context.js';
 export type { InvokerContext } from './protocol/invoker-context.js';
+export type { AsyncStatus } from './client/fc-client.js';

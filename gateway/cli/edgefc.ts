@@ -2,7 +2,10 @@
  * The `edgefc` command: run the gateway, and talk to a running one.
  */
 import { pathToFileURL } from 'node:url';
+import { INVOCATIONS_USAGE, runInvocations } from './commands/invocations.js';
 import { INVOKE_USAGE, runInvoke } from './commands/invoke.js';
+import { runDeploy } from './commands/deploy.js';
+import { runLogs } from './commands/logs.js';
 import { runList, runStats } from './commands/list.js';
 import { runStart } from './commands/start.js';
 import type { Output } from './commands/common.js';
@@ -15,6 +18,9 @@ Commands:
   invoke S/F          invoke a function and print its result
   list                list the running gateway's services and functions
   stats               show the running gateway's per-function counters
+  invocations         list, get or cancel the running gateway's Async invocations
+  logs S/F            print a function's log (on the gateway's machine; --follow, --request-id)
+  deploy              make the running gateway load its template again (or --template F)
 
 Run "edgefc <command> --help" for a command's options.
 `;
@@ -27,6 +33,9 @@ const COMMANDS: Record<string, Command> = {
   invoke: runInvoke,
   list: runList,
   stats: runStats,
+  invocations: runInvocations,
+  logs: runLogs,
+  deploy: runDeploy,
 };
 
 const stdio: Output = {
@@ -52,7 +61,7 @@ export async function main(argv: string[], output: Output = stdio): Promise<numb
     // parseArgs throws TypeErrors with codes ERR_PARSE_ARGS_* for unknown or malformed options.
     const code = (error as { code?: unknown }).code;
     if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      output.err(`edgefc ${name}: ${(error as Error).message}\n${name === 'invoke' ? `\n${INVOKE_USAGE}` : ''}`);
+      output.err(`edgefc ${name}: ${(error as Error).message}\n${name === 'invoke' ? `\n${INVOKE_USAGE}` : name === 'invocations' ? `\n${INVOCATIONS_USAGE}` : ''}`);
       return 2;
     }
     throw error;

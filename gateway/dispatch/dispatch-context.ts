@@ -1,17 +1,26 @@
 /**
  * What every inbound-message handler needs; built once by the Gateway.
  */
+import type { AsyncService } from '../async/async-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
+import type { DeployResult } from '../registry/deployer.js';
 import type { ReplySink } from '../transport/inbound-message.js';
+import type { SyncReplayCache } from './sync-replay.js';
 
 export interface DispatchContext {
   registry: Registry;
   host: FunctionHost;
+  /** Durable Async calls (docs/protocol.md §10). */
+  async: AsyncService;
+  /** Sync retries by request ID (§10.2). */
+  syncReplay: SyncReplayCache;
   sink: ReplySink;
   logger: Logger;
   /** Gateway clock, epoch ms; injectable for tests. */
   now: () => number;
   startedAt: number;
+  /** Redeploy a template (§9 `deploy`); absent where the gateway does not allow it. */
+  deploy?: (templatePath: string | undefined) => Promise<DeployResult>;
 }

@@ -1,10 +1,14 @@
 /**
- * Admin operations over MQTT (docs/protocol.md §9): what `edgefc list` and `edgefc stats` ask.
+ * Admin operations over MQTT (docs/protocol.md §9): what `edgefc list`, `stats` and
+ * `invocations` ask.
  */
-import { InvalidArgumentError, toEdgeFCError } from '../../src/errors.js';
+import { InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from '../../src/errors.js';
 import { decodeFrame } from '../../src/protocol/envelope.js';
 import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
 import { replyTopic, type AdminAddress } from '../../src/protocol/topics.js';
+import { assertRequestId } from '../../src/protocol/names.js';
+import type { ListFilter } from '../async/async-store.js';
+import { InvocationState, isInvocationState, toView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';
 
 export interface ListedFunction {
@@ -23,28 +27,103 @@ export interface ListedService {
   functions: ListedFunction[];
 }
 
-type AdminOperation = (context: DispatchContext) => unknown;
+type AdminOperation = (context: DispatchContext, args: Record<string, unknown>) => unknown;
 
 const OPERATIONS: Record<string, AdminOperation> = {
   list: (context) => ({ services: listServices(context) }),
   stats: (context) => ({ uptimeMs: context.now() - context.startedAt, functions: context.host.stats() }),
+  'invocations-list': listInvocations,
+  'invocations-get': getInvocation,
+  'invocations-cancel': cancelInvocation,
+  deploy,
 };
 
 export function handleAdmin(context: DispatchContext, address: AdminAddress, payload: Buffer): void {
   const replyTo = replyTopic(address.clientId);
   let requestId = '';
+  const fail = (error: unknown): void => context.sink.publish(replyTo, encodeErrorReply(requestId, toEdgeFCError(error).toWire()));
   try {
-    const { header } = decodeFrame(payload);
+    const { header, body } = decodeFrame(payload);
     if (typeof header['id'] === 'string') requestId = header['id'];
     const operation = OPERATIONS[address.operation];
     if (operation === undefined) {
       throw new InvalidArgumentError(`unknown admin operation "${address.operation}"; known: ${Object.keys(OPERATIONS).join(', ')} (§9.3)`);
     }
-    const result = Buffer.from(JSON.stringify(operation(context)), 'utf8');
-    context.sink.publish(replyTo, encodeOkReply(requestId, result, false));
+    // Promise.resolve: cancel waits for its write to be committed; the others answer at once.
+    Promise.resolve(operation(context, parseArgs(body))).then(
+      (result) => context.sink.publish(replyTo, encodeOkReply(requestId, Buffer.from(JSON.stringify(result), 'utf8'), false)),
+      fail,
+    );
   } catch (error) {
-    context.sink.publish(replyTo, encodeErrorReply(requestId, toEdgeFCError(error).toWire()));
+    fail(error);
   }
+}
+
+function parseArgs(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  let args: unknown;
+  try {
+    args = JSON.parse(body.toString('utf8'));
+  } catch (cause) {
+    throw new InvalidArgumentError('admin arguments must be a JSON object (§9.1)', { cause });
+  }
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new InvalidArgumentError('admin arguments must be a JSON object (§9.1)');
+  return args as Record<string, unknown>;
+}
+
+/** §9.4 */
+function listInvocations(context: DispatchContext, args: Record<string, unknown>): unknown {
+  const filter: ListFilter = {};
+  if (args['function'] !== undefined) {
+    const parts = typeof args['function'] === 'string' ? args['function'].split('/') : [];
+    if (parts.length !== 2) throw new InvalidArgumentError('"function" must be "SERVICE/FUNCTION" (§9.4)');
+    filter.service = parts[0] as string;
+    filter.function = parts[1] as string;
+  }
+  if (args['state'] !== undefined) {
+    if (!isInvocationState(args['state'])) {
+      throw new InvalidArgumentError(`"state" must be one of ${Object.values(InvocationState).join(', ')} (§9.4)`);
+    }
+    filter.state = args['state'];
+  }
+  const limit = args['limit'] ?? 100;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+    throw new InvalidArgumentError('"limit" must be a whole number from 1 to 10000 (§9.4)');
+  }
+  filter.limit = limit;
+  return { invocations: context.async.list(filter).map((record) => toView(record, false)) };
+}
+
+function requestIdArg(args: Record<string, unknown>): string {
+  const requestId = args['requestId'];
+  assertRequestId(requestId);
+  return requestId;
+}
+
+/** §9.5 */
+function getInvocation(context: DispatchContext, args: Record<string, unknown>): unknown {
+  const requestId = requestIdArg(args);
+  const records = context.async.get(requestId);
+  if (records.length === 0) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId} (pruned, or never accepted)`);
+  return { invocations: records.map((record) => toView(record, true)) };
+}
+
+/** §9.6 */
+async function cancelInvocation(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
+  const clientId = args['clientId'];
+  if (clientId !== undefined && typeof clientId !== 'string') throw new InvalidArgumentError('"clientId" must be a string (§9.6)');
+  const record = await context.async.cancel(requestIdArg(args), clientId);
+  return { invocation: toView(record, true) };
+}
+
+/** §9.7: a template path on the gateway's machine; TemplateError (InvalidArgument) leaves the old deploy serving. */
+function deploy(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
+  const template = args['template'];
+  if (template !== undefined && (typeof template !== 'string' || template === '')) {
+    throw new InvalidArgumentError('"template" must be a path on the gateway\'s machine (§9.7)');
+  }
+  if (context.deploy === undefined) throw new ServiceUnavailableError('this gateway does not take deploys (§9.7)');
+  return context.deploy(template);
 }
 
 function listServices(context: DispatchContext): ListedService[] {

@@ -1,15 +1,16 @@
 /**
  * An enveloped invocation request (docs/protocol.md §3): validate, run, and answer on the
- * caller's reply topic (§2.2, §4).
+ * caller's reply topic (§2.2, §4). Async calls are stored first (§10.1): the returned promise
+ * settles once the call is on disk, and the transport holds the message's PUBACK until then.
  */
 import { toEdgeFCError, type EdgeFCError } from '../../src/errors.js';
 import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
-import { decodeRequest, InvocationType } from '../../src/protocol/request.js';
+import { decodeRequest, InvocationType, type DecodedRequest } from '../../src/protocol/request.js';
 import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation } from './run-invocation.js';
 
-export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAddress, payload: Buffer): void {
+export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAddress, payload: Buffer): Promise<void> | undefined {
   const arrivedAt = context.now();
   const replyTo = replyTopic(address.clientId);
   const fail = (requestId: string, error: EdgeFCError): void => {
@@ -20,25 +21,12 @@ export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAd
   try {
     const request = decodeRequest(payload);
     requestId = request.requestId;
-    const call = startInvocation(context, address, request, arrivedAt);
-    if (request.invocationType === InvocationType.Async) {
-      // §3.5: accepted means the gateway has queued it; the outcome is logged, not sent.
-      context.sink.publish(replyTo, encodeAcceptedReply(requestId));
-      call.result.then(
-        () => context.logger.debug('async call finished', { requestId, function: `${call.service.name}/${call.fn.name}` }),
-        (error: unknown) => {
-          const typed = toEdgeFCError(error);
-          context.logger.warn('async call failed', {
-            requestId,
-            function: `${call.service.name}/${call.fn.name}`,
-            code: typed.code,
-            error: typed.message,
-          });
-        },
-      );
-      return;
-    }
-    call.result.then(
+    if (request.invocationType === InvocationType.Async) return acceptAsync(context, address, request, replyTo, fail);
+    // §10.2: a retry of a Sync call that is running, or finished within the window, is not run again.
+    const replay = context.syncReplay.lookup(address.clientId, requestId);
+    const outcome = replay ?? startInvocation(context, address, request, arrivedAt).result;
+    if (replay === undefined) context.syncReplay.track(address.clientId, requestId, outcome);
+    outcome.then(
       (result) => context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary)),
       (error: unknown) => fail(requestId, toEdgeFCError(error)),
     );
@@ -46,4 +34,30 @@ export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAd
     const typed = toEdgeFCError(error);
     fail(requestId === '' ? (typed.requestId ?? '') : requestId, typed);
   }
+  return undefined;
+}
+
+/** §3.5, §10.1: "accepted" only once the call is committed; a duplicate ID is accepted again, not stored again. */
+function acceptAsync(
+  context: DispatchContext,
+  address: InvokeAddress,
+  request: DecodedRequest,
+  replyTo: string,
+  fail: (requestId: string, error: EdgeFCError) => void,
+): Promise<void> {
+  const { requestId } = request;
+  const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+  const stored = context.async.accept(service, fn, {
+    clientId: address.clientId,
+    requestId,
+    source: 'invoke',
+    topic: undefined,
+    event: request.event,
+    invokerContext: request.invokerContext,
+    qualifier: request.qualifier,
+  });
+  return stored.then(
+    () => context.sink.publish(replyTo, encodeAcceptedReply(requestId)),
+    (error: unknown) => fail(requestId, toEdgeFCError(error)),
+  );
 }

@@ -5,6 +5,15 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nameProblem } from '../../src/protocol/names.js';
+import {
+  checkCustomRuntimeConfig,
+  checkExecutableHandler,
+  checkIdleTimeout,
+  checkLifecycle,
+  isNodeRuntime,
+  runtimeProblem,
+} from './check-runtime-fields.js';
+import { checkAsyncConfiguration, checkAsyncGraph, checkTriggers } from './check-async-fields.js';
 import { parseHandler, resolveHandlerFile, type HandlerRef } from './handler-ref.js';
 import {
   checkKnownKeys,
@@ -86,6 +95,7 @@ export async function checkTemplate(raw: unknown, ctx: CheckContext): Promise<Te
     }
   }
 
+  if (problems.size === 0) checkAsyncGraph(functions, problems);
   if (identity === undefined || problems.size > 0) return undefined;
   return { path: ctx.absPath, identity, services, functions };
 }
@@ -179,9 +189,13 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   checkKnownKeys(problems, map, fnPath, FUNCTION_FIELDS);
 
   const runtime = checkRuntime(map, fnPath, problems);
-  const handler = checkHandlerString(map, fnPath, 'handler', problems);
+  // Node.js handlers are `file.export`; custom runtimes get the string as a header, go1 names
+  // an executable (checked below, once codeUri is known).
+  // With an unknown runtime the handler's meaning is unknown too: only the runtime is reported.
+  const nodeStyle = runtime !== undefined && isNodeRuntime(runtime);
+  const handler = checkHandlerString(map, fnPath, 'handler', problems, nodeStyle);
   const initializer = Object.prototype.hasOwnProperty.call(map, 'initializer')
-    ? checkHandlerString(map, fnPath, 'initializer', problems)
+    ? checkHandlerString(map, fnPath, 'initializer', problems, nodeStyle)
     : undefined;
   const codeUri = readString(problems, map, fnPath, 'codeUri');
   const memorySizeMB = readInteger(problems, map, fnPath, 'memorySize', FUNCTION_LIMITS.memorySize);
@@ -198,12 +212,27 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     codeDir = path.resolve(ctx.templateDir, codeUri);
     if (await checkDirectory(codeDir, [...fnPath, 'codeUri'], problems)) {
       for (const [field, ref] of [['handler', handler], ['initializer', initializer]] as const) {
-        if (ref === undefined) continue;
+        if (ref?.parsed === undefined) continue;
         const found = await resolveHandlerFile(codeDir, ref.parsed);
         if ('problem' in found) problems.add([...fnPath, field], found.problem);
       }
+      if (runtime === RuntimeName.go1 && handler !== undefined) {
+        const problem = await checkExecutableHandler(codeDir, handler.text);
+        if (problem !== undefined) problems.add([...fnPath, 'handler'], problem);
+      }
+    } else {
+      codeDir = undefined;
     }
   }
+  const customRuntimeConfig =
+    runtime === undefined ? undefined : await checkCustomRuntimeConfig(map, fnPath, runtime, codeDir, problems);
+  if (customRuntimeConfig?.webServerMode === false && initializer !== undefined) {
+    problems.add([...fnPath, 'initializer'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to initialize');
+  }
+  const preStop = runtime === undefined ? undefined : checkLifecycle(map, fnPath, runtime, customRuntimeConfig, problems);
+  const idleTimeoutMs = checkIdleTimeout(map, fnPath, problems);
+  const asyncConfiguration = checkAsyncConfiguration(map, fnPath, problems);
+  const triggers = checkTriggers(map, fnPath, problems);
 
   if (
     problems.size > before ||
@@ -236,14 +265,20 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     maxInstances,
     maxQueueLength,
     environmentVariables,
+    ...(customRuntimeConfig === undefined ? {} : { customRuntimeConfig }),
+    ...(preStop === undefined ? {} : { preStop }),
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+    ...(asyncConfiguration === undefined ? {} : { asyncConfiguration }),
+    ...(triggers === undefined ? {} : { triggers }),
   };
 }
 
 function checkRuntime(map: YamlMap, fnPath: FieldPath, problems: ProblemList): RuntimeName | undefined {
   const value = readString(problems, map, fnPath, 'runtime');
   if (value === undefined) return undefined;
-  if (!isRuntimeName(value)) {
-    problems.add([...fnPath, 'runtime'], `runtime ${JSON.stringify(value)} is not supported; supported: ${SUPPORTED_RUNTIMES.join(', ')}`);
+  const problem = runtimeProblem(value);
+  if (problem !== undefined || !isRuntimeName(value)) {
+    problems.add([...fnPath, 'runtime'], problem ?? `runtime ${JSON.stringify(value)} is not supported`);
     return undefined;
   }
   return value;
@@ -258,9 +293,11 @@ function checkHandlerString(
   fnPath: FieldPath,
   field: 'handler' | 'initializer',
   problems: ProblemList,
-): { text: string; parsed: HandlerRef } | undefined {
+  nodeStyle: boolean,
+): { text: string; parsed: HandlerRef | undefined } | undefined {
   const text = readString(problems, map, fnPath, field, { maxLength: 256 });
   if (text === undefined) return undefined;
+  if (!nodeStyle) return { text, parsed: undefined };
   const parsed = parseHandler(text);
   if (typeof parsed === 'string') {
     problems.add([...fnPath, field], parsed);

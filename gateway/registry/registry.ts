@@ -1,5 +1,7 @@
 /**
- * The services and functions a gateway serves, built once from a checked Template.
+ * The services and functions a gateway serves, built from a checked Template, and rebuilt in
+ * place by `replace()` on a redeploy, so every holder (dispatch, Async service, function host)
+ * sees the new deploy at once.
  *
  * `lookup` runs on every call: two Map reads and no allocation, since each (service, function)
  * result object is built once here and handed out as is.
@@ -21,26 +23,46 @@ interface ServiceEntry {
 }
 
 export class Registry {
-  readonly identity: Readonly<GatewayIdentity>;
-  /** Absolute path of the template the registry came from. */
-  readonly templatePath: string;
-  readonly #byService = new Map<string, ServiceEntry>();
-  readonly #services: readonly Readonly<ServiceSpec>[];
-  readonly #functions: readonly Readonly<FunctionSpec>[];
+  #identity!: Readonly<GatewayIdentity>;
+  #templatePath!: string;
+  #byService!: Map<string, ServiceEntry>;
+  #services!: readonly Readonly<ServiceSpec>[];
+  #functions!: readonly Readonly<FunctionSpec>[];
 
   /**
    * Throws InvalidArgumentError when the template contradicts itself (a duplicate name, a
    * function of an unknown service): loadTemplate never produces one, hand-built ones might.
    */
   constructor(template: Template) {
-    this.templatePath = template.path;
-    this.identity = Object.freeze({ ...template.identity, credentials: Object.freeze({ ...template.identity.credentials }) });
+    this.#load(template);
+  }
+
+  /** Who the gateway says it is to functions. */
+  get identity(): Readonly<GatewayIdentity> {
+    return this.#identity;
+  }
+
+  /** Absolute path of the template the registry came from. */
+  get templatePath(): string {
+    return this.#templatePath;
+  }
+
+  /**
+   * Serve `template` from now on (a redeploy). All or nothing: a template that contradicts
+   * itself throws as the constructor does and the registry keeps what it had.
+   */
+  replace(template: Template): void {
+    this.#load(template);
+  }
+
+  #load(template: Template): void {
+    const byService = new Map<string, ServiceEntry>();
     for (const spec of template.services) {
-      if (this.#byService.has(spec.name)) throw new InvalidArgumentError(`service ${quoteName(spec.name)} is defined twice`);
-      this.#byService.set(spec.name, { service: Object.freeze({ ...spec }), functions: new Map(), functionNames: [] });
+      if (byService.has(spec.name)) throw new InvalidArgumentError(`service ${quoteName(spec.name)} is defined twice`);
+      byService.set(spec.name, { service: Object.freeze({ ...spec }), functions: new Map(), functionNames: [] });
     }
     for (const spec of template.functions) {
-      const entry = this.#byService.get(spec.serviceName);
+      const entry = byService.get(spec.serviceName);
       if (entry === undefined) {
         throw new InvalidArgumentError(`function ${quoteName(spec.name)} belongs to service ${quoteName(spec.serviceName)}, which is not defined`);
       }
@@ -51,8 +73,12 @@ export class Registry {
       entry.functions.set(spec.name, Object.freeze({ service: entry.service, fn }));
       entry.functionNames.push(spec.name);
     }
-    this.#services = Object.freeze([...this.#byService.values()].map((e) => e.service));
-    this.#functions = Object.freeze([...this.#byService.values()].flatMap((e) => [...e.functions.values()].map((r) => r.fn)));
+    // Checked in full above; from here on nothing throws, so the swap is all or nothing.
+    this.#templatePath = template.path;
+    this.#identity = Object.freeze({ ...template.identity, credentials: Object.freeze({ ...template.identity.credentials }) });
+    this.#byService = byService;
+    this.#services = Object.freeze([...byService.values()].map((e) => e.service));
+    this.#functions = Object.freeze([...byService.values()].flatMap((e) => [...e.functions.values()].map((r) => r.fn)));
   }
 
   /** The function, or throws ServiceNotFoundError / FunctionNotFoundError naming what exists. */

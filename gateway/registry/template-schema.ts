@@ -23,7 +23,30 @@ export const FUNCTION_FIELDS = [
   'maxQueueLength',
   'environmentVariables',
   'description',
+  'customRuntimeConfig',
+  'instanceLifecycleConfig',
+  'asyncConfiguration',
+  'triggers',
 ] as const;
+
+/** `customRuntimeConfig` of a `runtime: custom` function (FC's field; webServerMode from FC's customContainerConfig). */
+export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode'] as const;
+/**
+ * `instanceLifecycleConfig`: FC also has preFreeze, which means nothing where instances are
+ * never frozen. `idleTimeout` is ours: FC decides alone when an idle instance goes.
+ */
+export const LIFECYCLE_FIELDS = ['preStop', 'idleTimeout'] as const;
+/**
+ * Seconds an instance may sit without a call before it is stopped. 300 s: a function called
+ * every few minutes stays warm (~150 ms of Node.js cold start saved per call), one called
+ * hourly gives its memory back; at most 24 h.
+ */
+export const IDLE_TIMEOUT = { min: 1, max: 86400, default: 300, unit: 'seconds' } as const satisfies IntegerRule;
+export const LIFECYCLE_HOOK_FIELDS = ['handler', 'timeout'] as const;
+/** Seconds a preStop hook may run: FC's range. */
+export const PRE_STOP_TIMEOUT = { min: 1, max: 90, default: 3, unit: 'seconds' } as const satisfies IntegerRule;
+/** FC's default command of a custom runtime: an executable file of this name in codeUri. */
+export const DEFAULT_BOOTSTRAP = 'bootstrap';
 
 /** What `context.region` / `context.accountId` say when the template is silent. */
 export const DEFAULT_REGION = 'local';
@@ -62,3 +85,20 @@ export const FUNCTION_LIMITS = {
 
 /** POSIX-portable environment variable names. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `asyncConfiguration`: FC's names, plus `maxAsyncQueueLength` (FC's queue is unbounded; ours is on a disk). */
+export const ASYNC_CONFIG_FIELDS = ['maxAsyncRetryAttempts', 'maxAsyncEventAgeInSeconds', 'maxAsyncQueueLength', 'destinationConfig'] as const;
+export const DESTINATION_CONFIG_FIELDS = ['onSuccess', 'onFailure'] as const;
+export const DESTINATION_FIELDS = ['destination'] as const;
+export const TRIGGER_FIELDS = ['name', 'type', 'topic'] as const;
+
+/** Integer fields of `asyncConfiguration`. Ranges follow FC's (retries 0–8, event age up to 24 h). */
+export const ASYNC_LIMITS = {
+  maxAsyncRetryAttempts: { min: 0, max: 8, default: 3 },
+  maxAsyncEventAgeInSeconds: { min: 1, max: 86400, default: 86400, unit: 'seconds' },
+  /** 10,000 calls of up to 128 KiB: at most ~1.3 GB of disk per function in the worst case. */
+  maxAsyncQueueLength: { min: 0, max: 1_000_000, default: 10_000 },
+} as const satisfies Record<string, IntegerRule>;
+
+/** Triggers one function may declare. */
+export const MAX_TRIGGERS = 16;

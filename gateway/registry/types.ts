@@ -7,6 +7,10 @@
 export const RuntimeName = {
   nodejs20: 'nodejs20',
   nodejs18: 'nodejs18',
+  /** FC's custom runtime: a command that serves HTTP (or, non-web mode, runs once per event). */
+  custom: 'custom',
+  /** FC's Go runtime: an executable that talks to the runtime API (fc-runtime-go-sdk). */
+  go1: 'go1',
 } as const;
 export type RuntimeName = (typeof RuntimeName)[keyof typeof RuntimeName];
 
@@ -40,6 +44,57 @@ export interface FunctionSpec {
   /** Calls that may wait for a free instance; past it, ResourceThrottled at once. */
   maxQueueLength: number;
   environmentVariables: Readonly<Record<string, string>>;
+  /** `runtime: custom` only: what to start. Absent means `<codeDir>/bootstrap`, web server mode. */
+  customRuntimeConfig?: CustomRuntimeSpec;
+  /** Lifecycle hook run before an instance is stopped (custom web mode, go1). */
+  preStop?: LifecycleHookSpec;
+  /**
+   * An instance with no call for this long is stopped (instanceLifecycleConfig.idleTimeout).
+   * Absent: gateway/runtime/function-pool.ts DEFAULT_IDLE_TIMEOUT_MS (300 s).
+   */
+  idleTimeoutMs?: number;
+  /** FC's asyncConfiguration, checked; absent: the defaults (gateway/async/async-config.ts). */
+  asyncConfiguration?: AsyncConfigSpec;
+  /** MQTT topic filters whose messages become Async calls of this function (docs/protocol.md §11). */
+  triggers?: readonly TriggerSpec[];
+}
+
+/** Where an Async call's outcome goes (docs/protocol.md §10.5). */
+export type DestinationSpec =
+  | { kind: 'mqtt'; uri: string; topic: string }
+  | { kind: 'fc'; uri: string; serviceName: string; functionName: string };
+
+/** FC's asyncConfiguration, with our `maxAsyncQueueLength`; times in ms. */
+export interface AsyncConfigSpec {
+  maxAsyncRetryAttempts: number;
+  maxAsyncEventAgeMs: number;
+  /** Unfinished Async calls (enqueued, retrying, running) past which new ones are ResourceThrottled. */
+  maxAsyncQueueLength: number;
+  onSuccess: DestinationSpec | undefined;
+  onFailure: DestinationSpec | undefined;
+}
+
+export interface TriggerSpec {
+  name: string;
+  type: 'mqtt';
+  /** MQTT topic filter; `+` and `#` as in MQTT 3.1.1 §4.7. */
+  topic: string;
+}
+
+/** FC's customRuntimeConfig, checked: the process is `command[0]` with `[...command[1..], ...args]`. */
+export interface CustomRuntimeSpec {
+  /** At least one element; the first is an absolute path or a name looked up in PATH. */
+  command: readonly string[];
+  args: readonly string[];
+  /** false: FC's non-web mode, a process per event with the event in FC_CUSTOM_CONTAINER_EVENT. */
+  webServerMode: boolean;
+}
+
+/** FC's instanceLifecycleConfig.preStop. */
+export interface LifecycleHookSpec {
+  /** Passed to the function (x-fc-function-handler of the hook); custom runtimes ignore it. */
+  handler: string;
+  timeoutMs: number;
 }
 
 /** Who the gateway says it is to functions (context.region, accountId, credentials). */

@@ -23,8 +23,15 @@ import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Ru
  */
 const SLOT_RECHECK_MS = 20;
 
+/**
+ * An instance that has run no call for this long is stopped (its pre-stop hook runs first), so
+ * a function called once an hour does not hold a process all hour. FC keeps idle instances for
+ * a few minutes; 300 s is the template's default (instanceLifecycleConfig.idleTimeout).
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+
 export interface FunctionPoolOptions {
-  /** Clock for deadline checks. @default Date.now */
+  /** Clock for deadline checks and idle times. @default Date.now */
   now?: () => number;
 }
 
@@ -62,6 +69,14 @@ export class FunctionPool {
   /** Resolved (and replaced) whenever a slot may have come free: a lease ended or a start settled. */
   #slotChanged = signal();
   #closing: Promise<void> | undefined;
+  /** Set by retire(): no new calls; those accepted still run. */
+  #retiring = false;
+  #retired: Promise<void> | undefined;
+  /** When each instance last finished a call (or started), for the idle reaper. */
+  readonly #lastUsed = new Map<FunctionInstance, number>();
+  /** Instances reaped and still stopping: close() waits for them. */
+  readonly #reaping = new Set<Promise<void>>();
+  #reaper: NodeJS.Timeout | undefined;
   #completed = 0;
   #failed = 0;
   #throttled = 0;
@@ -90,7 +105,7 @@ export class FunctionPool {
    */
   submit(invocation: Invocation): Promise<InvocationResult> {
     const { requestId } = invocation;
-    if (this.#closing !== undefined) {
+    if (this.#closing !== undefined || this.#retiring) {
       this.#failed += 1;
       throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
     }
@@ -143,6 +158,22 @@ export class FunctionPool {
     return this.#closing;
   }
 
+  /**
+   * For a redeploy: refuse new calls, let every call already accepted run to its end (queued
+   * ones too: they were accepted), then stop the instances as close() does. Idempotent.
+   */
+  retire(): Promise<void> {
+    if (this.#retired === undefined) {
+      this.#retiring = true;
+      this.#retired = this.#queue.onIdle().then(() => this.close({ graceMs: 0 }));
+    }
+    return this.#retired;
+  }
+
+  get #idleTimeoutMs(): number {
+    return this.#config.fn.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
   get #label(): string {
     return `${this.#config.fn.serviceName}/${this.#config.fn.name}`;
   }
@@ -156,10 +187,12 @@ export class FunctionPool {
       }),
     ]);
     clearTimeout(timer);
+    this.#stopReaper();
     await this.#stopAll();
     // Queued tasks now start, see #closing and fail; starts still in progress settle.
     await this.#queue.onIdle();
     await this.#stopAll();
+    await Promise.all([...this.#reaping]);
   }
 
   async #stopAll(): Promise<void> {
@@ -224,6 +257,8 @@ export class FunctionPool {
         throw new ServiceUnavailableError(`${this.#label} is shutting down`, { requestId });
       }
       this.#leases.set(instance, 1);
+      this.#lastUsed.set(instance, this.#now());
+      this.#startReaper();
       return instance;
     } catch (err) {
       // Spawn failures come typed from the runtime (ServiceUnavailable, UnhandledInvocationError
@@ -238,6 +273,7 @@ export class FunctionPool {
   #release(instance: FunctionInstance): void {
     const leases = this.#leases.get(instance);
     if (leases !== undefined) this.#leases.set(instance, leases - 1);
+    this.#lastUsed.set(instance, this.#now());
     this.#dropUnusable();
     this.#signalSlot();
   }
@@ -250,9 +286,45 @@ export class FunctionPool {
     for (const [instance, leases] of this.#leases) {
       if (!instance.usable && leases <= 0) {
         this.#leases.delete(instance);
+        this.#lastUsed.delete(instance);
         void instance.stop();
       }
     }
+    if (this.#leases.size === 0) this.#stopReaper();
+  }
+
+  /**
+   * Checks for idle instances a few times per idleTimeout (a quarter of it, between 100 ms and
+   * 30 s), so an instance lives at most 1.25 × idleTimeout past its last call. Runs only while
+   * the pool has instances, and never keeps the process alive.
+   */
+  #startReaper(): void {
+    if (this.#reaper !== undefined || this.#closing !== undefined) return;
+    const every = Math.min(30_000, Math.max(100, Math.floor(this.#idleTimeoutMs / 4)));
+    this.#reaper = setInterval(() => this.#reapIdle(), every);
+    this.#reaper.unref();
+  }
+
+  #stopReaper(): void {
+    clearInterval(this.#reaper);
+    this.#reaper = undefined;
+  }
+
+  /** Stop instances with no call for idleTimeout; stop() runs their pre-stop hook. */
+  #reapIdle(): void {
+    if (this.#closing !== undefined) return;
+    const now = this.#now();
+    for (const [instance, leases] of this.#leases) {
+      const idleSince = this.#lastUsed.get(instance) ?? now;
+      if (leases > 0 || instance.inFlight > 0 || now - idleSince < this.#idleTimeoutMs) continue;
+      // Out of the table first, synchronously: #acquire can no longer hand it a call.
+      this.#leases.delete(instance);
+      this.#lastUsed.delete(instance);
+      const stopping = instance.stop().finally(() => this.#reaping.delete(stopping));
+      this.#reaping.add(stopping);
+    }
+    if (this.#leases.size === 0) this.#stopReaper();
+    this.#signalSlot();
   }
 
   async #waitForSlot(): Promise<void> {

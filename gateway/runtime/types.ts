@@ -3,7 +3,7 @@
  * runtime-agnostic; a runtime only knows how to start one instance of one function.
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../registry/types.js';
-import type { FunctionLogLine } from '../logging/function-log.js';
+import type { FunctionLogFrame, FunctionLogLine } from '../logging/function-log.js';
 
 export type InvocationType = 'Sync' | 'Async';
 
@@ -17,6 +17,11 @@ export interface Invocation {
   qualifier: string;
   /** Epoch ms on the gateway's clock after which the call must not start and must be stopped. */
   deadline: number;
+  /**
+   * Async calls: attempts before this one (0 on the first run), FC's `context.retryCount`, so a
+   * handler can tell a retry from a first run (docs/protocol.md §10.2). Absent: 0.
+   */
+  retryCount?: number;
 }
 
 /** What a successful call produced. `binary` is true when the handler gave a Buffer. */
@@ -33,6 +38,11 @@ export interface InstanceConfig {
   /** Broker URL handed to the function so `new FCClient()` inside it reaches this gateway. */
   brokerUrl: string;
   onLog: (line: FunctionLogLine) => void;
+  /**
+   * FC's frame lines around each call and initializer run (gateway/logging/function-log.ts).
+   * Absent: the runtime writes none.
+   */
+  onFrame?: (frame: FunctionLogFrame) => void;
 }
 
 export interface FunctionInstance {

@@ -5,10 +5,10 @@
  * With an external broker it first tries MQTT 5, so plain MQTT 5 requests (§8) work, and falls
  * back to 3.1.1 when the broker refuses (aedes, older brokers).
  */
-import { ErrorWithReasonCode, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { ErrorWithReasonCode, type IClientPublishOptions, type IClientSubscribeOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
-import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION } from '../../src/protocol/topics.js';
+import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from '../../src/protocol/topics.js';
 import type { Logger } from '../logging/logger.js';
 import type { InboundMessage, OutboundProperties, ReplySink } from './inbound-message.js';
 
@@ -21,8 +21,27 @@ export interface GatewayLinkOptions {
   protocolVersion: 4 | 5;
   connectTimeoutMs: number;
   logger: Logger;
-  /** Called for every message; `sink` is this link, ready for replies from the first message on. */
-  onMessage: (message: InboundMessage, sink: ReplySink) => void;
+  /**
+   * Keep the broker session across disconnects and restarts (clean session off, MQTT 5 session
+   * expiry `sessionExpirySeconds`): QoS 1 messages the gateway has not acknowledged are delivered
+   * again when it comes back (docs/protocol.md §10.1). Needs a client ID that stays the same.
+   * @default false
+   */
+  persistentSession?: boolean;
+  /** @default 3600 */
+  sessionExpirySeconds?: number;
+  /** Trigger topic filters to subscribe to, besides the request topics (§11). */
+  triggerFilters?: readonly string[];
+  /**
+   * Called for every message; `sink` is this link, ready for replies from the first message on.
+   * When it returns a promise, the message's QoS 1 PUBACK is sent only once that settles (§10.1).
+   */
+  onMessage: (message: InboundMessage, sink: ReplySink) => Promise<void> | undefined;
+}
+
+/** MQTT.js's private sender: the PUBACK of a deferred message goes out through it (see open()). */
+interface PacketSender {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, callback: () => void): void;
 }
 
 export class GatewayLink implements ReplySink {
@@ -39,19 +58,50 @@ export class GatewayLink implements ReplySink {
   static async open(options: GatewayLinkOptions): Promise<GatewayLink> {
     const { client, protocolVersion } = await connectWithFallback(options);
     const link = new GatewayLink(client, protocolVersion, options.logger);
+    // §10.1: an Async call is acknowledged (PUBACK) only once it is on disk. MQTT.js sends the
+    // PUBACK when `handleMessage` calls back, but it also handles inbound packets one at a time:
+    // holding that callback for a commit would hold every packet behind it (Sync requests, the
+    // broker's PUBACKs to our replies) and allow one commit per message, ~8k/s at best. So the
+    // callback is released at once with an error, which makes MQTT.js skip its own PUBACK and go
+    // on, and the PUBACK is sent here when the store has committed. Messages without a promise
+    // (Sync, admin) take MQTT.js's normal path, unchanged.
+    const deferred = new WeakMap<IPublishPacket, Promise<void>>();
+    let generation = 0;
+    client.on('connect', () => {
+      generation += 1; // a PUBACK is only valid on the connection that received the message
+    });
     client.on('message', (topic, payload, packet) => {
       const message: InboundMessage = { topic, payload };
       const properties = packet.properties;
       if (properties?.responseTopic !== undefined) message.responseTopic = properties.responseTopic;
       if (properties?.correlationData !== undefined) message.correlationData = properties.correlationData;
       if (properties?.messageExpiryInterval !== undefined) message.messageExpiryInterval = properties.messageExpiryInterval;
-      options.onMessage(message, link);
+      const stored = options.onMessage(message, link);
+      if (stored !== undefined && packet.qos === 1) deferred.set(packet, stored);
     });
+    client.handleMessage = (packet, callback) => {
+      const stored = deferred.get(packet);
+      const { messageId } = packet;
+      if (stored === undefined || messageId === undefined) return callback();
+      deferred.delete(packet);
+      const receivedOn = generation;
+      callback(new Error('PUBACK deferred until the store commits'));
+      const ack = (): void => {
+        if (receivedOn !== generation || !client.connected) return; // the broker sends it again
+        (client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId }, () => undefined);
+      };
+      // Settled either way: a failed write was answered with an error reply, which the caller acts on.
+      stored.then(ack, ack);
+    };
     client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: options.brokerUrl }));
     client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: options.brokerUrl }));
     client.on('error', (error) => options.logger.warn('broker connection error', { error: error.message }));
     try {
-      const granted = await client.subscribeAsync([INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION], { qos: 1 });
+      const topics = [INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION, STATUS_SUBSCRIPTION];
+      const subscriptions: Record<string, IClientSubscribeOptions> = Object.fromEntries(topics.map((t) => [t, { qos: 1 }]));
+      // §11.3: MQTT 5 No Local keeps what the gateway publishes (destinations) out of its triggers.
+      for (const filter of options.triggerFilters ?? []) subscriptions[filter] = protocolVersion === 5 ? { qos: 1, nl: true } : { qos: 1 };
+      const granted = await client.subscribeAsync(subscriptions);
       const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
       if (refused.length > 0) {
         throw new ServiceUnavailableError(`the broker refused the gateway's subscription to ${refused.join(', ')} (check its ACL)`);
@@ -79,21 +129,33 @@ export class GatewayLink implements ReplySink {
     });
   }
 
+  /** Publish QoS 1 and resolve once the broker has acknowledged it (destinations, §10.5). */
+  publishConfirmed(topic: string, payload: Buffer): Promise<void> {
+    return this.#client.publishAsync(topic, payload, { qos: 1 }).then(() => undefined);
+  }
+
   async close(): Promise<void> {
     await this.#client.endAsync(false);
   }
 }
 
 async function connectWithFallback(options: GatewayLinkOptions): Promise<{ client: MqttClient; protocolVersion: 4 | 5 }> {
+  const persistent = options.persistentSession === true;
   const base = {
     clientId: options.clientId,
     connectTimeoutMs: options.connectTimeoutMs,
+    clean: !persistent,
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.password === undefined ? {} : { password: options.password }),
   };
   if (options.protocolVersion === 5) {
     try {
-      const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 5 });
+      const client = await connectMqtt(options.brokerUrl, {
+        ...base,
+        protocolVersion: 5,
+        // MQTT 5 ends a session at disconnect unless it has an expiry [MQTT-3.1.2-23].
+        ...(persistent ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 } } : {}),
+      });
       return { client, protocolVersion: 5 };
     } catch (error) {
       // Only a broker that answered and said no gets a second try; an unreachable one fails now.

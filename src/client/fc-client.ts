@@ -21,8 +21,10 @@ import {
   isInvocationType,
   type RequestHeader,
 } from '../protocol/request.js';
-import { invokeTopic } from '../protocol/topics.js';
+import { encodeFrame } from '../protocol/envelope.js';
+import { invokeTopic, statusTopic } from '../protocol/topics.js';
 import { callbackify, type NodeCallback } from './callbackify.js';
+import { OfflineQueue } from './offline-queue.js';
 import { resolveClientOptions, type FCClientOptions, type ResolvedClientOptions } from './options.js';
 import { errorMessage, RequestChannel } from './request-channel.js';
 
@@ -52,21 +54,73 @@ export interface InvokeResult {
 
 export type InvokeCallback = NodeCallback<InvokeResult>;
 
+/** Sends of a replayed offline call before its RequestTimeout is reported (see #replay). */
+const REPLAY_ATTEMPTS = 3;
+
+/** What `getAsyncStatus` answers (docs/protocol.md §10.3, §10.7); `state` 'unknown' when the gateway has no record. */
+export interface AsyncStatus {
+  requestId: string;
+  state: 'enqueued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'unknown';
+  function: string;
+  attempts?: number;
+  createdAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** A text result; a binary one comes as `resultBase64`. */
+  result?: string;
+  resultBase64?: string;
+  error?: { code: string; message: string };
+  [field: string]: unknown;
+}
+
 export class FCClient {
   readonly clientId: string;
   readonly #options: ResolvedClientOptions;
   readonly #channel: RequestChannel;
+  readonly #offline: OfflineQueue<InvokeResult>;
 
   constructor(options: FCClientOptions = {}) {
     this.#options = resolveClientOptions(options);
     assertClientId(this.#options.clientId);
     this.clientId = this.#options.clientId;
     this.#channel = new RequestChannel(this.#options);
+    this.#offline = new OfflineQueue(this.#options.offlineQueueSize);
+    this.#channel.onReconnect(() => this.#offline.flush());
   }
 
   /** Calls waiting for a reply; 0 when the client is idle. */
   get pendingCount(): number {
     return this.#channel.pendingCount;
+  }
+
+  /** Async calls kept while the connection is down (§10.8). */
+  get offlineCount(): number {
+    return this.#offline.size;
+  }
+
+  /**
+   * Ask the gateway for the state of one of this client's Async calls (docs/protocol.md §10.7).
+   *
+   * @example
+   * const { requestId } = await fc.invokeFunction({ serviceName: 'S', functionName: 'F', invocationType: 'Async' });
+   * const { state } = await fc.getAsyncStatus(requestId); // 'enqueued', 'running', 'succeeded', …
+   */
+  async getAsyncStatus(requestId: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<AsyncStatus> {
+    const timeoutError = new RequestTimeoutError('no status reply from the gateway before the deadline');
+    assertRequestId(requestId);
+    const timeoutMs = options.timeout ?? this.#options.timeout;
+    assertTimeout(timeoutMs);
+    const queryId = this.#options.generateRequestId();
+    const reply = await this.#channel.request({
+      requestId: queryId,
+      deadline: Date.now() + timeoutMs,
+      signal: options.signal,
+      timeoutError,
+      topic: statusTopic(this.clientId),
+      frame: (remaining) => encodeFrame({ id: queryId, type: InvocationType.Sync, timeout: remaining }, Buffer.from(JSON.stringify({ requestId }))),
+    });
+    const { payload } = toResult(reply);
+    return JSON.parse(String(payload)) as AsyncStatus;
   }
 
   /**
@@ -113,6 +167,7 @@ export class FCClient {
 
   /** Close the connection. Every pending call fails with ClientClosed. Idempotent. */
   close(): Promise<void> {
+    this.#offline.rejectAll(() => new ClientClosedError());
     return this.#channel.close();
   }
 
@@ -120,10 +175,33 @@ export class FCClient {
     // Created here, at the call site, so its stack names the caller (STYLE §10).
     const timeoutError = new RequestTimeoutError('no reply from the gateway before the deadline');
     const request = this.#prepare(params);
+    // §10.8: an Async call made while the connection is down waits for it, in a bounded queue.
+    if (request.invocationType === InvocationType.Async && this.#offline.enabled && this.#channel.offline) {
+      return this.#offline.add(request.requestId, params.signal, () => this.#replay(request, params.signal, timeoutError));
+    }
+    return this.#send(request, params.signal, timeoutError);
+  }
+
+  /**
+   * Send a call kept while offline. Right after a reconnect the gateway may not have renewed its
+   * own subscription yet, and a request reaching the broker before it is lost; the same request
+   * ID is sent again on a timeout, which the gateway's dedupe makes safe (§10.2, §10.8).
+   */
+  async #replay(request: PreparedRequest, signal: AbortSignal | undefined, timeoutError: RequestTimeoutError): Promise<InvokeResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#send(request, signal, timeoutError);
+      } catch (error) {
+        if (!(error instanceof RequestTimeoutError) || attempt >= REPLAY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async #send(request: PreparedRequest, signal: AbortSignal | undefined, timeoutError: RequestTimeoutError): Promise<InvokeResult> {
     const reply = await this.#channel.request({
       requestId: request.requestId,
       deadline: Date.now() + request.timeoutMs,
-      signal: params.signal,
+      signal,
       timeoutError,
       topic: invokeTopic(this.clientId, request.serviceName, request.functionName),
       frame: (remaining) => {

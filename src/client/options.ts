@@ -40,6 +40,13 @@ export interface FCClientOptions {
   generateRequestId?: () => string;
   /** @default a logger that writes warnings to stderr */
   logger?: ClientLogger;
+  /**
+   * Async calls kept while the broker connection is lost, sent with their request IDs when it is
+   * back (docs/protocol.md §10.8); past it a call fails at once with ResourceThrottled. 0: off.
+   * 1000: a device that reports once a second rides out a 15-minute outage.
+   * @default 1000
+   */
+  offlineQueueSize?: number;
 }
 
 export interface ResolvedClientOptions {
@@ -51,11 +58,13 @@ export interface ResolvedClientOptions {
   connectTimeout: number;
   generateRequestId: () => string;
   logger: ClientLogger;
+  offlineQueueSize: number;
 }
 
 export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_OFFLINE_QUEUE_SIZE = 1000;
 /** Set by the gateway in every function process (gateway/runtime/node). */
 export const BROKER_URL_ENV = 'EDGEFC_BROKER_URL';
 
@@ -75,5 +84,6 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     generateRequestId: options.generateRequestId ?? (() => nanoid()),
     logger: options.logger ?? stderrLogger,
+    offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
   };
 }

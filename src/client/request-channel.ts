@@ -44,6 +44,9 @@ export class RequestChannel {
   readonly #pending = new PendingRequests();
   readonly #replyTopic: string;
   #connection: Promise<MqttClient> | undefined;
+  /** The connected client, once the first connection succeeded. */
+  #mqtt: MqttClient | undefined;
+  readonly #reconnectListeners: (() => void)[] = [];
   #closed = false;
 
   constructor(options: RequestChannelOptions) {
@@ -57,6 +60,16 @@ export class RequestChannel {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True when the client had connected and has lost the connection (MQTT.js is reconnecting). */
+  get offline(): boolean {
+    return this.#mqtt !== undefined && !this.#mqtt.connected && !this.#closed;
+  }
+
+  /** Called after every reconnect (not the first connect), once the reply subscription is renewed. */
+  onReconnect(listener: () => void): void {
+    this.#reconnectListeners.push(listener);
   }
 
   /** The connected client with its reply subscription acknowledged; connects on first use. */
@@ -112,6 +125,7 @@ export class RequestChannel {
     this.#pending.rejectAll(() => new ClientClosedError());
     const connection = this.#connection;
     this.#connection = undefined;
+    this.#mqtt = undefined;
     if (connection === undefined) return;
     const mqtt = await connection.catch(() => undefined);
     if (mqtt !== undefined) await mqtt.endAsync(true);
@@ -148,6 +162,19 @@ export class RequestChannel {
       await mqtt.endAsync(true);
       throw new ClientClosedError();
     }
+    // Later 'connect' events are reconnects. MQTT.js renews the reply subscription only after it
+    // has sent its own offline queue, so it is renewed here too, and listeners (the offline Async
+    // queue) run once the broker has acknowledged it: a reply can then never beat it (§1.4).
+    mqtt.on('connect', () => {
+      if (this.#reconnectListeners.length === 0) return;
+      mqtt.subscribeAsync(this.#replyTopic, { qos: 1 }).then(
+        () => {
+          for (const listener of this.#reconnectListeners) listener();
+        },
+        (error: unknown) => this.#options.logger.warn(`edgefc: could not renew ${this.#replyTopic} after a reconnect: ${errorMessage(error)}`),
+      );
+    });
+    this.#mqtt = mqtt;
     return mqtt;
   }
 

@@ -10,9 +10,12 @@ export const TOPIC_PREFIX = 'edgefc/v1';
 export const INVOKE_SUBSCRIPTION = `${TOPIC_PREFIX}/invoke/+/+/+`;
 /** What the gateway subscribes to for admin operations (§9.1). */
 export const ADMIN_SUBSCRIPTION = `${TOPIC_PREFIX}/admin/+/+`;
+/** What the gateway subscribes to for Async status queries (§10.7). */
+export const STATUS_SUBSCRIPTION = `${TOPIC_PREFIX}/status/+`;
 
 const INVOKE_PREFIX = `${TOPIC_PREFIX}/invoke/`;
 const ADMIN_PREFIX = `${TOPIC_PREFIX}/admin/`;
+const STATUS_PREFIX = `${TOPIC_PREFIX}/status/`;
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 export function invokeTopic(clientId: string, serviceName: string, functionName: string): string {
@@ -25,6 +28,18 @@ export function replyTopic(clientId: string): string {
 
 export function adminTopic(clientId: string, operation: string): string {
   return `${ADMIN_PREFIX}${clientId}/${operation}`;
+}
+
+/** Where a client asks for the state of its own Async calls (§10.7). */
+export function statusTopic(clientId: string): string {
+  return `${STATUS_PREFIX}${clientId}`;
+}
+
+/** The client ID of a status topic (§10.7); undefined when malformed. */
+export function parseStatusTopic(topic: string): string | undefined {
+  if (!topic.startsWith(STATUS_PREFIX)) return undefined;
+  const clientId = topic.slice(STATUS_PREFIX.length);
+  return isClientId(clientId) ? clientId : undefined;
 }
 
 export interface InvokeAddress {

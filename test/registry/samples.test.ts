@@ -23,7 +23,7 @@ function callHandler(file: string, event: Buffer, context: Record<string, unknow
 }
 
 describe('shipped templates', () => {
-  test('functions/template.yml loads with the five samples', async () => {
+  test('functions/template.yml loads with the five Node.js samples and three of other runtimes', async () => {
     const template = await loadTemplate(path.join(root, 'functions/template.yml'), { env: {} });
     const registry = new Registry(template);
     expect(registry.functions().map((f) => `${f.serviceName}/${f.name}`)).toEqual([
@@ -32,6 +32,9 @@ describe('shipped templates', () => {
       'EdgeFC/jsonfield',
       'EdgeFC/asynchello',
       'EdgeFC/echo',
+      'Runtimes/customweb',
+      'Runtimes/customevent',
+      'Runtimes/goapi',
     ]);
     expect(registry.lookup('EdgeFC', 'invoker').fn.timeoutMs).toBe(10_000);
     expect(registry.lookup('EdgeFC', 'helloworld').fn.codeDir).toBe(path.join(root, 'functions/helloworld'));

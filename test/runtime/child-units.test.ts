@@ -7,7 +7,7 @@ import { runWithCallback } from '../../gateway/runtime/node/child/run-handler.js
 import type { Callback } from '../../gateway/runtime/node/child/run-handler.js';
 import { convertResult } from '../../gateway/runtime/node/child/result.js';
 import { toErrorFields } from '../../gateway/runtime/node/child/error-fields.js';
-import { LineSplitter, TRUNCATION_MARKER, capLogLine } from '../../gateway/runtime/node/log-lines.js';
+import { LineSplitter, TRUNCATION_MARKER, capLogLine } from '../../gateway/runtime/process/log-lines.js';
 
 describe('runWithCallback', () => {
   it('first callback wins', async () => {

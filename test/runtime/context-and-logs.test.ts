@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { packageRoot } from '../../gateway/runtime/node/child-entry.js';
-import { MAX_LOG_LINE_CHARS, TRUNCATION_MARKER } from '../../gateway/runtime/node/log-lines.js';
+import { MAX_LOG_LINE_CHARS, TRUNCATION_MARKER } from '../../gateway/runtime/process/log-lines.js';
 import { FUNCTIONS_DIR, invocation, parseResult, test } from './harness.js';
 
 describe('context', () => {
-  test("has exactly FC's fields, plus invokerContext and signal", async ({ harness }) => {
+  test("has exactly FC's fields, plus invokerContext, signal and retryCount", async ({ harness }) => {
     const pool = harness.pool({
       handler: 'index.context',
       memorySizeMB: 256,
@@ -34,6 +34,7 @@ describe('context', () => {
       accountId: '1234567890',
       invokerContext: {},
       signal: true,
+      retryCount: 0,
       keys: [
         'accountId',
         'credentials',
@@ -41,6 +42,7 @@ describe('context', () => {
         'invokerContext',
         'region',
         'requestId',
+        'retryCount',
         'service',
         'signal',
       ],

@@ -16,7 +16,7 @@ import { FunctionPool } from '../../gateway/runtime/function-pool.js';
 import type { FunctionPoolOptions } from '../../gateway/runtime/function-pool.js';
 import { NodeRuntime } from '../../gateway/runtime/node/node-runtime.js';
 import type { NodeRuntimeOptions } from '../../gateway/runtime/node/node-runtime.js';
-import { processExists, processGroupMembers } from '../../gateway/runtime/node/process-tree.js';
+import { processExists, processGroupMembers } from '../../gateway/runtime/process/process-tree.js';
 
 export const FUNCTIONS_DIR = resolve(fileURLToPath(import.meta.url), '../../fixtures/functions');
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { processGroupMembers } from '../../gateway/runtime/node/process-tree.js';
+import { processGroupMembers } from '../../gateway/runtime/process/process-tree.js';
 import { invocation, rejectionOf, test } from './harness.js';
 
 /** Allowed lateness of a FunctionTimeout past the budget (the brief: within timeout + 100 ms). */

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { FCClient } from '../../../src/client/fc-client.js';
+import { STORE_SYNC_MODES, type StoreSync } from '../../async/async-store.js';
 import { Gateway } from '../../gateway.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
 import { SAMPLE_TEMPLATE } from '../../package-root.js';
@@ -21,8 +22,13 @@ Options:
   --port P            embedded broker's port (default 1883)
   --broker URL        use an external broker (e.g. Mosquitto) instead of the embedded one
   --username U, --password P   credentials for the external broker
+  --data DIR          data directory: the durable Async store (default $EDGEFC_DATA_DIR, else ./.edgefc)
+  --store-sync S      full | normal | off: full survives power loss, normal a killed process (default full)
   --log-level L       debug | info | warn | error (default info)
   --skip-demo         do not make the first sample invocation at start
+
+SIGHUP (kill -HUP PID) reloads the template without a restart, as "edgefc deploy" does.
+Functions' logs: <data>/logs/SERVICE/FUNCTION.log ("edgefc logs S/F").
 `;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -45,6 +51,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       broker: { type: 'string' },
       username: { type: 'string' },
       password: { type: 'string' },
+      data: { type: 'string' },
+      'store-sync': { type: 'string', default: 'full' },
       'log-level': { type: 'string', default: 'info' },
       'skip-demo': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -57,6 +65,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
   const level = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const storeSync = values['store-sync'] as StoreSync;
+  if (!STORE_SYNC_MODES.includes(storeSync)) throw new UsageError(`--store-sync must be one of ${STORE_SYNC_MODES.join(', ')}`);
   if (values.broker !== undefined && (values.host !== undefined || values.port !== undefined)) {
     throw new UsageError('--host and --port set the embedded broker; they do not go with --broker');
   }
@@ -67,6 +77,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       templatePath: values.template,
       logger: createStreamLogger({ level }),
       port: parsePort(values.port),
+      storeSync,
+      ...(values.data === undefined ? {} : { dataDir: values.data }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
       ...(values.username === undefined ? {} : { username: values.username }),
@@ -87,6 +99,17 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+  });
+  // SIGHUP: redeploy the template file as it is now (docs/lifecycle.md); a bad one is refused
+  // and the gateway keeps serving the old one.
+  process.on('SIGHUP', () => {
+    gateway.redeploy().then(
+      (result) => output.err(`SIGHUP: redeployed ${result.template}: ${result.functions} function(s)\n`),
+      (error: unknown) => {
+        output.err('SIGHUP: redeploy refused, the previous template keeps serving:\n');
+        printFailure(output, error, false);
+      },
+    );
   });
 
   output.out(`edgefc gateway ready on ${gateway.brokerUrl} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);

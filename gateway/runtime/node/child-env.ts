@@ -1,12 +1,10 @@
 /**
- * The environment a function instance starts with. The gateway's own environment is not
- * passed on wholesale (it may hold the gateway's secrets): only PATH, HOME, LANG, TZ, then the
- * function's `environmentVariables`, then what we set ourselves, which wins.
+ * The environment a Node.js instance starts with: every function's (process/function-env.ts)
+ * plus NODE_PATH, so `require('linkedge-core-sdk')` finds the shim in runtime-modules/.
  */
 import { delimiter } from 'node:path';
+import { functionEnv } from '../process/function-env.js';
 import type { InstanceConfig } from '../types.js';
-
-const INHERITED = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
 
 export function childEnv(
   config: InstanceConfig,
@@ -14,35 +12,11 @@ export function childEnv(
   instanceId: string,
   parentEnv: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const { fn, service, identity } = config;
-  const env: Record<string, string> = {};
-  for (const name of INHERITED) {
-    const value = parentEnv[name];
-    if (value !== undefined) env[name] = value;
-  }
-  Object.assign(env, fn.environmentVariables);
+  const env = functionEnv(config, instanceId, parentEnv);
   // A function may bring its own NODE_PATH; ours goes last so its modules take precedence.
-  const ownNodePath = fn.environmentVariables['NODE_PATH'];
+  const ownNodePath = config.fn.environmentVariables['NODE_PATH'];
   env['NODE_PATH'] = ownNodePath === undefined || ownNodePath === ''
     ? runtimeModulesDir
     : `${ownNodePath}${delimiter}${runtimeModulesDir}`;
-  Object.assign(env, {
-    EDGEFC_BROKER_URL: config.brokerUrl,
-    FC_FUNCTION_NAME: fn.name,
-    FC_SERVICE_NAME: service.name,
-    FC_FUNCTION_HANDLER: fn.handler,
-    FC_FUNC_CODE_PATH: fn.codeDir,
-    FC_REGION: identity.region,
-    FC_ACCOUNT_ID: identity.accountId,
-    FC_FUNCTION_MEMORY_SIZE: String(fn.memorySizeMB),
-    FC_FUNCTION_TIMEOUT: String(fn.timeoutMs / 1000),
-    FC_INSTANCE_ID: instanceId,
-    FC_QUALIFIER: service.qualifier,
-    FC_RUNTIME: fn.runtime,
-  });
-  if (fn.initializer !== undefined) {
-    env['FC_FUNCTION_INITIALIZER'] = fn.initializer;
-    env['FC_INITIALIZATION_TIMEOUT'] = String(fn.initializationTimeoutMs / 1000);
-  }
   return env;
 }

@@ -31,9 +31,10 @@ import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } f
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
 import type { ChildMessage, ParentMessage } from './child/ipc-messages.js';
 import { childEnv } from './child-env.js';
-import { LineSplitter, capLogLine } from './log-lines.js';
-import { MemoryWatchdog } from './memory-watchdog.js';
-import { killProcessGroup } from './process-tree.js';
+import { LineSplitter, capLogLine } from '../process/log-lines.js';
+import { MemoryWatchdog } from '../process/memory-watchdog.js';
+import { killProcessGroup } from '../process/process-tree.js';
+import { framed, writeFrame } from '../process/invocation-frames.js';
 
 export interface NodeInstanceOptions {
   id: string;
@@ -76,6 +77,8 @@ interface InitWaiter {
 
 interface InitRun {
   id: number;
+  /** The call that triggered the run: its frame lines carry this ID (FC's Initialize Start/End). */
+  requestId: string;
   waiters: InitWaiter[];
   timer: NodeJS.Timeout;
 }
@@ -241,6 +244,11 @@ export class NodeInstance implements FunctionInstance {
     const budget = Math.min(invocation.deadline - now(), this.#config.fn.timeoutMs);
     if (budget <= 0) throw this.#deadlineExceeded(requestId);
     if (this.#failure !== undefined) throw this.#failure(requestId);
+    return framed(this.#config, 'Invoke', requestId, () => this.#dispatchCall(invocation, budget));
+  }
+
+  #dispatchCall(invocation: Invocation, budget: number): Promise<InvocationResult> {
+    const { requestId } = invocation;
     return new Promise<InvocationResult>((resolve, reject) => {
       this.#nextCallId += 1;
       const callId = this.#nextCallId;
@@ -253,6 +261,7 @@ export class NodeInstance implements FunctionInstance {
         event: invocation.event,
         invokerContext: invocation.invokerContext,
         qualifier: invocation.qualifier,
+        retryCount: invocation.retryCount ?? 0,
       });
     });
   }
@@ -288,7 +297,8 @@ export class NodeInstance implements FunctionInstance {
         // leaves it up and the next call runs the initializer again.
         this.#probeLiveness(`its initializer ran past ${limit} ms`);
       }, limit);
-      this.#init = { id, waiters: [waiter], timer };
+      this.#init = { id, requestId, waiters: [waiter], timer };
+      writeFrame(this.#config, 'Initialize', 'Start', requestId);
       this.#send({ type: ParentMessageType.init, initId: id, requestId });
     });
   }
@@ -299,6 +309,7 @@ export class NodeInstance implements FunctionInstance {
     if (run === undefined || run.id !== id) return;
     this.#init = undefined;
     clearTimeout(run.timer);
+    writeFrame(this.#config, 'Initialize', 'End', run.requestId, failure === undefined ? {} : { failed: true, error: failure(run.requestId) });
     if (failure === undefined) this.#initialized = true;
     for (const waiter of run.waiters) {
       if (failure === undefined) waiter.resolve();

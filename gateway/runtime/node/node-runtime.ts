@@ -7,7 +7,7 @@ import { nanoid } from 'nanoid';
 import { ServiceUnavailableError } from '../../../src/errors.js';
 import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';
 import { runnerPath as defaultRunnerPath, runtimeModulesDir as defaultRuntimeModulesDir } from './child-entry.js';
-import { DEFAULT_WATCHDOG_INTERVAL_MS } from './memory-watchdog.js';
+import { DEFAULT_WATCHDOG_INTERVAL_MS } from '../process/memory-watchdog.js';
 import { NodeInstance } from './node-instance.js';
 
 export interface NodeRuntimeOptions {

@@ -7,7 +7,7 @@
  * loop is blocked, which an in-process check would not. Over the limit → the caller kills it.
  * Between two reads a function can overshoot by what it allocates in 100 ms.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** @default 100 ms between RSS reads. */
 export const DEFAULT_WATCHDOG_INTERVAL_MS = 100;
@@ -24,6 +24,49 @@ export function readRssBytes(pid: number): number | undefined {
   return match?.[1] === undefined ? undefined : Number(match[1]) * 1024;
 }
 
+/**
+ * Resident set of `pid` and every process under it. A custom runtime's `bootstrap` is often a
+ * shell script that starts the real server as its child, so the launcher's own ~2 MB would say
+ * nothing. Walks /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN): a few reads per
+ * tick, not a scan of all of /proc. Where that file is missing, only `pid` is measured.
+ */
+export function readTreeRssBytes(pid: number): number | undefined {
+  const own = readRssBytes(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  const seen = new Set<number>([pid]);
+  const queue = childPids(pid);
+  // 1,000: a fork bomb must not turn the watchdog itself into the gateway's bottleneck.
+  while (queue.length > 0 && seen.size < 1_000) {
+    const next = queue.shift();
+    if (next === undefined || seen.has(next)) continue;
+    seen.add(next);
+    total += readRssBytes(next) ?? 0;
+    queue.push(...childPids(next));
+  }
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tasks) {
+    try {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
+        if (child.trim() !== '') out.push(Number(child));
+      }
+    } catch {
+      // The thread ended, or the kernel lacks the file: that thread's children go unmeasured.
+    }
+  }
+  return out;
+}
+
 export class MemoryWatchdog {
   readonly #timer: NodeJS.Timeout;
 
@@ -32,9 +75,11 @@ export class MemoryWatchdog {
     limitBytes: number,
     onExceeded: (rssBytes: number) => void,
     intervalMs = DEFAULT_WATCHDOG_INTERVAL_MS,
+    /** Measure the whole process tree (readTreeRssBytes), not only `pid`. @default false */
+    tree = false,
   ) {
     this.#timer = setInterval(() => {
-      const rss = readRssBytes(pid);
+      const rss = tree ? readTreeRssBytes(pid) : readRssBytes(pid);
       if (rss !== undefined && rss > limitBytes) {
         this.stop();
         onExceeded(rss);

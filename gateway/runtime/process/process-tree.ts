@@ -52,3 +52,19 @@ export function processGroupMembers(pgid: number): number[] {
   }
   return members;
 }
+
+/**
+ * True while `pid` runs: exists and is not a zombie. A function's child whose parent was killed
+ * is re-parented to PID 1, which in a container may never reap it; as a zombie it holds no
+ * memory or CPU, so it counts as gone.
+ */
+export function processAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return processExists(pid);
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  return state !== 'Z' && state !== 'X';
+}

@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
-import { capLogLine } from '../log-lines.js';
+import { capLogLine } from '../../process/log-lines.js';
 
 export interface CallScope {
   requestId: string;

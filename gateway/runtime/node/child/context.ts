@@ -23,6 +23,8 @@ export interface FunctionContext {
   invokerContext: Record<string, unknown>;
   /** Aborted, with a FunctionTimeoutError as reason, when the gateway gives up on the call. */
   signal: AbortSignal;
+  /** FC's name: earlier attempts of this Async call (0 on its first run, and for Sync calls). */
+  retryCount: number;
 }
 
 export interface ContextSource {
@@ -39,6 +41,8 @@ export function buildContext(
     qualifier: string;
     invokerContext: Record<string, unknown> | undefined;
     signal: AbortSignal;
+    /** @default 0 */
+    retryCount?: number;
   },
 ): FunctionContext {
   const { spec, service, identity } = source;
@@ -68,5 +72,6 @@ export function buildContext(
     accountId: identity.accountId,
     invokerContext: call.invokerContext ?? {},
     signal: call.signal,
+    retryCount: call.retryCount ?? 0,
   };
 }

@@ -44,6 +44,8 @@ export interface InvokeMessage {
   event: Buffer;
   invokerContext: Record<string, unknown> | undefined;
   qualifier: string;
+  /** Async retries before this attempt (context.retryCount); absent on older parents: 0. */
+  retryCount?: number;
 }
 
 /** The gateway gave up on a call: abort its `context.signal`. Any later reply is ignored. */

@@ -104,6 +104,7 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
     qualifier: message.qualifier,
     invokerContext: message.invokerContext,
     signal: controller.signal,
+    retryCount: message.retryCount ?? 0,
   });
   const fn = handler;
   const outcome = await callScope.run({ requestId: message.requestId }, () =>

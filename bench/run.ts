@@ -1,0 +1,186 @@
+/**
+ * `npm run bench [-- --quick] [-- --only latency,footprint,cold,async] [-- --profile]`
+ *
+ * Starts everything itself: a Mosquitto on a free port, a gateway on it and an embedded-broker
+ * gateway (each in its own process), the raw echo responders (the baseline, over the same
+ * brokers), and clients as separate processes. Prints a table (ratios first, absolutes second),
+ * writes bench/results/latest.json, progress on stderr.
+ *
+ * --quick: a < 60 s smoke check with short runs, which also holds the standing rule
+ * "sequential Sync p50 through the embedded gateway < 1 ms" and exits 1 when it breaks.
+ * --profile: the gateways under --cpu-prof at 64 calls in flight; prints their hot spots.
+ */
+import { loadavg } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PACKAGE_ROOT } from '../gateway/package-root.js';
+import { createContext, ensureDir, type BenchContext, type BenchRow, type Durations } from './lib/context.js';
+import { machineInfo } from './lib/machine.js';
+import type { Target } from './lib/measure.js';
+import { startMosquitto } from './lib/mosquitto.js';
+import { renderProfile, summarizeProfileFile, type ProfileSummary } from './lib/profile-summary.js';
+import { renderMachine, renderTable } from './lib/report.js';
+import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
+import { runAsyncIntake } from './scenarios/async-intake.js';
+import { runColdStart } from './scenarios/cold-start.js';
+import { runFootprint } from './scenarios/footprint.js';
+import { PAYLOAD_BYTES, runLatencyScenarios } from './scenarios/latency.js';
+
+/** The standing rule the quick bench holds (issue 5 / foundation): sequential Sync p50, embedded. */
+const QUICK_RULE_P50_US = 1_000;
+
+const SCENARIOS = ['latency', 'footprint', 'cold', 'async'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+
+interface Topology {
+  targets: Target[];
+  stop(): Promise<void>;
+}
+
+async function startTopology(context: BenchContext, options: { execArgv?: string[] } = {}): Promise<Topology> {
+  const template = await writeTemplate([echoFunction(ECHO_FUNCTION)]);
+  context.progress('starting gateways (Mosquitto, embedded) and raw echo responders');
+  const gatewayOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
+  const [onMosquitto, embedded] = await Promise.all([
+    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: context.mosquitto.url }, gatewayOptions),
+    context.startGateway('gateway-embedded', { templatePath: template }, gatewayOptions),
+  ]);
+  const [responderMosquitto, responderEmbedded] = await Promise.all([
+    context.startResponder(context.mosquitto.url, true),
+    context.startResponder(embedded.url, false),
+  ]);
+  const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string) =>
+    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn: ECHO_FUNCTION, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` });
+  const brokerPid = context.mosquitto.pid;
+  const targets: Target[] = [
+    { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
+    { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', context.mosquitto.url), gateway: onMosquitto, brokerPid },
+    { key: 'raw-embedded', label: 'raw echo, embedded aedes (in the gateway process)', client: await client('raw-embedded', 'raw', embedded.url), responder: responderEmbedded },
+    { key: 'fc-embedded', label: 'gateway (FCClient), embedded broker', client: await client('fc-embedded', 'fc', embedded.url), gateway: embedded },
+    { key: 'mqtt5-raw', label: 'raw MQTT 5 request/response, Mosquitto', client: await client('mqtt5-raw', 'mqtt5-raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
+    { key: 'mqtt5-gateway', label: 'gateway, MQTT 5 plain request, Mosquitto', client: await client('mqtt5-gateway', 'mqtt5-gateway', context.mosquitto.url), gateway: onMosquitto, brokerPid },
+  ];
+  // One call each: instance starts belong to scenario 4, not to anybody's warm-up.
+  for (const target of targets) await target.client.once(30_000);
+  return {
+    targets,
+    stop: async () => {
+      await Promise.all(targets.map((target) => target.client.stop()));
+      await Promise.all([responderMosquitto.stop(), responderEmbedded.stop()]);
+      await Promise.all([onMosquitto.stop(), embedded.stop()]);
+    },
+  };
+}
+
+async function runProfile(context: BenchContext, seconds: number): Promise<Record<string, ProfileSummary>> {
+  const dir = await ensureDir(join(context.resultsDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-')));
+  const topology = await startTopology(context, { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  for (const key of ['fc-embedded', 'fc-mosquitto']) {
+    const target = topology.targets.find((candidate) => candidate.key === key);
+    if (target === undefined) continue;
+    context.progress(`profiling: ${target.label}, 64 in flight for ${seconds} s`);
+    const result = await target.client.run({ mode: 'closed', inFlight: 64, rate: 0, warmupMs: 1_000, durationMs: seconds * 1000, payloadBytes: PAYLOAD_BYTES, timeoutMs: 30_000 });
+    context.progress(`  ${Math.round((result.completed / result.windowMs) * 1000)} req/s under the profiler`);
+  }
+  await topology.stop();
+  // Each gateway process writes its profile when it exits (file name: CPU.<date>.<pid>...).
+  const summaries: Record<string, ProfileSummary> = {};
+  for (const file of (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'))) {
+    summaries[file] = await summarizeProfileFile(join(dir, file), 30);
+    process.stdout.write(`\n## ${join(dir, file)}\n${renderProfile(summaries[file])}\n`);
+  }
+  return summaries;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'profile-seconds': { type: 'string', default: '10' },
+      out: { type: 'string' },
+      /** Overrides, for before/after comparisons of one change. */
+      rounds: { type: 'string' },
+      'measure-ms': { type: 'string' },
+      /** Comma-separated target keys for scenarios 1-2 (raw-mosquitto, fc-mosquitto, raw-embedded, fc-embedded, mqtt5-raw, mqtt5-gateway). */
+      targets: { type: 'string' },
+    },
+  });
+  const quick = values.quick;
+  const only = values.only === undefined ? [...SCENARIOS] : (values.only.split(',').map((name) => name.trim()) as ScenarioName[]);
+  for (const name of only) {
+    if (!SCENARIOS.includes(name)) throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+  }
+  const durations: Durations = quick ? { warmupMs: 250, measureMs: 1_000, rounds: 1 } : { warmupMs: 1_000, measureMs: 5_000, rounds: 3 };
+  if (values.rounds !== undefined) durations.rounds = Number(values.rounds);
+  if (values['measure-ms'] !== undefined) durations.measureMs = Number(values['measure-ms']);
+  const targetKeys = values.targets?.split(',').map((key) => key.trim());
+  const resultsDir = await ensureDir(join(PACKAGE_ROOT, 'bench', 'results'));
+  const machine = machineInfo();
+  const startedAt = performance.now();
+  const mosquitto = await startMosquitto();
+  const context = createContext({ quick, durations, mosquitto, resultsDir });
+  context.progress(`${quick ? 'quick' : 'full'} run on ${machine.cpuModel} × ${machine.cpuCount}, Node ${machine.node}, ${machine.mosquitto}; load average ${machine.loadAverageAtStart}`);
+
+  const rows: BenchRow[] = [];
+  let exitCode = 0;
+  let quickRule: { p50Us: number; limitUs: number; met: boolean } | undefined;
+  try {
+    if (values.profile) {
+      const profiles = await runProfile(context, Number(values['profile-seconds']));
+      await writeFile(join(resultsDir, 'profile-summary.json'), `${JSON.stringify({ machine, profiles }, null, 2)}\n`);
+      return 0;
+    }
+    if (only.includes('latency') || only.includes('footprint')) {
+      const topology = await startTopology(context);
+      try {
+        if (only.includes('latency')) {
+          const targets = topology.targets.filter((target) => targetKeys?.includes(target.key) ?? true);
+          const outcome = await runLatencyScenarios(context, targets);
+          rows.push(...outcome.rows);
+          const p50Us = outcome.p50UsByTarget['fc-embedded'];
+          if (p50Us !== undefined) quickRule = { p50Us, limitUs: QUICK_RULE_P50_US, met: p50Us < QUICK_RULE_P50_US };
+        }
+        if (only.includes('footprint')) {
+          rows.push(...(await runFootprint(context, topology.targets.find((target) => target.key === 'raw-mosquitto'))));
+        }
+      } finally {
+        await topology.stop();
+      }
+    }
+    if (only.includes('async')) rows.push(...(await runAsyncIntake(context)));
+    if (only.includes('cold')) rows.push(...(await runColdStart(context)));
+  } finally {
+    await context.closeAll();
+    await mosquitto.close();
+  }
+
+  machine.loadAverageAtEnd = Math.round((loadavg()[0] ?? 0) * 100) / 100;
+  const elapsedS = Math.round((performance.now() - startedAt) / 100) / 10;
+  const table = renderTable(rows);
+  process.stdout.write(`\n# edgefc benchmarks (${quick ? 'quick' : 'full'} run, ${elapsedS} s)\n\n${renderMachine(machine)}\n${table}\n`);
+  if (quickRule !== undefined) {
+    const verdict = quickRule.met ? 'holds' : 'BROKEN';
+    process.stdout.write(`\nstanding rule: sequential Sync p50 through the embedded gateway ${quickRule.p50Us} µs < ${quickRule.limitUs} µs: ${verdict}\n`);
+    if (!quickRule.met) exitCode = 1;
+  }
+  const out = values.out ?? join(resultsDir, 'latest.json');
+  await writeFile(
+    out,
+    `${JSON.stringify({ mode: quick ? 'quick' : 'full', elapsedS, durations, machine, quickRule, rows }, null, 2)}\n`,
+  );
+  process.stderr.write(`results: ${out}\n`);
+  return exitCode;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,121 @@
+/**
+ * Scenario 5: footprint and scale.
+ *   - gateway RSS idle (after start, a GC, nothing called) with 10 and with 1,000 functions;
+ *   - open loop at a fixed total rate: many connected clients vs 1 client, on the 10- and the
+ *     1,000-function gateway (embedded broker), p99 measured from the intended send time;
+ *   - the raw echo at the same rate through Mosquitto, for scale.
+ * CPU per invocation in the gateway process is reported with scenarios 1-2 (every row there).
+ */
+import type { RunResult } from '../workers/client.js';
+import { Histogram } from '../lib/histogram.js';
+import { mergeLatency, type BenchClient, type BenchContext, type BenchGateway, type BenchRow } from '../lib/context.js';
+import type { Target } from '../lib/measure.js';
+import { BENCH_SERVICE, manyEchoes, writeTemplate } from '../lib/templates.js';
+import { PAYLOAD_BYTES, ratioOf } from './latency.js';
+
+const MB = 1024 * 1024;
+const CLIENT_PROCESSES = 4;
+
+export async function runFootprint(context: BenchContext, rawBaseline: Target | undefined): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const scenario = '5. Footprint and scale';
+  const manyClients = context.quick ? 40 : 500;
+  const rate = context.quick ? 200 : 1000;
+  const open = {
+    mode: 'open' as const,
+    inFlight: 0,
+    warmupMs: context.durations.warmupMs,
+    durationMs: context.durations.measureMs,
+    payloadBytes: PAYLOAD_BYTES,
+    timeoutMs: 30_000,
+  };
+
+  const gateways: { count: number; gateway: BenchGateway; idleRss: number; heap: number }[] = [];
+  for (const count of [10, 1000]) {
+    context.progress(`${scenario}: gateway with ${count} functions, idle RSS`);
+    const gateway = await context.startGateway(`gateway-${count}`, { templatePath: await writeTemplate(manyEchoes(count)) });
+    await gateway.settle(1_000);
+    const usage = await gateway.usage();
+    gateways.push({ count, gateway, idleRss: usage.rssBytes, heap: usage.heapUsedBytes });
+    rows.push({
+      scenario,
+      label: `gateway idle RSS, ${count} functions deployed`,
+      ...(count === 10 ? {} : { baseline: 'gateway idle RSS, 10 functions deployed' }),
+      extra: {
+        'RSS MB': round1(usage.rssBytes / MB),
+        'heap used MB': round1(usage.heapUsedBytes / MB),
+        'Gateway.start ms': Math.round(gateway.startMs),
+        ...(count === 10 ? {} : { 'RSS ratio': ratioOf(usage.rssBytes, gateways[0]?.idleRss ?? 0) }),
+      },
+      ...(count === 10 ? { goal: { text: 'RSS ≤ 80 MB', met: usage.rssBytes <= 80 * MB } } : {}),
+    });
+  }
+
+  if (rawBaseline !== undefined) {
+    context.progress(`${scenario}: raw echo (Mosquitto), 1 client, open loop ${rate}/s`);
+    const result = await rawBaseline.client.run({ ...open, rate });
+    rows.push(openRow(scenario, `raw echo, Mosquitto, 1 client at ${rate}/s (for scale)`, [result], undefined));
+  }
+
+  let reference: { label: string; p99: number } | undefined;
+  for (const { count, gateway } of gateways) {
+    for (const clients of [1, manyClients]) {
+      const label = `gateway (embedded), ${count} functions, ${clients} client${clients === 1 ? '' : 's'} at ${rate}/s total`;
+      context.progress(`${scenario}: ${label}`);
+      const processes = clients === 1 ? 1 : CLIENT_PROCESSES;
+      const started: BenchClient[] = await Promise.all(
+        Array.from({ length: processes }, (_, index) =>
+          context.startClient(`client-open-${index}`, {
+            protocol: 'fc',
+            url: gateway.url,
+            service: BENCH_SERVICE,
+            fn: 'echo0000',
+            connections: Math.ceil(clients / processes),
+            clientIdPrefix: `open${count}_${clients}_${index}_`,
+          }),
+        ),
+      );
+      // One warm call first: the function's instance start is scenario 4's business.
+      await started[0]?.once(30_000);
+      const results = await Promise.all(started.map((client) => client.run({ ...open, rate: rate / processes })));
+      await Promise.all(started.map((client) => client.stop()));
+      const row = openRow(scenario, label, results, reference);
+      if (reference === undefined) {
+        reference = { label, p99: row.latency?.p99Us ?? 0 };
+      } else {
+        row.goal = { text: 'p99 < 2× (1 client, 10 functions)', met: (row.ratio?.p99 ?? Infinity) < 2 };
+      }
+      rows.push(row);
+    }
+  }
+  for (const { gateway } of gateways) await gateway.stop();
+  return rows;
+}
+
+function openRow(scenario: string, label: string, results: RunResult[], reference: { label: string; p99: number } | undefined): BenchRow {
+  const latency = mergeLatency(results).summary();
+  const lateness = new Histogram();
+  for (const result of results) if (result.lateness !== undefined) lateness.add(Histogram.fromJSON(result.lateness));
+  const completed = results.reduce((sum, result) => sum + result.completed, 0);
+  const windowMs = Math.max(...results.map((result) => result.windowMs));
+  const errors = results.reduce((sum, result) => sum + result.errors, 0);
+  const samples = [...new Set(results.flatMap((result) => result.errorSamples))];
+  const row: BenchRow = {
+    scenario,
+    label,
+    latency,
+    throughput: Math.round((completed / windowMs) * 1000),
+    errors,
+    extra: { 'scheduler lateness p50 µs': lateness.summary().p50Us, 'scheduler lateness p99 µs': lateness.summary().p99Us },
+    ...(samples.length > 0 ? { notes: samples.join('; ') } : {}),
+  };
+  if (reference !== undefined) {
+    row.baseline = reference.label;
+    row.ratio = { p99: ratioOf(latency.p99Us, reference.p99) };
+  }
+  return row;
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,64 @@
+/**
+ * Bench worker: one gateway (Gateway.start, as `edgefc start` runs it) in its own process, so
+ * its CPU time and RSS are its own, and the bench can run it under --cpu-prof.
+ */
+import { Gateway } from '../../gateway/gateway.js';
+import { createStreamLogger } from '../../gateway/logging/logger.js';
+import { serve } from '../lib/ipc.js';
+import { childrenUsage } from '../lib/proc.js';
+
+export interface GatewayStartArgs {
+  templatePath: string;
+  /** External broker; absent: the embedded broker on a free port. */
+  brokerUrl?: string;
+}
+
+export interface GatewayStarted {
+  url: string;
+  pid: number;
+  startMs: number;
+}
+
+export interface GatewayUsage {
+  /** process.cpuUsage() user + system, µs. */
+  cpuUs: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** The function processes (the gateway's direct children), from /proc. */
+  children: { cpuUs: number; rssBytes: number; count: number };
+}
+
+let gateway: Gateway | undefined;
+
+serve({
+  start: async (args: GatewayStartArgs): Promise<GatewayStarted> => {
+    const started = performance.now();
+    gateway = await Gateway.start({
+      templatePath: args.templatePath,
+      logger: createStreamLogger({ level: 'warn' }),
+      ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
+    });
+    return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };
+  },
+  usage: (): GatewayUsage => {
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    return {
+      cpuUs: cpu.user + cpu.system,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      children: childrenUsage(process.pid),
+    };
+  },
+  /** Let start-up garbage go (GC when --expose-gc), then report usage: "idle" RSS. */
+  settle: async (args: { ms: number }): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, args.ms));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  },
+  stop: async (): Promise<void> => {
+    await gateway?.stop();
+    gateway = undefined;
+  },
+});

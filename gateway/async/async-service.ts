@@ -1,0 +1,454 @@
+/**
+ * Durable Async invocations (docs/protocol.md §10): take a call only once it is on disk, run it
+ * at least once with retries and backoff, expire what is too old, report the outcome to the
+ * function's destinations, and resume everything unfinished after a restart.
+ *
+ *   accept ──▶ store.insert (group commit) ──▶ lane.ready ──▶ FunctionHost.submit ──▶ outcome
+ *                                                 ▲                                   │
+ *                                                 └──── retrying (backoff) ◀──────────┤
+ *                                                          succeeded / failed / expired ──▶ destination
+ */
+import {
+  ErrorCode,
+  InvalidArgumentError,
+  ResourceThrottledError,
+  ServiceUnavailableError,
+  toEdgeFCError,
+  type WireError,
+} from '../../src/errors.js';
+import type { FunctionHost } from '../function-host.js';
+import type { Logger } from '../logging/logger.js';
+import type { Registry } from '../registry/registry.js';
+import type { DestinationSpec, FunctionSpec, ServiceSpec } from '../registry/types.js';
+import type { InvocationResult } from '../runtime/types.js';
+import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-config.js';
+import { Lane } from './async-lanes.js';
+import type { AsyncStore, FinishFields, ListFilter, RunnableCall } from './async-store.js';
+import { InvocationState, type InvocationRecord, type NewInvocation } from './invocation-record.js';
+
+export interface RecordRetention {
+  /** Finished records older than this are deleted. @default 7 days */
+  maxAgeMs: number;
+  /** Finished records past the newest this many are deleted. @default 100_000 */
+  maxRecords: number;
+}
+
+export const DEFAULT_RETENTION: RecordRetention = { maxAgeMs: 7 * 24 * 3600 * 1000, maxRecords: 100_000 };
+
+export interface AsyncServiceOptions {
+  store: AsyncStore;
+  registry: Registry;
+  host: FunctionHost;
+  logger: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default { baseMs: 1000, maxMs: 300_000 } */
+  backoff?: Partial<BackoffOptions>;
+  /** @default DEFAULT_RETENTION */
+  retention?: Partial<RecordRetention>;
+  /** How often finished records are pruned. @default 60_000 */
+  pruneIntervalMs?: number;
+}
+
+/** Publishes a destination message (QoS 1); resolves once the broker has acknowledged it. */
+export type DestinationPublisher = (topic: string, payload: Buffer) => Promise<void>;
+
+/** Codes that say the call can never work as sent: retrying would only repeat them. */
+const NOT_RETRIABLE: ReadonlySet<string> = new Set([ErrorCode.ServiceNotFound, ErrorCode.FunctionNotFound, ErrorCode.InvalidArgument]);
+/** A call the pool refused at once (a Sync burst holds the slots) is tried again this much later, not counted. */
+const REFUSED_RETRY_MS = 50;
+
+export type AcceptInput = Omit<NewInvocation, 'createdAt' | 'service' | 'function'>;
+
+export class AsyncService {
+  readonly #store: AsyncStore;
+  readonly #registry: Registry;
+  readonly #host: FunctionHost;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #backoff: BackoffOptions;
+  readonly #retention: RecordRetention;
+  readonly #pruneIntervalMs: number;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #timers = new Map<Lane, { timer: NodeJS.Timeout; at: number }>();
+  /** Runs whose outcome is not yet written: close() waits for them. */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Calls running now, for cancel() to tell "running" from "waiting". */
+  readonly #running = new Set<number>();
+  /** Lanes the pool refused a moment ago; their timer resumes them. */
+  readonly #paused = new Set<Lane>();
+  #publish: DestinationPublisher | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #dispatching = false;
+  #closing = false;
+
+  constructor(options: AsyncServiceOptions) {
+    this.#store = options.store;
+    this.#registry = options.registry;
+    this.#host = options.host;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#backoff = { baseMs: options.backoff?.baseMs ?? 1000, maxMs: options.backoff?.maxMs ?? 300_000 };
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
+  }
+
+  get store(): AsyncStore {
+    return this.#store;
+  }
+
+  /**
+   * Resume every unfinished call in the store and start running calls. Calls that were running
+   * when the gateway last stopped count that attempt and are retried (or fail, out of attempts).
+   */
+  start(publish: DestinationPublisher): void {
+    this.#publish = publish;
+    const now = this.#now();
+    let resumed = 0;
+    for (const row of this.#store.unfinished()) {
+      const entry = this.#registry.find(row.service, row.function);
+      if (entry === undefined) {
+        void this.#store.markFinished(row.seq, finish('failed', now, {
+          error: { code: ErrorCode.FunctionNotFound, message: `${row.service}/${row.function} is no longer in the template` },
+        }));
+        continue;
+      }
+      const lane = this.#lane(entry.service, entry.fn);
+      lane.unfinished += 1;
+      resumed += 1;
+      if (row.state === InvocationState.running) {
+        // It was running when the gateway died: that attempt counts (at least once, never "maybe zero").
+        if (row.attempts > lane.config.maxAsyncRetryAttempts) {
+          lane.unfinished -= 1;
+          const call = this.#store.load(row.seq);
+          if (call !== undefined) {
+            this.#finish(lane, call, finish('failed', now, {
+              error: { code: ErrorCode.ServiceUnavailable, message: `the gateway stopped during attempt ${row.attempts}; no attempts left` },
+            }));
+          }
+          continue;
+        }
+        void this.#store.requeue(row.seq, now);
+        lane.pushReady(row.seq);
+      } else if (row.nextAttemptAt !== undefined && row.nextAttemptAt > now) {
+        lane.delay(row.seq, row.nextAttemptAt);
+      } else {
+        lane.pushReady(row.seq);
+      }
+    }
+    for (const record of this.#store.pendingDestinations()) this.#publishDestination(record, record.destinationPending ?? '');
+    if (resumed > 0) this.#logger.info('resumed unfinished Async calls', { calls: resumed });
+    this.#dispatching = true;
+    for (const lane of this.#lanes.values()) this.#pump(lane);
+    void this.#prune();
+    this.#pruneTimer = setInterval(() => void this.#prune(), this.#pruneIntervalMs);
+    this.#pruneTimer.unref();
+  }
+
+  /**
+   * Take one Async call (§10.1). Throws at once ResourceThrottled when the function's durable
+   * queue is full; resolves once the call is committed to disk, with `duplicate` when a call
+   * with this client and request ID was already stored (it is not stored or run again, §10.2);
+   * rejects with ServiceUnavailable when the store cannot write.
+   */
+  accept(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>, input: AcceptInput): Promise<{ duplicate: boolean }> {
+    if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down', { requestId: input.requestId });
+    if (this.#store.find(input.clientId, input.requestId) !== undefined) return Promise.resolve({ duplicate: true });
+    const lane = this.#lane(service, fn);
+    if (lane.unfinished >= lane.config.maxAsyncQueueLength) {
+      throw new ResourceThrottledError(
+        `${lane.label} has ${lane.unfinished} Async calls waiting (maxAsyncQueueLength ${lane.config.maxAsyncQueueLength}); retry later`,
+        { requestId: input.requestId },
+      );
+    }
+    lane.unfinished += 1;
+    const call: NewInvocation = { ...input, service: service.name, function: fn.name, createdAt: this.#now() };
+    return this.#store.insert(call).then(
+      ({ seq, duplicate }) => {
+        if (duplicate) lane.unfinished -= 1;
+        else this.#enqueue(lane, seq);
+        return { duplicate };
+      },
+      (error: unknown) => {
+        lane.unfinished -= 1;
+        throw error;
+      },
+    );
+  }
+
+  /** A client's own call (the status topic, §10.7). */
+  status(clientId: string, requestId: string): InvocationRecord | undefined {
+    return this.#store.find(clientId, requestId);
+  }
+
+  get(requestId: string): InvocationRecord[] {
+    return this.#store.findByRequestId(requestId);
+  }
+
+  list(filter: ListFilter): InvocationRecord[] {
+    return this.#store.list(filter);
+  }
+
+  /** Cancel a call that waits (enqueued or retrying). InvalidArgument when it is unknown, running or finished. */
+  async cancel(requestId: string, clientId?: string): Promise<InvocationRecord> {
+    const records = this.#store.findByRequestId(requestId).filter((r) => clientId === undefined || r.clientId === clientId);
+    const record = records[0];
+    if (record === undefined) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId}`);
+    if (records.length > 1) {
+      throw new InvalidArgumentError(`request ID ${requestId} names calls of ${records.length} clients; give the client ID too`);
+    }
+    const lane = this.#lanes.get(`${record.service}/${record.function}`);
+    if (this.#running.has(record.seq)) throw new InvalidArgumentError(`${requestId} is running; only a waiting call can be cancelled`);
+    if (lane === undefined || !lane.remove(record.seq)) {
+      throw new InvalidArgumentError(`${requestId} is ${record.state}; only a waiting (enqueued or retrying) call can be cancelled`);
+    }
+    lane.unfinished -= 1;
+    await this.#store.markFinished(record.seq, finish('cancelled', this.#now(), { error: record.error }));
+    return this.#store.get(record.seq) ?? record;
+  }
+
+  /** Stop starting calls (the host then drains those running). */
+  stopDispatch(): void {
+    this.#closing = true;
+    this.#dispatching = false;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    clearInterval(this.#pruneTimer);
+  }
+
+  /** After the host closed: write the last outcomes and close the store. */
+  async close(): Promise<void> {
+    this.stopDispatch();
+    await Promise.allSettled([...this.#inFlight]);
+    this.#store.close();
+  }
+
+  #lane(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>): Lane {
+    const key = `${service.name}/${fn.name}`;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = new Lane(service, fn);
+      this.#lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  #enqueue(lane: Lane, seq: number): void {
+    lane.pushReady(seq);
+    this.#pump(lane);
+  }
+
+  #pump(lane: Lane): void {
+    if (!this.#dispatching || this.#paused.has(lane)) return;
+    const next = lane.promoteDue(this.#now());
+    while (lane.inFlight < lane.slots) {
+      const seq = lane.shiftReady();
+      if (seq === undefined) break;
+      if (!this.#startCall(lane, seq)) {
+        // Refused at once by the pool (Sync calls hold every slot and its queue): not an
+        // attempt; the call keeps its turn and the lane waits a moment.
+        lane.unshiftReady(seq);
+        this.#paused.add(lane);
+        this.#wakeAt(lane, this.#now() + REFUSED_RETRY_MS);
+        return;
+      }
+    }
+    if (next !== undefined) this.#wakeAt(lane, next);
+  }
+
+  /** One timer per lane, at the earliest time it has work for. */
+  #wakeAt(lane: Lane, at: number): void {
+    const existing = this.#timers.get(lane);
+    if (existing !== undefined && existing.at <= at) return;
+    if (existing !== undefined) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.#timers.delete(lane);
+      this.#paused.delete(lane);
+      this.#pump(lane);
+    }, Math.max(0, Math.min(at - this.#now(), 2 ** 31 - 1)));
+    timer.unref();
+    this.#timers.set(lane, { timer, at });
+  }
+
+  /** Start one call; false when the pool refused it at once (it was not started). */
+  #startCall(lane: Lane, seq: number): boolean {
+    const call = this.#store.load(seq);
+    if (call === undefined) {
+      lane.unfinished -= 1; // pruned or deleted by hand
+      return true;
+    }
+    const { record } = call;
+    const now = this.#now();
+    if (now - record.createdAt > lane.config.maxAsyncEventAgeMs) {
+      lane.unfinished -= 1;
+      this.#finish(lane, call, finish('expired', now, {
+        error: {
+          code: ErrorCode.DeadlineExceeded,
+          message: `the call is older than maxAsyncEventAgeInSeconds (${lane.config.maxAsyncEventAgeMs / 1000} s); it was not run`,
+        },
+      }));
+      return true;
+    }
+    const attempts = record.attempts + 1;
+    let result: Promise<InvocationResult>;
+    try {
+      result = this.#host.submit(lane.service, lane.fn, {
+        requestId: record.requestId,
+        invocationType: 'Async',
+        event: call.event,
+        invokerContext: call.invokerContext,
+        qualifier: call.qualifier,
+        // §10.4: an Async run is bounded by the function's timeout, not by the caller's wait for "accepted".
+        deadline: Number.POSITIVE_INFINITY,
+        retryCount: attempts - 1,
+      });
+    } catch (error) {
+      if (!this.#closing) this.#logger.debug('async call refused by the pool; retrying shortly', { requestId: record.requestId, error: String(error) });
+      return false;
+    }
+    lane.inFlight += 1;
+    this.#running.add(seq);
+    this.#host.tapLogs(record.requestId);
+    void this.#store.markRunning(seq, attempts, now).catch((error: unknown) => this.#logWriteFailure(record, error));
+    const started = now;
+    const settled = result
+      .then(
+        (ok) => this.#onSuccess(lane, call, attempts, started, ok),
+        (error: unknown) => this.#onFailure(lane, call, attempts, started, error),
+      )
+      .finally(() => {
+        lane.inFlight -= 1;
+        this.#running.delete(seq);
+        this.#inFlight.delete(settled);
+        this.#pump(lane);
+      });
+    this.#inFlight.add(settled);
+    return true;
+  }
+
+  #onSuccess(lane: Lane, call: RunnableCall, attempts: number, started: number, result: InvocationResult): void {
+    const now = this.#now();
+    const logTail = this.#host.untapLogs(call.record.requestId);
+    lane.unfinished -= 1;
+    call.record.attempts = attempts;
+    this.#finish(lane, call, finish('succeeded', now, { durationMs: now - started, result: result.payload, resultBinary: result.binary, logTail }));
+  }
+
+  #onFailure(lane: Lane, call: RunnableCall, attempts: number, started: number, error: unknown): void {
+    const now = this.#now();
+    const logTail = this.#host.untapLogs(call.record.requestId);
+    const typed = toEdgeFCError(error);
+    const { record } = call;
+    record.attempts = attempts;
+    if (this.#closing && typed.code === ErrorCode.ServiceUnavailable) {
+      // Stopped by the shutdown, not by the function: it stays "running" on disk, and the next
+      // start counts this attempt and retries it.
+      lane.unfinished -= 1;
+      return;
+    }
+    const wire = typed.toWire();
+    if (!NOT_RETRIABLE.has(typed.code) && attempts <= lane.config.maxAsyncRetryAttempts) {
+      const at = now + retryDelayMs(attempts, this.#backoff);
+      void this.#store.markRetrying(record.seq, at, now, now - started, wire, logTail).catch((e: unknown) => this.#logWriteFailure(record, e));
+      lane.delay(record.seq, at);
+      this.#logger.debug('async call failed; will retry', { requestId: record.requestId, code: typed.code, attempts, retryAt: at });
+      return;
+    }
+    lane.unfinished -= 1;
+    this.#logger.warn('async call failed', { requestId: record.requestId, function: lane.label, code: typed.code, attempts, error: typed.message });
+    this.#finish(lane, call, finish('failed', now, { durationMs: now - started, error: wire, logTail }));
+  }
+
+  /** Write the final state, and hand the outcome to the destination (§10.5) atomically with it. */
+  #finish(lane: Lane, call: RunnableCall, fields: FinishFields): void {
+    const { record } = call;
+    const dest: DestinationSpec | undefined = fields.state === 'succeeded' ? lane.config.onSuccess : fields.state === 'cancelled' ? undefined : lane.config.onFailure;
+    const final: InvocationRecord = {
+      ...record,
+      state: fields.state,
+      finishedAt: fields.finishedAt,
+      updatedAt: fields.finishedAt,
+      durationMs: fields.durationMs,
+      result: fields.result,
+      resultBinary: fields.resultBinary,
+      error: fields.error,
+      logTail: fields.logTail,
+    };
+    let target: { lane: Lane; seq: number | undefined } | undefined;
+    let also: (() => void) | undefined;
+    if (dest?.kind === 'mqtt') fields.destinationPending = dest.topic;
+    if (dest?.kind === 'fc') {
+      const entry = this.#registry.find(dest.serviceName, dest.functionName);
+      if (entry !== undefined) {
+        const targetLane = this.#lane(entry.service, entry.fn);
+        target = { lane: targetLane, seq: undefined };
+        also = () => {
+          target!.seq = this.#store.insertNow({
+            // A destination call is internal: no client, and an ID derived from its source, so a
+            // replayed finish cannot store it twice.
+            clientId: '',
+            requestId: `dest-${record.seq}`,
+            service: entry.service.name,
+            function: entry.fn.name,
+            source: 'destination',
+            topic: undefined,
+            event: destinationMessage(final, call.event),
+            invokerContext: undefined,
+            qualifier: 'LATEST',
+            createdAt: fields.finishedAt,
+          });
+        };
+      }
+    }
+    const written = this.#store.markFinished(record.seq, fields, also).then(
+      () => {
+        if (target?.seq !== undefined) {
+          // Destinations are never throttled: refusing one would drop an outcome that was already taken.
+          target.lane.unfinished += 1;
+          this.#enqueue(target.lane, target.seq);
+        }
+        if (dest?.kind === 'mqtt') this.#publishDestination({ ...final, destinationPending: dest.topic }, dest.topic, call.event);
+      },
+      (error: unknown) => this.#logWriteFailure(record, error),
+    );
+    this.#inFlight.add(written);
+    void written.finally(() => this.#inFlight.delete(written));
+  }
+
+  #publishDestination(record: InvocationRecord, topic: string, event?: Buffer): void {
+    const publish = this.#publish;
+    if (publish === undefined || topic === '') return;
+    const payload = destinationMessage(record, event ?? this.#store.event(record.seq));
+    publish(topic, payload).then(
+      () => this.#store.clearDestination(record.seq).catch((error: unknown) => this.#logWriteFailure(record, error)),
+      // Stays pending on disk: the next start publishes it again (at least once).
+      (error: unknown) => this.#logger.warn('destination publish failed; it is retried at the next start', { topic, requestId: record.requestId, error: String(error) }),
+    );
+  }
+
+  async #prune(): Promise<void> {
+    try {
+      const deleted = await this.#store.prune(this.#now(), this.#retention.maxAgeMs, this.#retention.maxRecords);
+      if (deleted > 0) this.#logger.debug('pruned finished Async records', { deleted });
+    } catch (error) {
+      this.#logger.warn('could not prune Async records', { error: String(error) });
+    }
+  }
+
+  #logWriteFailure(record: InvocationRecord, error: unknown): void {
+    this.#logger.error('could not write an Async record', { requestId: record.requestId, error: String(error) });
+  }
+}
+
+function finish(state: FinishFields['state'], now: number, fields: Partial<FinishFields> & { error?: WireError | undefined }): FinishFields {
+  return {
+    state,
+    finishedAt: now,
+    durationMs: fields.durationMs,
+    result: fields.result,
+    resultBinary: fields.resultBinary ?? false,
+    error: fields.error,
+    logTail: fields.logTail ?? [],
+    destinationPending: undefined,
+  };
+}

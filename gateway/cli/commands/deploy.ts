@@ -1,0 +1,62 @@
+/**
+ * `edgefc deploy [--template F]`: make the running gateway serve a template again, or a new one
+ * (docs/protocol.md §9.7), without a restart. New calls go to the new functions; calls in
+ * flight finish on the old instances. A bad template is refused with its file/field errors and
+ * the old one keeps serving. `kill -HUP <gateway pid>` does the same with the current file.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DeployResult } from '../../registry/deployer.js';
+import { AdminClient } from '../admin-client.js';
+import { UsageError } from '../usage-error.js';
+import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+
+export const DEPLOY_USAGE = `Usage: edgefc deploy [--template F] [options]
+
+Redeploy: the running gateway loads the template again (or F) and switches new calls to it;
+calls in flight finish on the old instances, which then stop. A bad template is refused with
+its errors and the old one keeps serving.
+
+Options:
+  --template F        template file on the gateway's machine (default: the one it serves, re-read)
+  --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
+  --username U, --password P
+  --timeout MS        how long to wait for the answer (default 10000)
+  --json              print the result as one JSON object
+`;
+
+export async function runDeploy(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...connectionOptions, template: { type: 'string' } },
+  });
+  if (values.help) {
+    output.out(DEPLOY_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+  const client = new AdminClient({
+    brokerUrl: values.broker,
+    timeoutMs: parseTimeoutMs(values.timeout, 10_000),
+    ...(values.username === undefined ? {} : { username: values.username }),
+    ...(values.password === undefined ? {} : { password: values.password }),
+  });
+  try {
+    // Absolute: the gateway resolves paths against its own working directory, not ours.
+    const args = values.template === undefined ? {} : { template: resolve(values.template) };
+    const result = (await client.call('deploy', args)) as DeployResult;
+    if (values.json) {
+      output.out(`${JSON.stringify(result)}\n`);
+    } else {
+      output.out(`deployed ${result.template}: ${result.functions} function(s); ${result.retired} previous pool(s) finishing their calls\n`);
+      if (result.triggersChanged) output.err('note: trigger topics changed; new ones are subscribed when the gateway restarts\n');
+    }
+    return 0;
+  } catch (error) {
+    printFailure(output, error, values.json);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}

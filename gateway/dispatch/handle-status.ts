@@ -1,0 +1,35 @@
+/**
+ * A device asks for the state of one of its own Async calls (docs/protocol.md §10.7). The client
+ * ID comes from the topic, so a device sees only its own calls (with the ACL of §2.5).
+ */
+import { InvalidArgumentError, toEdgeFCError } from '../../src/errors.js';
+import { decodeFrame } from '../../src/protocol/envelope.js';
+import { assertRequestId } from '../../src/protocol/names.js';
+import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
+import { replyTopic } from '../../src/protocol/topics.js';
+import { toView, type RecordView } from '../async/invocation-record.js';
+import type { DispatchContext } from './dispatch-context.js';
+
+export function handleStatus(context: DispatchContext, clientId: string, payload: Buffer): void {
+  const replyTo = replyTopic(clientId);
+  let id = '';
+  try {
+    const { header, body } = decodeFrame(payload);
+    if (typeof header['id'] === 'string') id = header['id'];
+    let args: unknown;
+    try {
+      args = JSON.parse(body.toString('utf8'));
+    } catch (cause) {
+      throw new InvalidArgumentError('a status query is a JSON object {"requestId": …} (§10.7)', { cause });
+    }
+    const requestId = (args as { requestId?: unknown } | null)?.requestId;
+    assertRequestId(requestId);
+    const record = context.async.status(clientId, requestId);
+    const view: RecordView = record === undefined
+      ? { requestId, clientId, function: '', source: 'invoke', state: 'unknown' }
+      : toView(record, true);
+    context.sink.publish(replyTo, encodeOkReply(id, Buffer.from(JSON.stringify(view), 'utf8'), false));
+  } catch (error) {
+    context.sink.publish(replyTo, encodeErrorReply(id, toEdgeFCError(error).toWire()));
+  }
+}

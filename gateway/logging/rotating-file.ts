@@ -1,0 +1,184 @@
+/**
+ * An append-only log file with size-based rotation (`f.log`, `f.log.1` … `f.log.<maxFiles-1>`),
+ * written off the caller's path: `write()` only queues the text; one async loop per file appends
+ * what has queued, a batch at a time. A call never waits on the disk, and a slow or full disk
+ * costs the gateway at most `maxBufferedBytes` of memory per file: past that, lines are dropped
+ * and counted, and the count is written as a marker line once the disk keeps up again.
+ */
+import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface RotatingFileOptions {
+  /**
+   * Rotate before the file would grow past this. A single line longer than this is still
+   * written whole, into a fresh file.
+   * @default 10 MiB
+   */
+  maxBytes?: number;
+  /**
+   * Files kept, the current one included: `f.log` and `f.log.1` … `f.log.<maxFiles-1>`; the
+   * oldest is overwritten by the next rotation.
+   * @default 5
+   */
+  maxFiles?: number;
+  /**
+   * Text queued for the disk past which new lines are dropped (and counted).
+   * @default 4 MiB
+   */
+  maxBufferedBytes?: number;
+  /** Told once per failure streak (ENOSPC, EACCES): the file keeps trying on later writes. */
+  onError?: (error: unknown) => void;
+}
+
+export const DEFAULT_LOG_FILE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_LOG_FILES = 5;
+const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export class RotatingFile {
+  readonly path: string;
+  readonly #maxBytes: number;
+  readonly #maxFiles: number;
+  readonly #maxBuffered: number;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  /** Queued text, one entry per line (each ends with '\n'). */
+  #queue: string[] = [];
+  #queuedBytes = 0;
+  #droppedLines = 0;
+  #handle: FileHandle | undefined;
+  #size = 0;
+  #writing: Promise<void> | undefined;
+  #failing = false;
+  #closed = false;
+
+  constructor(file: string, options: RotatingFileOptions = {}) {
+    this.path = file;
+    this.#maxBytes = options.maxBytes ?? DEFAULT_LOG_FILE_BYTES;
+    this.#maxFiles = Math.max(1, options.maxFiles ?? DEFAULT_LOG_FILES);
+    this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.#onError = options.onError;
+  }
+
+  /** Queue one line (without its newline). Never blocks, never throws. */
+  write(line: string): void {
+    if (this.#closed) return;
+    // Length in UTF-16 units: a cheap, close enough bound (at most 3 bytes each in UTF-8).
+    if (this.#queuedBytes + line.length > this.#maxBuffered) {
+      this.#droppedLines += 1;
+      return;
+    }
+    if (this.#droppedLines > 0) {
+      const marker = `… [edgefc: ${this.#droppedLines} lines dropped: the disk did not keep up]\n`;
+      this.#droppedLines = 0;
+      this.#queue.push(marker);
+      this.#queuedBytes += marker.length;
+    }
+    this.#queue.push(`${line}\n`);
+    this.#queuedBytes += line.length + 1;
+    this.#writing ??= this.#drain().finally(() => {
+      this.#writing = undefined;
+    });
+  }
+
+  /** Resolves once everything queued so far is on disk (or given up on). */
+  async flush(): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing;
+  }
+
+  /** Flush, then close the file; later writes are ignored. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const lines = this.#queue;
+      this.#queue = [];
+      this.#queuedBytes = 0;
+      try {
+        await this.#append(lines);
+        this.#failing = false;
+      } catch (error) {
+        // The batch is lost; say so once per streak, and try again with the next line.
+        await this.#handle?.close().catch(() => undefined);
+        this.#handle = undefined;
+        if (!this.#failing) this.#onError?.(error);
+        this.#failing = true;
+        return;
+      }
+    }
+  }
+
+  /** Append lines, rotating at line boundaries so no file grows past maxBytes (one overlong line aside). */
+  async #append(lines: string[]): Promise<void> {
+    let handle = await this.#open();
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for (const line of lines) {
+      const bytes = Buffer.from(line, 'utf8');
+      if (this.#size + batchBytes + bytes.length > this.#maxBytes && this.#size + batchBytes > 0) {
+        if (batchBytes > 0) await this.#writeAll(handle, batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+        handle = await this.#rotate();
+      }
+      batch.push(bytes);
+      batchBytes += bytes.length;
+    }
+    if (batchBytes > 0) await this.#writeAll(handle, batch, batchBytes);
+  }
+
+  async #writeAll(handle: FileHandle, batch: Buffer[], bytes: number): Promise<void> {
+    await handle.writev(batch);
+    this.#size += bytes;
+  }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle !== undefined) return this.#handle;
+    await mkdir(path.dirname(this.path), { recursive: true });
+    const handle = await open(this.path, 'a');
+    this.#size = (await handle.stat()).size;
+    this.#handle = handle;
+    return handle;
+  }
+
+  /** f.log.(n-1) → f.log.n … f.log → f.log.1, then a fresh f.log. */
+  async #rotate(): Promise<FileHandle> {
+    await this.#handle?.close();
+    this.#handle = undefined;
+    for (let i = this.#maxFiles - 1; i >= 1; i -= 1) {
+      const from = i === 1 ? this.path : `${this.path}.${i - 1}`;
+      try {
+        await rename(from, `${this.path}.${i}`);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    if (this.#maxFiles === 1) {
+      // Nothing is kept: start the one file over.
+      const handle = await open(this.path, 'w');
+      this.#size = 0;
+      this.#handle = handle;
+      return handle;
+    }
+    return this.#open();
+  }
+}
+
+/** Paths of a log file and its rotated predecessors that exist, newest first. */
+export async function rotatedFiles(file: string, maxFiles = 64): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < maxFiles; i += 1) {
+    const candidate = i === 0 ? file : `${file}.${i}`;
+    try {
+      await stat(candidate);
+      out.push(candidate);
+    } catch {
+      if (i > 0) break;
+    }
+  }
+  return out;
+}

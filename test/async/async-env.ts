@@ -1,0 +1,85 @@
+/**
+ * A gateway with the Async test functions (test/async/functions/record) and a way to read what
+ * they ran: every run appends one JSON line to a file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayOptions } from '../../gateway/gateway.js';
+import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+
+export const RECORD_CODE = new URL('./functions/record', import.meta.url).pathname;
+
+export interface Run {
+  fn: string;
+  requestId: string;
+  retryCount: number;
+  at: number;
+  invokerContext: Record<string, unknown>;
+  event: string;
+}
+
+export interface AsyncEnv extends TestGateway {
+  recordFile: string;
+  runs(): Run[];
+  runsOf(requestId: string): Run[];
+}
+
+export function asyncTemplate(recordFile: string): string {
+  const fn = (extra: string): string =>
+    `        runtime: nodejs20\n        handler: index.handler\n        codeUri: ${JSON.stringify(RECORD_CODE)}\n        environmentVariables:\n          RECORD_FILE: ${JSON.stringify(recordFile)}\n${extra}`;
+  return `edgefc: 1
+services:
+  Async:
+    functions:
+      record:
+${fn(`        maxInstances: 2
+        asyncConfiguration:
+          maxAsyncRetryAttempts: 2
+          destinationConfig:
+            onSuccess: { destination: mqtt://results/record }
+            onFailure: { destination: fc://Async/sink }
+`)}
+      sink:
+${fn('')}
+      slow:
+${fn(`        maxInstances: 1
+        asyncConfiguration:
+          maxAsyncQueueLength: 2
+          maxAsyncEventAgeInSeconds: 1
+`)}
+      trig:
+${fn(`        triggers:
+          - name: temps
+            topic: sensors/+/temp
+          - topic: 'alarms/#'
+`)}
+`;
+}
+
+export async function startAsyncEnv(brokerUrl?: string, gateway: Partial<GatewayOptions> = {}): Promise<AsyncEnv> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgefc-async-'));
+  const recordFile = join(dir, 'runs.jsonl');
+  const templatePath = join(dir, 'template.yml');
+  await writeFile(templatePath, asyncTemplate(recordFile));
+  const env = await startTestGateway({
+    templatePath,
+    ...(brokerUrl === undefined ? {} : { brokerUrl }),
+    gateway: { asyncRetryBaseDelayMs: 100, ...gateway },
+  });
+  const runs = (): Run[] =>
+    existsSync(recordFile)
+      ? readFileSync(recordFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Run)
+      : [];
+  return {
+    ...env,
+    recordFile,
+    runs,
+    runsOf: (requestId) => runs().filter((r) => r.requestId === requestId),
+    async stop() {
+      await env.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

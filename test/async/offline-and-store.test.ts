@@ -1,0 +1,154 @@
+/**
+ * FCClient's offline queue across a broker restart (docs/protocol.md §10.8), the data directory
+ * refusing to start when it cannot be used, and `edgefc invocations` as a process.
+ */
+import { chmodSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
+import { runCli } from '../fixtures/cli-process.js';
+import { startAsyncEnv, type AsyncEnv } from './async-env.js';
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code: string }).code;
+  }
+  return 'ok';
+}
+
+describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) => {
+  let aedes: EmbeddedBroker | undefined;
+  let mosquitto: RunningBroker<MosquittoTestBroker> | undefined;
+  let env: AsyncEnv | undefined;
+
+  afterEach(async () => {
+    await env?.stop();
+    await aedes?.close();
+    await mosquitto?.close();
+  });
+
+  it('keeps Async calls made while disconnected, bounded, and sends them with their IDs on reconnect', async () => {
+    let url: string;
+    let port: number;
+    if (kind === 'aedes') {
+      aedes = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+      ({ url, port } = aedes);
+    } else {
+      mosquitto = await startMosquitto();
+      ({ url, port } = mosquitto);
+    }
+    env = await startAsyncEnv(url);
+    const client = env.client({ offlineQueueSize: 3, timeout: 3000 });
+    await client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'online' });
+
+    if (aedes !== undefined) await aedes.close();
+    else await mosquitto?.close();
+    const ids = ['off-1', 'off-2', 'off-3'].map((id) => `${id}-${kind}`);
+    // Give MQTT.js a moment to notice the closed socket: the first call after that is queued.
+    await vi.waitFor(async () => {
+      const queued = client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'probe', requestId: `probe-${kind}-${Date.now()}` });
+      queued.catch(() => undefined);
+      expect(client.offlineCount).toBeGreaterThan(0);
+    });
+    const probe = client.offlineCount;
+    const calls = ids.slice(0, 3 - probe).map((requestId) =>
+      client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: requestId, requestId }),
+    );
+    expect(client.offlineCount).toBe(3);
+    // Past the bound: refused at once, typed, never dropped silently.
+    expect(await codeOf(client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'x' }))).toBe('ResourceThrottled');
+
+    if (kind === 'aedes') aedes = await startEmbeddedBroker({ host: '127.0.0.1', port });
+    else mosquitto = await startMosquitto(port);
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.requestId)).toEqual(ids.slice(0, 3 - probe));
+    await vi.waitFor(() => {
+      for (const id of ids.slice(0, 3 - probe)) expect(env?.runsOf(id)).toHaveLength(1);
+    }, { timeout: 10_000 });
+    expect(client.offlineCount).toBe(0);
+  });
+});
+
+describe('the data directory', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  const template = join(new URL('../../functions', import.meta.url).pathname, 'template.yml');
+  const start = (dataDir: string) => Gateway.start({ templatePath: template, dataDir, host: '127.0.0.1', port: 0, logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, functionLine: () => undefined } });
+
+  it('refuses to start on a corrupt store, naming the directory', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'edgefc-data-'));
+    writeFileSync(join(dir, 'async.db'), 'this is not a SQLite database, just text that got here somehow '.repeat(100));
+    await expect(start(dir)).rejects.toMatchObject({ code: 'ServiceUnavailable', message: expect.stringContaining(`data directory ${dir}`) });
+  });
+
+  it('refuses to start where it cannot write, never falling back to memory', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'edgefc-data-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    // A path under a regular file cannot be a directory (this holds for root too).
+    await expect(start(join(file, 'data'))).rejects.toMatchObject({ code: 'ServiceUnavailable', message: expect.stringContaining('cannot create or write it') });
+    if (process.getuid?.() !== 0) {
+      const readOnly = join(dir, 'ro');
+      await rm(readOnly, { force: true, recursive: true });
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(readOnly);
+      chmodSync(readOnly, 0o500);
+      await expect(start(readOnly)).rejects.toMatchObject({ code: 'ServiceUnavailable' });
+      chmodSync(readOnly, 0o700);
+    }
+  });
+
+  it('the CLI prints the error and exits 1', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'edgefc-data-'));
+    writeFileSync(join(dir, 'async.db'), 'garbage'.repeat(1000));
+    const { code, stderr } = await runCli(['start', '--port', '0', '--data', dir, '--skip-demo']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/ServiceUnavailable: data directory .* is not a usable edgefc store/);
+  });
+});
+
+describe('edgefc invocations', () => {
+  let env: AsyncEnv | undefined;
+  afterEach(async () => {
+    await env?.stop();
+  });
+
+  it('lists, shows and cancels Async invocations as tables and JSON', async () => {
+    env = await startAsyncEnv();
+    const client = env.client();
+    const done = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'cli' });
+    await vi.waitFor(async () => expect((await client.getAsyncStatus(done.requestId)).state).toBe('succeeded'));
+    const broker = ['--broker', env.url];
+
+    const list = await runCli(['invocations', 'list', '--function', 'Async/record', ...broker]);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${done.requestId}\\s+Async/record\\s+succeeded\\s+1`, 'm'));
+    const json = await runCli(['invocations', 'list', '--state', 'succeeded', '--json', ...broker]);
+    expect(JSON.parse(json.stdout).invocations).toEqual(expect.arrayContaining([expect.objectContaining({ requestId: done.requestId, state: 'succeeded' })]));
+
+    const get = await runCli(['invocations', 'get', done.requestId, ...broker]);
+    expect(get.stdout).toMatch(/state:\s+succeeded/);
+    expect(get.stdout).toMatch(/result:\s+done:cli/);
+    expect(get.stdout).toContain('log tail:');
+
+    // Async/slow: one slot; the second call waits and can be cancelled.
+    await client.invokeFunction({ serviceName: 'Async', functionName: 'slow', invocationType: 'Async', payload: '2500' });
+    const waiting = await client.invokeFunction({ serviceName: 'Async', functionName: 'slow', invocationType: 'Async', payload: '0' });
+    const cancel = await runCli(['invocations', 'cancel', waiting.requestId, ...broker]);
+    expect(cancel.stdout).toBe(`cancelled ${waiting.requestId}\n`);
+    const again = await runCli(['invocations', 'cancel', waiting.requestId, '--json', ...broker]);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error.code).toBe('InvalidArgument');
+    expect((await runCli(['invocations', 'list', '--state', 'bogus', ...broker])).stderr).toMatch(/InvalidArgument/);
+    expect((await runCli(['invocations', 'frobnicate', ...broker])).code).toBe(2);
+  });
+});
