@@ -18,6 +18,8 @@ import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
 import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
+import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
+import { InProcessLink } from './transport/in-process-link.js';
 
 export interface GatewayOptions {
   /** Path of the services/functions template (YAML). */
@@ -85,7 +87,7 @@ export class Gateway {
   readonly embedded: boolean;
   readonly #host: FunctionHost;
   readonly #async: AsyncService;
-  readonly #link: GatewayLink;
+  readonly #link: GatewayTransport;
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
   readonly #logs: FunctionLogs;
@@ -97,7 +99,7 @@ export class Gateway {
     brokerUrl: string;
     host: FunctionHost;
     async: AsyncService;
-    link: GatewayLink;
+    link: GatewayTransport;
     broker: EmbeddedBroker | undefined;
     logger: Logger;
     logs: FunctionLogs;
@@ -151,36 +153,42 @@ export class Gateway {
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const startedAt = Date.now();
-    let link: GatewayLink;
+    let link: GatewayTransport;
     let context: DispatchContext | undefined;
+    const onMessage: MessageHandler = (message, sink) => {
+      context ??= { registry, host, async: asyncService, syncReplay, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
+      try {
+        return dispatchMessage(context, message);
+      } catch (error) {
+        // Handlers answer every failure they expect; reaching here is a bug. One message is
+        // lost, the gateway and every other call go on.
+        logger.error('unexpected failure dispatching a message', {
+          topic: message.topic.slice(0, 200),
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        return undefined;
+      }
+    };
+    const triggerFilters = [...new Set(registry.functions().flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))];
     try {
-      link = await GatewayLink.open({
-        brokerUrl,
-        // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
-        // not acknowledged when it stopped are delivered again when it is back (§10.1).
-        clientId: `edgefc-gateway-${store.gatewayId}`,
-        persistentSession: true,
-        triggerFilters: [...new Set(registry.functions().flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))],
-        ...(options.username === undefined ? {} : { username: options.username }),
-        ...(options.password === undefined ? {} : { password: options.password }),
-        protocolVersion: broker === undefined ? 5 : 4,
-        connectTimeoutMs: options.connectTimeoutMs ?? 5000,
-        logger,
-        onMessage: (message, sink) => {
-          context ??= { registry, host, async: asyncService, syncReplay, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
-          try {
-            return dispatchMessage(context, message);
-          } catch (error) {
-            // Handlers answer every failure they expect; reaching here is a bug. One message is
-            // lost, the gateway and every other call go on.
-            logger.error('unexpected failure dispatching a message', {
-              topic: message.topic.slice(0, 200),
-              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      // The embedded broker is in this process: take its messages directly, no TCP hop (in-process-link.ts).
+      link =
+        broker !== undefined
+          ? InProcessLink.open({ broker, logger, triggerFilters, onMessage })
+          : await GatewayLink.open({
+              brokerUrl,
+              // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
+              // not acknowledged when it stopped are delivered again when it is back (§10.1).
+              clientId: `edgefc-gateway-${store.gatewayId}`,
+              persistentSession: true,
+              triggerFilters,
+              ...(options.username === undefined ? {} : { username: options.username }),
+              ...(options.password === undefined ? {} : { password: options.password }),
+              protocolVersion: 5,
+              connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+              logger,
+              onMessage,
             });
-            return undefined;
-          }
-        },
-      });
     } catch (error) {
       await host.close();
       await logs.close();

@@ -2,7 +2,7 @@
  * edgefc SDK: the public surface for devices and functions. Hosted functions get the same module
  * as `linkedge-core-sdk`.
  */
-export { FCClient } from './client/fc-client.js';
+export { FCClient, logResultOf } from './client/fc-client.js';
 export type { InvokeParams, InvokeResult, InvokeCallback } from './client/fc-client.js';
 export type { FCClientOptions, ClientLogger } from './client/options.js';
 export * from './errors.js';

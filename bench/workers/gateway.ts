@@ -2,6 +2,9 @@
  * Bench worker: one gateway (Gateway.start, as `edgefc start` runs it) in its own process, so
  * its CPU time and RSS are its own, and the bench can run it under --cpu-prof.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Gateway } from '../../gateway/gateway.js';
 import { createStreamLogger } from '../../gateway/logging/logger.js';
 import { serve } from '../lib/ipc.js';
@@ -29,6 +32,9 @@ export interface GatewayUsage {
 }
 
 let gateway: Gateway | undefined;
+/** Each gateway its own data directory: two gateways opening one store at once collide (UNIQUE meta.key). */
+const dataDir = mkdtempSync(join(tmpdir(), 'edgefc-bench-gateway-'));
+process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
 
 serve({
   start: async (args: GatewayStartArgs): Promise<GatewayStarted> => {
@@ -36,6 +42,7 @@ serve({
     gateway = await Gateway.start({
       templatePath: args.templatePath,
       logger: createStreamLogger({ level: 'warn' }),
+      dataDir,
       ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
     });
     return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };

@@ -31,7 +31,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { createQos0Shedder } from './qos0-shedding.js';
 
@@ -84,6 +84,20 @@ export interface EmbeddedBrokerOptions {
   drainTimeoutMs?: number;
 }
 
+/**
+ * Sees a PUBLISH from a client (or a client's will) after aedes checked its topic and before
+ * anything else happens to it: aedes sends the publisher's PUBACK (QoS 1) or PUBREC (QoS 2),
+ * then delivers to subscribers, only once `release` is called. aedes 1.2 acknowledges a QoS 1
+ * PUBLISH *before* it delivers it (lib/handlers/publish.js `enqueuePublish`: write PubAck, then
+ * `broker.publish`), so a subscriber, even one inside the process, cannot hold a publisher's PUBACK;
+ * this hook is the only place that can (test/broker/publish-interceptor.test.ts).
+ *
+ * While `release` is pending aedes reads nothing more from that publisher's socket (it takes the
+ * next read once every packet of the previous one is done); other clients go on. Messages aedes
+ * publishes itself (`aedes.publish`: $SYS, the gateway's own replies) do not pass through here.
+ */
+export type PublishInterceptor = (packet: PublishPacket, release: (error?: Error | null) => void) => void;
+
 export interface EmbeddedBrokerStats {
   connectedClients: number;
   /** QoS 0 messages dropped for slow clients since start. */
@@ -99,6 +113,8 @@ export interface EmbeddedBroker {
   /** The real port, also when asked for 0. */
   readonly port: number;
   stats(): EmbeddedBrokerStats;
+  /** Install (or, with undefined, remove) the one PublishInterceptor; see there. */
+  interceptPublishes(interceptor: PublishInterceptor | undefined): void;
   /** Disconnect every client, stop listening, close aedes. Idempotent; resolves when all is closed. */
   close(): Promise<void>;
 }
@@ -108,7 +124,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
  * 256 KiB (Node's default is 16 KiB). Writable side: the per-client buffer a subscriber may fall
  * behind by before QoS 0 shedding starts; at 16 KiB a gateway that was busy for a few ms lost
  * QoS 0 requests of a 5,000-message burst (1,461-1,623 of 5,000 answered in the gateway's
- * integration flood test; all 5,000 at 256 KiB). Readable side: aedes handles one read of a
+ * integration flood test; all 5,000 at 256 KiB), measured when the gateway was an MQTT client of
+ * this broker; it now takes requests in process (gateway/transport/in-process-link.ts), which
+ * never sheds, but devices and functions subscribe through sockets like any client. Readable side: aedes handles one read of a
  * publisher's socket as one batch, so this also bounds in-flight messages per publisher.
  */
 const DEFAULT_SOCKET_HIGH_WATER_MARK = 256 * 1024;
@@ -143,6 +161,16 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     heartbeatInterval: 60_000,
   };
   if (shedQos0) aedesOptions.authorizeForward = shedder.authorizeForward;
+  let interceptor: PublishInterceptor | undefined;
+  aedesOptions.authorizePublish = (_client, packet, callback) => {
+    // aedes's default check, kept: clients may not publish into the broker's $SYS tree.
+    if (packet.topic.startsWith('$SYS/')) {
+      callback(new Error('$SYS/ topic is reserved'));
+      return;
+    }
+    if (interceptor === undefined) callback(null);
+    else interceptor(packet, callback);
+  };
 
   const aedes = await Aedes.createBroker(aedesOptions);
   aedes.on('client', (client) => {
@@ -196,6 +224,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     port,
     url: `mqtt://${formatHostPort(clientHost(host), port)}`,
     stats: () => ({ connectedClients: aedes.connectedClients, droppedQos0: shedder.dropped }),
+    interceptPublishes: (next) => {
+      interceptor = next;
+    },
     close: () => {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => {

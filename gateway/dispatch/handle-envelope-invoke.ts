@@ -5,7 +5,9 @@
  */
 import { toEdgeFCError, type EdgeFCError } from '../../src/errors.js';
 import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
-import { decodeRequest, InvocationType, type DecodedRequest } from '../../src/protocol/request.js';
+import { decodeRequest, InvocationType, LogType, type DecodedRequest } from '../../src/protocol/request.js';
+import { tapLogTail } from '../logging/function-logs.js';
+import type { InvocationResult } from '../runtime/types.js';
 import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation } from './run-invocation.js';
@@ -13,28 +15,36 @@ import { startInvocation } from './run-invocation.js';
 export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAddress, payload: Buffer): Promise<void> | undefined {
   const arrivedAt = context.now();
   const replyTo = replyTopic(address.clientId);
-  const fail = (requestId: string, error: EdgeFCError): void => {
-    context.sink.publish(replyTo, encodeErrorReply(requestId, error.toWire()));
-  };
-
   let requestId = '';
   try {
     const request = decodeRequest(payload);
     requestId = request.requestId;
-    if (request.invocationType === InvocationType.Async) return acceptAsync(context, address, request, replyTo, fail);
+    if (request.invocationType === InvocationType.Async) return acceptAsync(context, address, request, replyTo);
     // §10.2: a retry of a Sync call that is running, or finished within the window, is not run again.
     const replay = context.syncReplay.lookup(address.clientId, requestId);
-    const outcome = replay ?? startInvocation(context, address, request, arrivedAt).result;
+    // §3.6: the call's log tail, kept from before it starts (a replayed outcome has none).
+    const tail = request.logType === LogType.Tail && replay === undefined ? tapLogTail(context.host.logs, requestId) : undefined;
+    let outcome: Promise<InvocationResult>;
+    try {
+      outcome = replay ?? startInvocation(context, address, request, arrivedAt).result;
+    } catch (error) {
+      tail?.();
+      throw error;
+    }
     if (replay === undefined) context.syncReplay.track(address.clientId, requestId, outcome);
     outcome.then(
-      (result) => context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary)),
-      (error: unknown) => fail(requestId, toEdgeFCError(error)),
+      (result) => context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary, tail?.())),
+      (error: unknown) => fail(context, replyTo, requestId, toEdgeFCError(error), tail?.()),
     );
   } catch (error) {
     const typed = toEdgeFCError(error);
-    fail(requestId === '' ? (typed.requestId ?? '') : requestId, typed);
+    fail(context, replyTo, requestId === '' ? (typed.requestId ?? '') : requestId, typed);
   }
   return undefined;
+}
+
+function fail(context: DispatchContext, replyTo: string, requestId: string, error: EdgeFCError, logResult?: string): void {
+  context.sink.publish(replyTo, encodeErrorReply(requestId, error.toWire(), logResult));
 }
 
 /** §3.5, §10.1: "accepted" only once the call is committed; a duplicate ID is accepted again, not stored again. */
@@ -43,7 +53,6 @@ function acceptAsync(
   address: InvokeAddress,
   request: DecodedRequest,
   replyTo: string,
-  fail: (requestId: string, error: EdgeFCError) => void,
 ): Promise<void> {
   const { requestId } = request;
   const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
@@ -58,6 +67,6 @@ function acceptAsync(
   });
   return stored.then(
     () => context.sink.publish(replyTo, encodeAcceptedReply(requestId)),
-    (error: unknown) => fail(requestId, toEdgeFCError(error)),
+    (error: unknown) => fail(context, replyTo, requestId, toEdgeFCError(error)),
   );
 }

@@ -204,6 +204,20 @@ export class FunctionLogs {
 }
 
 /**
+ * Start keeping call `requestId`'s tail; the returned function stops and returns it (once:
+ * later calls return undefined), so every path of a caller can call it safely.
+ */
+export function tapLogTail(logs: FunctionLogs, requestId: string): () => string | undefined {
+  logs.tap(requestId);
+  let taken = false;
+  return () => {
+    if (taken) return undefined;
+    taken = true;
+    return logs.untap(requestId);
+  };
+}
+
+/**
  * `<dir>/<Service>/<function>.log`. Names are safe path segments: the registry only admits
  * `[A-Za-z_][A-Za-z0-9_-]*` (docs/protocol.md §7.1).
  */

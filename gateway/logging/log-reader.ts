@@ -3,7 +3,7 @@
  * rotated files, one call's lines, and new lines as they are appended, across rotations.
  * Used by `edgefc logs`, which runs on the gateway's machine.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { parseFrameText } from './function-log.js';
 import { rotatedFiles } from './rotating-file.js';
@@ -118,9 +118,11 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
   const intervalMs = options.intervalMs ?? 200;
   const parser = new LogParser();
   let handle: FileHandle | undefined;
+  /** Inode of the file last read: the current one, or the one before a rotation. */
   let inode: number | undefined;
   let offset = 0;
-  let decoder = new StringDecoder('utf8');
+  let first = true;
+  const decoder = new StringDecoder('utf8');
   let partial = '';
   const emit = (chunk: string): void => {
     partial += chunk;
@@ -141,22 +143,36 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
       emit(decoder.write(buffer.subarray(0, bytesRead)));
     }
   };
-  const openCurrent = async (fromEnd: boolean): Promise<void> => {
+  /**
+   * Open the current file. After a rotation, the files rotated between the one last read and
+   * this one (several rotations within one poll) are read whole first, oldest first: the
+   * current file is opened before they are listed, so none can slip between the two.
+   */
+  const openCurrent = async (): Promise<void> => {
+    let next: FileHandle;
     try {
-      const next = await open(file, 'r');
-      const info = await next.stat();
-      handle = next;
-      inode = info.ino;
-      offset = !fromEnd ? 0 : options.from?.inode === info.ino ? options.from.offset : info.size;
-      decoder = new StringDecoder('utf8');
-      partial = '';
+      next = await open(file, 'r');
     } catch {
-      handle = undefined;
-      inode = undefined;
+      return;
     }
+    const info = await next.stat();
+    if (!first && inode !== undefined) {
+      for (const between of await filesBetween(file, inode, info.ino)) {
+        try {
+          emit(decoder.write(await readFile(between)));
+        } catch {
+          // Rotated away meanwhile: those lines are gone.
+        }
+      }
+    }
+    handle = next;
+    offset = first ? (options.from?.inode === info.ino ? options.from.offset : info.size) : 0;
+    inode = info.ino;
+    first = false;
   };
   try {
-    await openCurrent(true);
+    await openCurrent();
+    first = false;
     while (!options.signal.aborted) {
       await sleep(intervalMs, options.signal);
       if (options.signal.aborted) break;
@@ -171,18 +187,35 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
         await readRest();
         await handle.close();
         handle = undefined;
-        if (current !== undefined) await openCurrent(false);
-      } else if (handle === undefined && current !== undefined) {
-        await openCurrent(false);
       } else if (handle !== undefined && current !== undefined && current.size < offset) {
         // Truncated in place (copytruncate): start over.
         offset = 0;
       }
+      if (handle === undefined && current !== undefined) await openCurrent();
       await readRest();
     }
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Rotated files (`f.log.k`) newer than the one with inode `after` and other than `current`,
+ * oldest first. `after` no longer there (rotated out): none can be told apart, so none.
+ */
+async function filesBetween(file: string, after: number, current: number): Promise<string[]> {
+  const newer: string[] = [];
+  for (const candidate of (await rotatedFiles(file)).filter((f) => f !== file)) {
+    let ino: number;
+    try {
+      ino = (await stat(candidate)).ino;
+    } catch {
+      return [];
+    }
+    if (ino === after) return newer.reverse();
+    if (ino !== current) newer.push(candidate);
+  }
+  return [];
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -10,7 +10,8 @@ import { ServiceUnavailableError } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from '../../src/protocol/topics.js';
 import type { Logger } from '../logging/logger.js';
-import type { InboundMessage, OutboundProperties, ReplySink } from './inbound-message.js';
+import type { GatewayTransport, MessageHandler } from './gateway-transport.js';
+import type { InboundMessage, OutboundProperties } from './inbound-message.js';
 
 export interface GatewayLinkOptions {
   brokerUrl: string;
@@ -32,11 +33,8 @@ export interface GatewayLinkOptions {
   sessionExpirySeconds?: number;
   /** Trigger topic filters to subscribe to, besides the request topics (§11). */
   triggerFilters?: readonly string[];
-  /**
-   * Called for every message; `sink` is this link, ready for replies from the first message on.
-   * When it returns a promise, the message's QoS 1 PUBACK is sent only once that settles (§10.1).
-   */
-  onMessage: (message: InboundMessage, sink: ReplySink) => Promise<void> | undefined;
+  /** See MessageHandler: a returned promise holds the message's QoS 1 PUBACK until it settles (§10.1). */
+  onMessage: MessageHandler;
 }
 
 /** MQTT.js's private sender: the PUBACK of a deferred message goes out through it (see open()). */
@@ -44,7 +42,7 @@ interface PacketSender {
   _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, callback: () => void): void;
 }
 
-export class GatewayLink implements ReplySink {
+export class GatewayLink implements GatewayTransport {
   readonly #client: MqttClient;
   readonly #logger: Logger;
   readonly protocolVersion: 4 | 5;

@@ -18,6 +18,7 @@ import {
   assertTimeout,
   encodeRequest,
   InvocationType,
+  LogType,
   isInvocationType,
   type RequestHeader,
 } from '../protocol/request.js';
@@ -44,12 +45,30 @@ export interface InvokeParams {
    * @default a fresh nanoid
    */
   requestId?: string;
+  /**
+   * FC's X-Fc-Log-Type: `'Tail'` returns the last 4 KiB of the call's log (its frame lines and
+   * what it wrote) in `logResult`, also on the error of a failed call (docs/protocol.md §3.6).
+   * Sync calls only.
+   * @default 'None'
+   */
+  logType?: LogType;
 }
 
 export interface InvokeResult {
   requestId: string;
   /** Sync only: the function's result, a string for text results or a Buffer for binary ones. */
   payload?: string | Buffer;
+  /** With `logType: 'Tail'`: the last 4 KiB of the call's log, as text (FC's X-Fc-Log-Result, decoded). */
+  logResult?: string;
+}
+
+/**
+ * The log tail a failed call with `logType: 'Tail'` brought back (its error carries it as
+ * `logResult`); undefined otherwise.
+ */
+export function logResultOf(error: unknown): string | undefined {
+  const value = typeof error === 'object' && error !== null ? (error as { logResult?: unknown }).logResult : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 export type InvokeCallback = NodeCallback<InvokeResult>;
@@ -207,6 +226,7 @@ export class FCClient {
       frame: (remaining) => {
         const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
+        if (request.logType === LogType.Tail) header.log = LogType.Tail;
         return encodeRequest(header, request.payload);
       },
     });
@@ -230,7 +250,15 @@ export class FCClient {
     assertRequestId(requestId);
     const payload = toPayloadBuffer(params.payload);
     assertPayloadSize(invocationType, payload.length);
+    const logType = params.logType ?? LogType.None;
+    if (logType !== LogType.None && logType !== LogType.Tail) {
+      throw new InvalidArgumentError(`logType must be "None" or "Tail" (got ${JSON.stringify(logType)})`);
+    }
+    if (logType === LogType.Tail && invocationType !== InvocationType.Sync) {
+      throw new InvalidArgumentError('logType "Tail" is for Sync calls: an Async call\'s log is in its record (§3.6)');
+    }
     return {
+      logType,
       serviceName: params.serviceName,
       functionName: params.functionName,
       invocationType,
@@ -250,16 +278,22 @@ interface PreparedRequest {
   requestId: string;
   payload: Buffer;
   invokerContext: string | undefined;
+  logType: LogType;
 }
 
 function toResult(reply: Reply): InvokeResult {
   switch (reply.status) {
     case ReplyStatus.ok:
-      return { requestId: reply.requestId, payload: reply.binary ? reply.payload : reply.payload.toString('utf8') };
+      return {
+        requestId: reply.requestId,
+        payload: reply.binary ? reply.payload : reply.payload.toString('utf8'),
+        ...(reply.logResult === undefined ? {} : { logResult: reply.logResult }),
+      };
     case ReplyStatus.accepted:
       return { requestId: reply.requestId };
     case ReplyStatus.error:
-      throw reply.error;
+      // The tail rides on the error, where a failed call's caller looks (logResultOf).
+      throw reply.logResult === undefined ? reply.error : Object.assign(reply.error, { logResult: reply.logResult });
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The table of calls waiting for a reply, keyed by request ID (docs/protocol.md §4.1).
  *
- * Each entry owns its cleanup (timer, abort listener): whichever path settles it first — reply,
+ * Each entry carries what must be released (timer, abort listener): whichever path settles it first — reply,
  * timeout, abort, close, publish failure — runs the cleanup exactly once and removes the entry,
  * so nothing is left behind on any path.
  */
@@ -11,8 +11,11 @@ import type { Reply } from '../protocol/reply.js';
 export interface PendingEntry {
   resolve: (reply: Reply) => void;
   reject: (error: EdgeFCError) => void;
-  /** Releases the entry's timer and listeners. Called once, by the table. */
-  cleanup: () => void;
+  /** The call's deadline timer; cleared by the table when the entry settles. */
+  timer?: NodeJS.Timeout;
+  /** The caller's signal and the listener to remove from it when the entry settles. */
+  signal?: AbortSignal;
+  onAbort?: () => void;
 }
 
 export class PendingRequests {
@@ -55,7 +58,9 @@ export class PendingRequests {
     const entry = this.#entries.get(requestId);
     if (entry === undefined) return undefined;
     this.#entries.delete(requestId);
-    entry.cleanup();
+    // The cleanup, inline rather than a closure per call: timer and abort listener.
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
     return entry;
   }
 }

@@ -39,6 +39,13 @@ export interface ChannelRequest {
   frame: (remainingMs: number) => Buffer;
 }
 
+/** Shared: MQTT.js only reads the options of a publish. */
+const PUBLISH_QOS_1 = { qos: 1 } as const;
+
+function cancelOnTimeout(pending: PendingRequests, requestId: string, error: RequestTimeoutError): void {
+  pending.cancel(requestId, error);
+}
+
 export class RequestChannel {
   readonly #options: RequestChannelOptions;
   readonly #pending = new PendingRequests();
@@ -80,39 +87,52 @@ export class RequestChannel {
   }
 
   /** Publish a request and wait for its reply, its deadline, its abort or close. */
-  async request(call: ChannelRequest): Promise<Reply> {
-    const { signal, requestId } = call;
+  request(call: ChannelRequest): Promise<Reply> {
+    // Fast path, once connected (or reconnecting: MQTT.js queues the publish): no await, so a
+    // call costs one promise and reaches the socket in the caller's turn.
+    const mqtt = this.#mqtt;
+    if (mqtt !== undefined && !this.#closed && call.signal?.aborted !== true) return this.#send(mqtt, call);
+    return this.#connectThenSend(call);
+  }
+
+  async #connectThenSend(call: ChannelRequest): Promise<Reply> {
+    const { signal } = call;
     if (signal?.aborted === true) throw abortError(signal);
     const mqtt = await this.ready(signal);
     // close() may have run while this call waited for the connection: it found no entry to fail.
     if (this.#closed) throw new ClientClosedError();
-    const remaining = call.deadline - Date.now();
-    if (remaining <= 0) throw call.timeoutError;
-    const frame = call.frame(remaining);
+    return this.#send(mqtt, call);
+  }
 
+  #send(mqtt: MqttClient, call: ChannelRequest): Promise<Reply> {
+    const { signal, requestId } = call;
+    const remaining = call.deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(call.timeoutError);
+    if (this.#pending.has(requestId)) {
+      return Promise.reject(new InvalidArgumentError(`request ${requestId} is already pending on this client`));
+    }
+    let frame: Buffer;
+    try {
+      frame = call.frame(remaining);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise<Reply>((resolve, reject) => {
-      if (this.#pending.has(requestId)) {
-        reject(new InvalidArgumentError(`request ${requestId} is already pending on this client`));
-        return;
-      }
-      const onAbort = (): void => {
-        this.#pending.cancel(requestId, abortError(signal));
+      const pending = this.#pending;
+      const onAbort = signal === undefined ? undefined : (): void => {
+        pending.cancel(requestId, abortError(signal));
       };
-      const timer = setTimeout(() => {
-        this.#pending.cancel(requestId, call.timeoutError);
-      }, remaining);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.add(requestId, {
+      const timer = setTimeout(cancelOnTimeout, remaining, pending, requestId, call.timeoutError);
+      if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+      pending.add(requestId, {
         resolve,
         reject,
-        cleanup: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
+        timer,
+        ...(onAbort === undefined || signal === undefined ? {} : { signal, onAbort }),
       });
-      mqtt.publish(call.topic, frame, { qos: 1 }, (error) => {
+      mqtt.publish(call.topic, frame, PUBLISH_QOS_1, (error) => {
         if (error !== undefined && error !== null) {
-          this.#pending.cancel(requestId, new ServiceUnavailableError(`could not publish the request: ${error.message}`, { cause: error }));
+          pending.cancel(requestId, new ServiceUnavailableError(`could not publish the request: ${error.message}`, { cause: error }));
         }
       });
     });

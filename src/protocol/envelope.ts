@@ -20,18 +20,29 @@ export interface Frame {
 
 /** Frame a header and body (§3.1). */
 export function encodeFrame(header: object, body: Buffer | undefined): Buffer {
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  if (json.length > MAX_HEADER_BYTES) {
-    throw new ProtocolError(`envelope header is ${json.length} bytes; the limit is ${MAX_HEADER_BYTES} (§7.4)`);
+  return encodeFrameJson(JSON.stringify(header), body);
+}
+
+/**
+ * Frame an already serialized header (a JSON object's text) and body (§3.1). The JSON is written
+ * straight into the frame: one allocation and one copy of the body per message, no intermediate
+ * header Buffer (the hot path builds reply and request headers as strings, see reply.ts).
+ */
+export function encodeFrameJson(json: string, body: Buffer | undefined): Buffer {
+  // An ASCII header (every ID, status and code is ASCII) is as many bytes as characters.
+  const headerBytes = Buffer.byteLength(json, 'utf8');
+  if (headerBytes > MAX_HEADER_BYTES) {
+    throw new ProtocolError(`envelope header is ${headerBytes} bytes; the limit is ${MAX_HEADER_BYTES} (§7.4)`);
   }
-  const bodyLength = body === undefined ? 0 : body.length;
-  const frame = Buffer.allocUnsafe(PREFIX_BYTES + json.length + bodyLength);
+  const bodyStart = PREFIX_BYTES + headerBytes;
+  const frame = Buffer.allocUnsafe(bodyStart + (body === undefined ? 0 : body.length));
   frame[0] = MAGIC_0;
   frame[1] = MAGIC_1;
   frame[2] = ENVELOPE_VERSION;
-  frame.writeUInt16BE(json.length, 3);
-  json.copy(frame, PREFIX_BYTES);
-  if (body !== undefined) body.copy(frame, PREFIX_BYTES + json.length);
+  frame[3] = headerBytes >>> 8;
+  frame[4] = headerBytes & 0xff;
+  frame.write(json, PREFIX_BYTES, 'utf8');
+  if (body !== undefined && body.length > 0) frame.set(body, bodyStart);
   return frame;
 }
 

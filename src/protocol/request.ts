@@ -4,7 +4,7 @@
  * §3 and §5–§7, so nothing malformed ever reaches a handler.
  */
 import { EdgeFCError, InvalidArgumentError } from '../errors.js';
-import { decodeFrame, encodeFrame } from './envelope.js';
+import { decodeFrame, encodeFrameJson } from './envelope.js';
 import { decodeInvokerContext, type InvokerContext } from './invoker-context.js';
 import { MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES, MAX_TIMEOUT_MS } from './limits.js';
 import { assertRequestId } from './names.js';
@@ -22,7 +22,13 @@ export interface RequestHeader {
   timeout?: number;
   ctx?: string;
   qualifier?: string;
+  /** §3.2, §3.6: `"Tail"` asks for the last 4 KiB of the call's log with the reply. */
+  log?: LogType;
 }
+
+/** §3.6: FC's X-Fc-Log-Type values. */
+export const LogType = { None: 'None', Tail: 'Tail' } as const;
+export type LogType = (typeof LogType)[keyof typeof LogType];
 
 export interface DecodedRequest {
   requestId: string;
@@ -32,6 +38,8 @@ export interface DecodedRequest {
   invokerContext: InvokerContext | undefined;
   qualifier: string;
   event: Buffer;
+  /** §3.6: present when the caller asked for the log tail. */
+  logType?: typeof LogType.Tail;
 }
 
 export function isInvocationType(value: unknown): value is InvocationType {
@@ -57,8 +65,17 @@ export function assertTimeout(value: unknown): asserts value is number {
   }
 }
 
+/**
+ * Frame a request. The header is built as text, one call per request on the client's hot path:
+ * the same bytes as JSON.stringify(header) for the fields of RequestHeader, in that order.
+ */
 export function encodeRequest(header: RequestHeader, event: Buffer | undefined): Buffer {
-  return encodeFrame(header, event);
+  let json = `{"id":${JSON.stringify(header.id)},"type":${JSON.stringify(header.type)}`;
+  if (header.timeout !== undefined) json += `,"timeout":${JSON.stringify(header.timeout)}`;
+  if (header.ctx !== undefined) json += `,"ctx":${JSON.stringify(header.ctx)}`;
+  if (header.qualifier !== undefined) json += `,"qualifier":${JSON.stringify(header.qualifier)}`;
+  if (header.log !== undefined) json += `,"log":${JSON.stringify(header.log)}`;
+  return encodeFrameJson(`${json}}`, event);
 }
 
 /**
@@ -103,5 +120,7 @@ function validateHeader(requestId: string, header: Record<string, unknown>, body
     throw new InvalidArgumentError(`qualifier must be 1–128 characters of letters, digits, "_", "-" and "." (§3.2)`);
   }
   assertPayloadSize(type, body.length);
-  return { requestId, invocationType: type, timeoutMs, invokerContext, qualifier, event: body };
+  const log = header['log'] ?? LogType.None;
+  if (log !== LogType.None && log !== LogType.Tail) throw new InvalidArgumentError('log must be "None" or "Tail" (§3.6)');
+  return { requestId, invocationType: type, timeoutMs, invokerContext, qualifier, event: body, ...(log === LogType.Tail ? { logType: log } : {}) };
 }

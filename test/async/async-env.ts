@@ -45,6 +45,7 @@ ${fn(`        maxInstances: 2
 ${fn('')}
       slow:
 ${fn(`        maxInstances: 1
+        timeout: 30
         asyncConfiguration:
           maxAsyncQueueLength: 2
           maxAsyncEventAgeInSeconds: 1

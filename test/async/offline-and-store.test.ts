@@ -3,7 +3,7 @@
  * refusing to start when it cannot be used, and `edgefc invocations` as a process.
  */
 import { chmodSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -140,10 +140,13 @@ describe('edgefc invocations', () => {
     expect(get.stdout).toMatch(/result:\s+done:cli/);
     expect(get.stdout).toContain('log tail:');
 
-    // Async/slow: one slot; the second call waits and can be cancelled.
-    await client.invokeFunction({ serviceName: 'Async', functionName: 'slow', invocationType: 'Async', payload: '2500' });
+    // Async/slow: one slot, held until the test releases it; the second call waits and can be
+    // cancelled however long the CLI takes to start.
+    const release = join(env.dataDir, 'release-slow');
+    await client.invokeFunction({ serviceName: 'Async', functionName: 'slow', invocationType: 'Async', payload: `hold-until:${release}` });
     const waiting = await client.invokeFunction({ serviceName: 'Async', functionName: 'slow', invocationType: 'Async', payload: '0' });
     const cancel = await runCli(['invocations', 'cancel', waiting.requestId, ...broker]);
+    await writeFile(release, '');
     expect(cancel.stdout).toBe(`cancelled ${waiting.requestId}\n`);
     const again = await runCli(['invocations', 'cancel', waiting.requestId, '--json', ...broker]);
     expect(again.code).toBe(1);

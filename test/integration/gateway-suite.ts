@@ -187,10 +187,11 @@ export function defineGatewaySuite(
         expect(error).toMatchObject({ code: 'FunctionTimeout' });
       });
 
-      it('fails with RequestTimeout when the caller’s own deadline is shorter', async () => {
+      it('stops the run at the caller’s deadline when it is shorter than the function timeout', async () => {
+        // The gateway stops the call at the caller's deadline (FunctionTimeout) at about the time
+        // the client's own timer fires (RequestTimeout): on a loaded machine either can be first.
         const error = await rejectionOf(client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '800', timeout: 100 }));
-        expect(error).toMatchObject({ code: 'RequestTimeout' });
-        expect(String(error['stack'])).toContain('gateway-suite'); // created at the call site
+        expect(['RequestTimeout', 'FunctionTimeout']).toContain(error['code']);
       });
 
       it('refuses a call at once when the function’s queue is full', async () => {
@@ -208,7 +209,9 @@ export function defineGatewaySuite(
         // ... so this one waits in the queue past its 50 ms deadline.
         const lateId = `late-${Date.now()}`;
         const late = client.invokeFunction({ serviceName: 'Test', functionName: 'marker', payload: '0', timeout: 50, requestId: lateId });
-        expect(await rejectionOf(late)).toMatchObject({ code: 'RequestTimeout' });
+        const lateError = await rejectionOf(late);
+        expect(lateError).toMatchObject({ code: 'RequestTimeout' });
+        expect(String(lateError['stack'])).toContain('gateway-suite'); // created at the call site
         await blocking;
         // The gateway dropped it (DeadlineExceeded) when its turn came, without running it.
         await vi.waitFor(() => expect(env.gateway.stats().find((s) => s.function === 'marker')?.failed).toBe(failedBefore + 1));

@@ -112,6 +112,7 @@ describe('loadTemplate: valid templates', () => {
           maxInstances: 3,
           maxQueueLength: 0,
           environmentVariables: { MODE: 'prod' },
+          idleTimeoutMs: 300_000,
         },
         {
           serviceName: 'Other',
@@ -128,6 +129,7 @@ describe('loadTemplate: valid templates', () => {
           maxInstances: 2,
           maxQueueLength: 100,
           environmentVariables: {},
+          idleTimeoutMs: 300_000,
         },
       ],
     });
@@ -151,6 +153,7 @@ describe('loadTemplate: valid templates', () => {
       maxQueueLength: 100,
       environmentVariables: {},
       description: '',
+      idleTimeoutMs: 300_000,
     });
   });
 

@@ -18,6 +18,31 @@ describe('envelope framing (protocol §3.1)', () => {
     expect(decoded.body).toEqual(body);
   });
 
+  it('counts the header in bytes, not characters (non-ASCII header)', () => {
+    const frame = encodeFrame({ id: 'ä€😀' }, Buffer.from('b'));
+    expect(frame.readUInt16BE(3)).toBe(Buffer.byteLength(JSON.stringify({ id: 'ä€😀' })));
+    expect(decodeFrame(frame)).toEqual({ header: { id: 'ä€😀' }, body: Buffer.from('b') });
+  });
+
+  it('reply headers built as text are the bytes encodeFrame makes of the same object', () => {
+    const body = Buffer.from('result');
+    expect(encodeOkReply('r_1', body, false)).toEqual(encodeFrame({ id: 'r_1', status: 'ok' }, body));
+    expect(encodeOkReply('r_1', body, true)).toEqual(encodeFrame({ id: 'r_1', status: 'ok', binary: true }, body));
+    expect(encodeAcceptedReply('r-2')).toEqual(encodeFrame({ id: 'r-2', status: 'accepted' }, undefined));
+    expect(encodeOkReply('"q\\', Buffer.alloc(0), false)).toEqual(encodeFrame({ id: '"q\\', status: 'ok' }, Buffer.alloc(0)));
+  });
+
+  it('request headers built as text are the bytes encodeFrame makes of the same object', () => {
+    const event = Buffer.from('e');
+    for (const header of [
+      { id: 'a', type: 'Sync', timeout: 500 },
+      { id: 'a', type: 'Async' },
+      { id: 'a', type: 'Sync', timeout: 1, ctx: 'eyJ9', qualifier: 'prod' },
+    ] as const) {
+      expect(encodeRequest(header, event)).toEqual(encodeFrame(header, event));
+    }
+  });
+
   it.each([
     ['too short', Buffer.from([0xef, 0xc1])],
     ['wrong magic', Buffer.from('hello world')],

@@ -3,20 +3,44 @@ import { PendingRequests } from '../../src/client/pending-requests.js';
 import { ClientClosedError, RequestTimeoutError } from '../../src/errors.js';
 import { callbackify } from '../../src/client/callbackify.js';
 
+const activeTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+/** An entry with a real timer and a real abort listener, so the test sees both released. */
 function entry() {
-  return { resolve: vi.fn(), reject: vi.fn(), cleanup: vi.fn() };
+  const controller = new AbortController();
+  let aborts = 0;
+  const onAbort = (): void => {
+    aborts += 1;
+  };
+  controller.signal.addEventListener('abort', onAbort);
+  const timer = setTimeout(() => undefined, 60_000);
+  return {
+    resolve: vi.fn(),
+    reject: vi.fn(),
+    timer,
+    signal: controller.signal,
+    onAbort,
+    /** After settling: the abort listener was removed (the test counts the timers). */
+    released: (): boolean => {
+      controller.abort(); // dispatches synchronously to any listener still attached
+      return aborts === 0;
+    },
+  };
 }
 
 describe('PendingRequests', () => {
   it('dispatches a reply to its entry once and cleans up', () => {
     const table = new PendingRequests();
+    const timers = activeTimers();
     const e = entry();
+    expect(activeTimers()).toBe(timers + 1);
     table.add('a', e);
     const reply = { requestId: 'a', status: 'accepted' } as const;
     expect(table.dispatch(reply)).toBe(true);
     expect(table.dispatch(reply)).toBe(false); // §4.3: a duplicate is dropped
     expect(e.resolve).toHaveBeenCalledExactlyOnceWith(reply);
-    expect(e.cleanup).toHaveBeenCalledOnce();
+    expect(e.released()).toBe(true);
+    expect(activeTimers()).toBe(timers);
     expect(table.size).toBe(0);
   });
 
@@ -27,6 +51,7 @@ describe('PendingRequests', () => {
 
   it('cancels one entry and rejects all on close', () => {
     const table = new PendingRequests();
+    const timers = activeTimers();
     const [a, b, c] = [entry(), entry(), entry()];
     table.add('a', a);
     table.add('b', b);
@@ -35,12 +60,15 @@ describe('PendingRequests', () => {
     expect(table.cancel('a', timeout)).toBe(true);
     expect(table.cancel('a', timeout)).toBe(false);
     expect(a.reject).toHaveBeenCalledExactlyOnceWith(timeout);
+    expect(a.released()).toBe(true);
+    expect(activeTimers()).toBe(timers + 2);
     table.rejectAll(() => new ClientClosedError());
     for (const e of [b, c]) {
       expect(e.reject).toHaveBeenCalledOnce();
       expect(e.reject.mock.calls[0]?.[0]).toMatchObject({ code: 'ClientClosed' });
-      expect(e.cleanup).toHaveBeenCalledOnce();
+      expect(e.released()).toBe(true);
     }
+    expect(activeTimers()).toBe(timers);
     expect(table.size).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FCClient } from '../../../src/client/fc-client.js';
+import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
 import { UsageError } from '../usage-error.js';
 import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
@@ -17,6 +17,7 @@ Options:
   --file F            send the contents of file F as the event (- for stdin)
   --context JSON      invokerContext, as a JSON object; sent base64-encoded
   --async             Async call: print the request ID once the gateway has accepted it
+  --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
   --timeout MS        end-to-end budget in milliseconds (default 10000)
   --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
   --username U, --password P
@@ -71,6 +72,7 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
       file: { type: 'string' },
       context: { type: 'string' },
       async: { type: 'boolean', default: false },
+      log: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
@@ -84,6 +86,13 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     ...target,
     invocationType: values.async ? 'Async' : 'Sync',
     timeout,
+  };
+  if (values.log) {
+    if (values.async) throw new UsageError('--log is for Sync calls: an Async call\'s log is in its record (edgefc invocations get)');
+    params.logType = 'Tail';
+  }
+  const printLog = (log: string | undefined): void => {
+    if (log !== undefined && !values.json) output.err(log.endsWith('\n') || log === '' ? log : `${log}\n`);
   };
   const event = await readEvent(values.payload, values.file);
   if (event !== undefined) params.payload = event;
@@ -99,10 +108,12 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
   });
   try {
     const result = await client.invokeFunction(params);
+    printLog(result.logResult);
     if (values.json) {
       const body: Record<string, unknown> = { requestId: result.requestId, status: values.async ? 'accepted' : 'ok' };
       if (typeof result.payload === 'string') body['payload'] = result.payload;
       else if (result.payload !== undefined) body['payloadBase64'] = result.payload.toString('base64');
+      if (result.logResult !== undefined) body['log'] = result.logResult;
       output.out(`${JSON.stringify(body)}\n`);
     } else if (values.async) {
       output.out(`${result.requestId}\n`);
@@ -114,6 +125,7 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     }
     return 0;
   } catch (error) {
+    printLog(logResultOf(error));
     printFailure(output, error, values.json);
     return 1;
   } finally {

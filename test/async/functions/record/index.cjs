@@ -3,6 +3,7 @@
 // invokerContext and event), then behaves as the event says:
 //   "fail"        fails every time            "fail-twice"  fails on the first two attempts
 //   a number      holds the call that many ms  anything else answers "done:<event>"
+//   "hold-until:PATH"  holds the call until the file PATH exists (the test releases it)
 const fs = require('node:fs');
 exports.handler = (event, context, callback) => {
   const text = event.toString('utf8');
@@ -13,6 +14,15 @@ exports.handler = (event, context, callback) => {
   console.log(`run ${context.requestId} retry ${context.retryCount}`);
   if (text === 'fail' || (text === 'fail-twice' && context.retryCount < 2)) {
     callback(new Error(`failing on purpose (retry ${context.retryCount})`));
+    return;
+  }
+  if (text.startsWith('hold-until:')) {
+    const path = text.slice('hold-until:'.length);
+    const poll = setInterval(() => {
+      if (!fs.existsSync(path)) return;
+      clearInterval(poll);
+      callback(null, 'released');
+    }, 20);
     return;
   }
   const holdMs = Number(text);

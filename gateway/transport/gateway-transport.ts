@@ -1,0 +1,22 @@
+/**
+ * What the gateway needs from its connection to the broker, whichever way it is made: over MQTT
+ * (./gateway-link.ts: an external broker) or inside the process (./in-process-link.ts: the
+ * embedded aedes, without TCP).
+ */
+import type { InboundMessage, ReplySink } from './inbound-message.js';
+
+/**
+ * Called for every message the gateway subscribes to; `sink` is the transport, ready for replies
+ * from the first message on. When it returns a promise (a durable Async call, a trigger message),
+ * the publisher's acknowledgement of a QoS 1 message waits until that settles (§10.1).
+ */
+export type MessageHandler = (message: InboundMessage, sink: ReplySink) => Promise<void> | undefined;
+
+export interface GatewayTransport extends ReplySink {
+  /** 5 when plain MQTT 5 requests (§8) can arrive; 4 (MQTT 3.1.1) otherwise. */
+  readonly protocolVersion: 4 | 5;
+  /** Publish QoS 1 and resolve once the broker has taken it (destinations, §10.5). */
+  publishConfirmed(topic: string, payload: Buffer): Promise<void>;
+  /** Stop receiving messages; later publishes are dropped. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,164 @@
+/**
+ * Instance lifecycle on a whole gateway (docs/lifecycle.md): idle instances reaped with their
+ * pre-stop hook, and redeploys (`edgefc deploy`, SIGHUP to `edgefc start`) that switch new
+ * calls to new code while calls in flight finish on the old; a bad template is refused and the
+ * old one keeps serving. Real processes, real files, the real CLI.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { ErrorCode, FCClient } from '../../src/index.js';
+import { processExists } from '../../gateway/runtime/process/process-tree.js';
+import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+
+const HERE = resolve(fileURLToPath(import.meta.url), '..');
+const WEB = resolve(HERE, '../fixtures/runtimes/web');
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgefc-life-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function template(version: 'v1' | 'v2', extra = ''): string {
+  return `edgefc: 1
+services:
+  Life:
+    functions:
+      fn:
+        runtime: nodejs20
+        handler: index.handler
+        codeUri: ${JSON.stringify(join(HERE, 'functions', version))}
+        maxInstances: 2
+        timeout: 10
+${extra}`;
+}
+
+async function call(client: FCClient, payload = ''): Promise<string> {
+  const { payload: result } = await client.invokeFunction({ serviceName: 'Life', functionName: 'fn', payload });
+  return String(result);
+}
+
+describe('idle instances', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  test('are stopped after idleTimeout, pre-stop first; the next call starts a fresh one', async () => {
+    const file = join(dir, 'template.yml');
+    await writeFile(
+      file,
+      `${template('v1', '        instanceLifecycleConfig:\n          idleTimeout: 1\n')}      web:
+        runtime: custom
+        handler: index.handler
+        codeUri: ${JSON.stringify(WEB)}
+        environmentVariables:
+          STATE_DIR: ${JSON.stringify(dir)}
+        instanceLifecycleConfig:
+          idleTimeout: 1
+          preStop:
+            handler: index.preStop
+            timeout: 2
+`,
+    );
+    gw = await startTestGateway({ templatePath: file });
+    const client = gw.client();
+    const pid = Number((await call(client)).split(' ')[1]);
+    const web = await client.invokeFunction({ serviceName: 'Life', functionName: 'web', payload: JSON.stringify({ op: 'pid' }) });
+    const webPid = Number(web.payload);
+    const instances = (): number[] => (gw?.gateway.stats() ?? []).map((s) => s.instances);
+    expect(instances()).toEqual([1, 1]);
+    // idleTimeout 1 s, checked every 250 ms: gone within ~1.25 s.
+    await expect.poll(instances, { timeout: 5_000, interval: 50 }).toEqual([0, 0]);
+    // The hook ran before the stop: the server recorded its own pid (appended: poll for the write).
+    await expect.poll(() => (existsSync(join(dir, 'prestop')) ? readFileSync(join(dir, 'prestop'), 'utf8').trim() : '')).toBe(String(webPid));
+    await expect.poll(() => processExists(pid) || processExists(webPid)).toBe(false);
+    const again = Number((await call(client)).split(' ')[1]);
+    expect(again).not.toBe(pid);
+  });
+});
+
+describe('redeploy', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  test('edgefc deploy: new calls get the new code, a call in flight finishes on the old; the old instance then stops', async () => {
+    const file = join(dir, 'template.yml');
+    await writeFile(file, template('v1'));
+    gw = await startTestGateway({ templatePath: file });
+    const client = gw.client();
+    const release = join(dir, 'release');
+    const oldPid = Number((await call(client)).split(' ')[1]);
+    const inFlight = call(client, `hold:${release}`);
+    await expect.poll(() => gw?.gateway.stats()[0]?.running).toBe(1);
+
+    const next = join(dir, 'next.yml');
+    await writeFile(next, template('v2'));
+    const deployed = await runCli(['deploy', '--template', next, '--broker', gw.url]);
+    expect(deployed.stderr).toBe('');
+    expect(deployed.stdout).toContain(`deployed ${next}: 1 function(s); 1 previous pool(s)`);
+    expect(deployed.code).toBe(0);
+
+    expect((await call(client)).startsWith('v2 ')).toBe(true);
+    // The old call is still running on the old code; released, it answers from there.
+    await writeFile(release, '');
+    expect(await inFlight).toBe(`v1 ${oldPid}`);
+    await expect.poll(() => processExists(oldPid), { timeout: 5_000 }).toBe(false);
+    expect(gw.gateway.registry.templatePath).toBe(next);
+  });
+
+  test('a bad template is refused with its file and field; the old one keeps serving', async () => {
+    const file = join(dir, 'template.yml');
+    await writeFile(file, template('v1'));
+    gw = await startTestGateway({ templatePath: file });
+    const client = gw.client();
+    expect((await call(client)).startsWith('v1 ')).toBe(true);
+
+    await writeFile(file, template('v2').replace('timeout: 10', 'timeout: forever'));
+    const refused = await runCli(['deploy', '--broker', gw.url, '--json']);
+    expect(refused.code).toBe(1);
+    const { error } = JSON.parse(refused.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe(ErrorCode.InvalidArgument);
+    expect(error.message).toMatch(/template\.yml:\d+:\d+: services\.Life\.functions\.fn\.timeout: must be an integer number of seconds/);
+    expect((await call(client)).startsWith('v1 ')).toBe(true);
+    await expect(gw.gateway.redeploy(join(dir, 'missing.yml'))).rejects.toMatchObject({ code: ErrorCode.InvalidArgument });
+    expect(gw.gateway.registry.templatePath).toBe(file);
+  });
+});
+
+describe('SIGHUP', () => {
+  let proc: CliProcess | undefined;
+  afterEach(async () => {
+    await stopProcess(proc);
+    proc = undefined;
+  });
+
+  test('edgefc start reloads its template on SIGHUP', async () => {
+    const file = join(dir, 'template.yml');
+    await writeFile(file, template('v1'));
+    proc = startCliProcess(['start', '--template', file, '--port', '0', '--data', join(dir, 'data'), '--skip-demo']);
+    await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
+    const url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
+    const client = new FCClient({ brokerUrl: url, timeout: 5000 });
+    try {
+      expect((await call(client)).startsWith('v1 ')).toBe(true);
+      await writeFile(file, template('v2'));
+      process.kill(proc.child.pid ?? 0, 'SIGHUP');
+      await proc.waitForOutput(/SIGHUP: redeployed/);
+      expect((await call(client)).startsWith('v2 ')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+});
