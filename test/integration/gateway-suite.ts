@@ -195,8 +195,9 @@ export function defineGatewaySuite(
       });
 
       it('refuses a call at once when the function’s queue is full', async () => {
-        // Test/sleep: one instance, one waiting call; the third is throttled.
-        const calls = [0, 1, 2].map(() => client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '300' }));
+        // Test/busy: one instance, one waiting call; the third is throttled. Its own function, so
+        // no abandoned handler of another test (a timed-out sleep) holds its instance.
+        const calls = [0, 1, 2].map(() => client.invokeFunction({ serviceName: 'Test', functionName: 'busy', payload: '300' }));
         const outcomes = await Promise.allSettled(calls);
         const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as { code: string }).code));
         expect(codes).toEqual(['ok', 'ok', 'ResourceThrottled']);

@@ -54,7 +54,7 @@ for (const target of targets) {
         const message = `line for ${call.requestId}`;
         // Raw stdout (all but Node.js) travels apart from the answer: wait for it.
         await expect.poll(() => indexOfLine(events, message)).toBeGreaterThan(-1);
-        expect(framesOf(events, call.requestId)).toEqual(['Invoke Start', 'Invoke End']);
+        await expect.poll(() => framesOf(events, call.requestId)).toEqual(['Invoke Start', 'Invoke End']);
         expect(indexOfFrame(events, call.requestId, 'Invoke Start')).toBeLessThan(indexOfLine(events, message));
         // Node.js (IPC) and non-web mode (drained pipes) order output before the answer.
         if (target.spec.runtime === 'nodejs20' || target.can.warm === false) {
@@ -71,11 +71,13 @@ for (const target of targets) {
       try {
         const crash = invocation({ payload: op('crash') });
         expect((await rejectionOf(pool.invoke(crash))).code).toBe(ErrorCode.UnhandledInvocationError);
-        expect(framesOf(events, crash.requestId)).toEqual(['Invoke Start', 'Invoke End: Unhandled function error']);
+        // Frames are log output: the runtime API decides a first call's framing a tick after its
+        // answer (runtime-api-instance.ts #frameEnd), so wait for them like any output.
+        await expect.poll(() => framesOf(events, crash.requestId)).toEqual(['Invoke Start', 'Invoke End: Unhandled function error']);
         if (target.can.handled) {
           const handled = invocation({ payload: op('handled') });
           expect((await rejectionOf(pool.invoke(handled))).code).toBe(ErrorCode.HandledInvocationError);
-          expect(framesOf(events, handled.requestId)).toEqual(['Invoke Start', 'Invoke End: Handled function error']);
+          await expect.poll(() => framesOf(events, handled.requestId)).toEqual(['Invoke Start', 'Invoke End: Handled function error']);
         }
       } finally {
         await pool.close({ graceMs: 0 });
@@ -88,10 +90,10 @@ for (const target of targets) {
         try {
           const first = invocation({ payload: op('echo', { text: 'a' }) });
           await pool.invoke(first);
-          expect(framesOf(events, first.requestId)).toEqual(['Initialize Start', 'Initialize End', 'Invoke Start', 'Invoke End']);
+          await expect.poll(() => framesOf(events, first.requestId)).toEqual(['Initialize Start', 'Initialize End', 'Invoke Start', 'Invoke End']);
           const second = invocation({ payload: op('echo', { text: 'b' }) });
           await pool.invoke(second);
-          expect(framesOf(events, second.requestId)).toEqual(['Invoke Start', 'Invoke End']);
+          await expect.poll(() => framesOf(events, second.requestId)).toEqual(['Invoke Start', 'Invoke End']);
         } finally {
           await pool.close({ graceMs: 0 });
         }

@@ -9,8 +9,10 @@ import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js'
 let gw: TestGateway;
 
 beforeAll(async () => {
-  // Small files, so a few dozen calls rotate them while `--follow` watches.
-  gw = await startTestGateway({ gateway: { logs: { maxFileBytes: 4096, maxFiles: 5 } } });
+  // Small files, so a few dozen calls rotate them while `--follow` watches. Ten files: a
+  // follower keeps up with at most maxFiles − 1 rotations between two of its polls, and on a
+  // loaded machine one poll can be late by all four rotations of the burst below.
+  gw = await startTestGateway({ gateway: { logs: { maxFileBytes: 4096, maxFiles: 10 } } });
 });
 
 afterAll(async () => {

@@ -59,6 +59,8 @@ interface ApiCall {
   phase: FramePhase | undefined;
   /** The gateway wrote this call's Start line. */
   startWritten: boolean;
+  /** Its End frame waits one setImmediate for the SDK's frame lines (see #frameEnd). */
+  endDeferred?: boolean;
   resolve: (payload: Buffer) => void;
   reject: (error: EdgeFCError) => void;
 }
@@ -88,6 +90,12 @@ export class RuntimeApiInstance implements FunctionInstance {
    * the first call shows it: the SDK's Start line is the first thing it prints for a call.
    */
   #sdkFrames: boolean | undefined;
+  /**
+   * With SDK frames: the call between the process's own Start and End lines. Its output comes
+   * through the same pipe as those lines, so this attributes lines exactly, whenever the answer
+   * to the call arrived over HTTP.
+   */
+  #sdkCurrent: string | undefined;
   #failure: FailureReason | undefined;
   #stopping: Promise<void> | undefined;
   readonly #closed: Promise<void>;
@@ -424,6 +432,7 @@ export class RuntimeApiInstance implements FunctionInstance {
    * the process does not frame its calls, so the gateway's Start goes first.
    */
   #attribution(): string {
+    if (this.#sdkFrames === true) return this.#sdkCurrent ?? '';
     if (this.#running.size !== 1) return '';
     const [only] = this.#running.values();
     if (only === undefined) return '';
@@ -446,6 +455,14 @@ export class RuntimeApiInstance implements FunctionInstance {
    */
   #frameEnd(call: ApiCall, error: EdgeFCError | undefined): void {
     if (call.phase === undefined) return;
+    if (call.handedOut && this.#sdkFrames === undefined && !call.endDeferred) {
+      // The first answer may be read before the SDK's Start line, printed earlier but on another
+      // pipe. Both are in the kernel by now, and a setImmediate runs after this poll phase has
+      // delivered every ready stream: decide then, so the first call is never framed twice.
+      call.endDeferred = true;
+      setImmediate(() => this.#frameEnd(call, error));
+      return;
+    }
     if (call.handedOut && this.#sdkFrames === true && !call.startWritten) return;
     // Answered before any output: a process that framed its calls would have printed its Start
     // line before calling the handler, so this one does not (a line still in the pipe at worst
@@ -458,6 +475,7 @@ export class RuntimeApiInstance implements FunctionInstance {
   /** A frame line the process printed itself: passed through as the function's, and it settles #sdkFrames. */
   #onSdkFrame(frame: Pick<FunctionLogFrame, 'phase' | 'edge' | 'requestId' | 'error'>): void {
     this.#sdkFrames = true;
+    this.#sdkCurrent = frame.edge === 'Start' ? frame.requestId : undefined;
     writeFrame(this.#config, frame.phase, frame.edge, frame.requestId, {
       source: 'function',
       ...(frame.error === undefined ? {} : { errorText: frame.error }),
