@@ -2,6 +2,7 @@
  * Sends admin operations (docs/protocol.md §9) to a running gateway over MQTT.
  */
 import { nanoid } from 'nanoid';
+import { newRequestId } from '../../src/protocol/request-id.js';
 import { InternalError, RequestTimeoutError } from '../../src/errors.js';
 import { encodeFrame } from '../../src/protocol/envelope.js';
 import { ReplyStatus } from '../../src/protocol/reply.js';
@@ -34,7 +35,7 @@ export class AdminClient {
 
   async call(operation: string, args: Record<string, unknown> = {}): Promise<unknown> {
     const timeoutError = new RequestTimeoutError(`the gateway did not answer "${operation}" in time: is it running on this broker?`);
-    const requestId = nanoid();
+    const requestId = newRequestId();
     const reply = await this.#channel.request({
       requestId,
       deadline: Date.now() + this.#timeoutMs,

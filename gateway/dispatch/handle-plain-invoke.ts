@@ -5,7 +5,7 @@
 import { ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from '../../src/errors.js';
 import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from '../../src/protocol/request.js';
 import type { InvokeAddress } from '../../src/protocol/topics.js';
-import { nanoid } from 'nanoid';
+import { newRequestId } from '../../src/protocol/request-id.js';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation } from './run-invocation.js';
@@ -41,7 +41,7 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       context,
       address,
       {
-        requestId: nanoid(),
+        requestId: newRequestId(),
         invocationType: InvocationType.Sync,
         // §8.1: the message's expiry is the caller's budget; without one the function timeout bounds it.
         timeoutMs: messageExpiryInterval === undefined || messageExpiryInterval === 0 ? undefined : messageExpiryInterval * 1000,

@@ -3,7 +3,7 @@
  * Async call per matching function, with the payload as the event and the topic in
  * `context.invokerContext.trigger`. Resolves once every call is stored (the PUBACK waits for it).
  */
-import { nanoid } from 'nanoid';
+import { newRequestId } from '../../src/protocol/request-id.js';
 import { topicMatches } from '../../src/protocol/topic-filter.js';
 import { DEFAULT_QUALIFIER } from '../../src/protocol/request.js';
 import { MAX_ASYNC_PAYLOAD_BYTES } from '../../src/protocol/limits.js';
@@ -21,7 +21,7 @@ export function handleTrigger(context: DispatchContext, message: InboundMessage)
         context.logger.warn('trigger message over the Async payload cap dropped (§11.2)', { topic: message.topic, bytes: message.payload.length });
         break;
       }
-      const requestId = nanoid();
+      const requestId = newRequestId();
       try {
         stored.push(
           context.async

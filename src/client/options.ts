@@ -2,6 +2,7 @@
  * FCClient options and their defaults.
  */
 import { nanoid } from 'nanoid';
+import { newRequestId } from '../protocol/request-id.js';
 
 export interface ClientLogger {
   warn(message: string): void;
@@ -35,7 +36,7 @@ export interface FCClientOptions {
   connectTimeout?: number;
   /**
    * Makes request IDs (docs/protocol.md §3.3).
-   * @default nanoid(): 21 characters, 126 random bits
+   * @default 21 random characters of `[0-9A-Za-z_]` (src/protocol/request-id.ts), ~125 bits
    */
   generateRequestId?: () => string;
   /** @default a logger that writes warnings to stderr */
@@ -82,7 +83,7 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     password: options.password,
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    generateRequestId: options.generateRequestId ?? (() => nanoid()),
+    generateRequestId: options.generateRequestId ?? newRequestId,
     logger: options.logger ?? stderrLogger,
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
   };

@@ -39,7 +39,7 @@ describe('edgefc logs', () => {
     expect(lines[1]).toMatch(new RegExp(`^\\S+Z ${second} \\[INFO\\] helloworld event: second call$`));
     expect(lines[3]).toBe(`FC Invoke End RequestId: ${second}`);
 
-    const one = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, '--request-id', first]);
+    const one = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, `--request-id=${first}`]);
     expect(one.stdout.trimEnd().split('\n')).toEqual([
       `FC Invoke Start RequestId: ${first}`,
       expect.stringMatching(/helloworld event: first call$/) as unknown as string,
@@ -47,7 +47,7 @@ describe('edgefc logs', () => {
       `FC Invoke End RequestId: ${first}`,
     ]);
 
-    const json = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, '--request-id', first, '--json']);
+    const json = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, `--request-id=${first}`, '--json']);
     const records = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toEqual([
       { requestId: first, level: 'FRAME', message: `FC Invoke Start RequestId: ${first}` },
