@@ -8,23 +8,17 @@ import { formatFunctionLogLine } from './logging/function-log.js';
 import { FunctionLogs } from './logging/function-logs.js';
 import type { Registry } from './registry/registry.js';
 import type { FunctionSpec, ServiceSpec } from './registry/types.js';
-import { FunctionPool } from './runtime/function-pool.js';
+import { FunctionPool, type FunctionPoolStats } from './runtime/function-pool.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
 
 /** A record's log tail: the last 20 lines, each cut at 500 characters, so a record stays small. */
 const LOG_TAIL_LINES = 20;
 const LOG_TAIL_LINE_CHARS = 500;
 
-export interface FunctionStats {
-  service: string;
-  function: string;
-  queued: number;
-  running: number;
-  instances: number;
-  completed: number;
-  failed: number;
-  throttled: number;
-}
+export type FunctionStats = { service: string; function: string } & FunctionPoolStats;
+
+/** What a function that never ran reports. */
+const IDLE_STATS: FunctionPoolStats = { queued: 0, running: 0, instances: 0, completed: 0, failed: 0, throttled: 0 };
 
 export interface FunctionHostOptions {
   registry: Registry;
@@ -101,17 +95,7 @@ export class FunctionHost {
     const rows: FunctionStats[] = [];
     for (const fn of this.#options.registry.functions()) {
       const pool = this.#pools.get(key(fn.serviceName, fn.name));
-      const s = pool?.stats();
-      rows.push({
-        service: fn.serviceName,
-        function: fn.name,
-        queued: s?.queued ?? 0,
-        running: s?.running ?? 0,
-        instances: s?.instances ?? 0,
-        completed: s?.completed ?? 0,
-        failed: s?.failed ?? 0,
-        throttled: s?.throttled ?? 0,
-      });
+      rows.push({ service: fn.serviceName, function: fn.name, ...(pool?.stats() ?? IDLE_STATS) });
     }
     return rows;
   }

@@ -1,22 +1,18 @@
 /**
  * The part of a call both request styles share: look the function up, fix the deadline, run it.
  */
-import type { InvocationType } from '../../src/protocol/request.js';
-import type { InvokerContext } from '../../src/protocol/invoker-context.js';
+import type { DecodedRequest } from '../../src/protocol/request.js';
 import type { InvokeAddress } from '../../src/protocol/topics.js';
 import type { FunctionSpec, ServiceSpec } from '../registry/types.js';
 import type { Invocation, InvocationResult } from '../runtime/types.js';
 import type { DispatchContext } from './dispatch-context.js';
 
-export interface CallRequest {
-  requestId: string;
-  invocationType: InvocationType;
-  /** Budget in ms from arrival (§3.4); undefined: the function's own timeout bounds it. */
-  timeoutMs: number | undefined;
-  invokerContext: InvokerContext | undefined;
-  qualifier: string;
-  event: Buffer;
-}
+/**
+ * A call as both request styles describe it: an enveloped request decodes to exactly this; a
+ * plain MQTT 5 request (§8) builds one. `timeoutMs` is the budget from arrival (§3.4);
+ * undefined: the function's own timeout bounds the run.
+ */
+export type CallRequest = Omit<DecodedRequest, 'logType'>;
 
 export interface StartedCall {
   service: ServiceSpec;
