@@ -137,6 +137,7 @@ export class FCClient {
       timeoutError,
       topic: statusTopic(this.clientId),
       frame: (remaining) => encodeFrame({ id: queryId, type: InvocationType.Sync, timeout: remaining }, Buffer.from(JSON.stringify({ requestId }))),
+      resendOnReconnect: true, // a status query changes nothing
     });
     const { payload } = toResult(reply);
     return JSON.parse(String(payload)) as AsyncStatus;
@@ -229,6 +230,9 @@ export class FCClient {
         if (request.logType === LogType.Tail) header.log = LogType.Tail;
         return encodeRequest(header, request.payload);
       },
+      // The gateway dedupes invocations by (client ID, request ID): a repeat joins the running
+      // call or gets its stored outcome (docs/protocol.md §10.2), so repeating one is safe.
+      resendOnReconnect: true,
     });
     return toResult(reply);
   }

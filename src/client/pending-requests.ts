@@ -16,6 +16,8 @@ export interface PendingEntry {
   /** The caller's signal and the listener to remove from it when the entry settles. */
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Publishes the request again under the same ID; only calls that are safe to repeat have it. */
+  resend?: () => void;
 }
 
 export class PendingRequests {
@@ -47,6 +49,11 @@ export class PendingRequests {
     if (entry === undefined) return false;
     entry.reject(error);
     return true;
+  }
+
+  /** Publish every waiting call that can be repeated again, e.g. after a reconnect. */
+  resendAll(): void {
+    for (const entry of this.#entries.values()) entry.resend?.();
   }
 
   /** Fail every waiting call, e.g. on close. */

@@ -37,6 +37,12 @@ export interface ChannelRequest {
   topic: string;
   /** Builds the frame once the budget left at publish time is known (§3.4). */
   frame: (remainingMs: number) => Buffer;
+  /**
+   * Publish it again, same request ID, after a reconnect: the request may have reached a broker
+   * that lost it, or the gateway's reply may have been lost with the connection. Only for
+   * invocations, which the gateway dedupes by request ID (§10.2); not for admin operations.
+   */
+  resendOnReconnect?: boolean;
 }
 
 /** Shared: MQTT.js only reads the options of a publish. */
@@ -124,17 +130,26 @@ export class RequestChannel {
       };
       const timer = setTimeout(cancelOnTimeout, remaining, pending, requestId, call.timeoutError);
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+      const onPublished = (error?: Error): void => {
+        if (error !== undefined && error !== null) {
+          pending.cancel(requestId, new ServiceUnavailableError(`could not publish the request: ${error.message}`, { cause: error }));
+        }
+      };
       pending.add(requestId, {
         resolve,
         reject,
         timer,
         ...(onAbort === undefined || signal === undefined ? {} : { signal, onAbort }),
+        ...(call.resendOnReconnect === true
+          ? {
+              resend: () => {
+                const left = call.deadline - Date.now();
+                if (left > 0) mqtt.publish(call.topic, call.frame(left), PUBLISH_QOS_1, onPublished);
+              },
+            }
+          : {}),
       });
-      mqtt.publish(call.topic, frame, PUBLISH_QOS_1, (error) => {
-        if (error !== undefined && error !== null) {
-          pending.cancel(requestId, new ServiceUnavailableError(`could not publish the request: ${error.message}`, { cause: error }));
-        }
-      });
+      mqtt.publish(call.topic, frame, PUBLISH_QOS_1, onPublished);
     });
   }
 
@@ -183,12 +198,15 @@ export class RequestChannel {
       throw new ClientClosedError();
     }
     // Later 'connect' events are reconnects. MQTT.js renews the reply subscription only after it
-    // has sent its own offline queue, so it is renewed here too, and listeners (the offline Async
-    // queue) run once the broker has acknowledged it: a reply can then never beat it (§1.4).
+    // has sent its own offline queue, so it is renewed here too; then calls still waiting are
+    // published again (a restarted broker may have lost them, §10.2 makes that safe) and listeners
+    // (the offline Async queue) run, once the broker has acknowledged it: a reply can then never
+    // beat the subscription (§1.4).
     mqtt.on('connect', () => {
-      if (this.#reconnectListeners.length === 0) return;
+      if (this.#reconnectListeners.length === 0 && this.#pending.size === 0) return;
       mqtt.subscribeAsync(this.#replyTopic, { qos: 1 }).then(
         () => {
+          this.#pending.resendAll();
           for (const listener of this.#reconnectListeners) listener();
         },
         (error: unknown) => this.#options.logger.warn(`edgefc: could not renew ${this.#replyTopic} after a reconnect: ${errorMessage(error)}`),
