@@ -201,21 +201,33 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
 
 /**
  * Rotated files (`f.log.k`) newer than the one with inode `after` and other than `current`,
- * oldest first. `after` no longer there (rotated out): none can be told apart, so none.
+ * oldest first. When `after` is gone (rotated out past maxFiles), every rotated file left is
+ * newer than it, so all of them are. The writer renames `.k` → `.k+1` one file at a time: a
+ * listing that meets a file mid-rename is taken again, a few times, rather than dropping lines.
  */
 async function filesBetween(file: string, after: number, current: number): Promise<string[]> {
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const listed = await listNewer(file, after, current);
+    if (listed !== undefined) return listed;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return [];
+}
+
+/** One listing; undefined when a file vanished under it (a rotation in progress). */
+async function listNewer(file: string, after: number, current: number): Promise<string[] | undefined> {
   const newer: string[] = [];
   for (const candidate of (await rotatedFiles(file)).filter((f) => f !== file)) {
     let ino: number;
     try {
       ino = (await stat(candidate)).ino;
     } catch {
-      return [];
+      return undefined;
     }
     if (ino === after) return newer.reverse();
     if (ino !== current) newer.push(candidate);
   }
-  return [];
+  return newer.reverse();
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
