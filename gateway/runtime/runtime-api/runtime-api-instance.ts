@@ -96,6 +96,8 @@ export class RuntimeApiInstance implements FunctionInstance {
    * to the call arrived over HTTP.
    */
   #sdkCurrent: string | undefined;
+  /** A first call's End frame waiting one setImmediate for the SDK's lines (#frameEnd). */
+  #pendingEnd: { call: ApiCall; error: EdgeFCError | undefined } | undefined;
   #failure: FailureReason | undefined;
   #stopping: Promise<void> | undefined;
   readonly #closed: Promise<void>;
@@ -433,6 +435,14 @@ export class RuntimeApiInstance implements FunctionInstance {
    */
   #attribution(): string {
     if (this.#sdkFrames === true) return this.#sdkCurrent ?? '';
+    const pending = this.#pendingEnd;
+    if (pending !== undefined) {
+      // Output that is not a frame line, for a call answered a moment ago: the process does not
+      // frame its calls. The gateway's frames go first, and the late line is that call's.
+      this.#sdkFrames = false;
+      this.#flushPendingEnd();
+      return pending.call.id;
+    }
     if (this.#running.size !== 1) return '';
     const [only] = this.#running.values();
     if (only === undefined) return '';
@@ -460,7 +470,8 @@ export class RuntimeApiInstance implements FunctionInstance {
       // pipe. Both are in the kernel by now, and a setImmediate runs after this poll phase has
       // delivered every ready stream: decide then, so the first call is never framed twice.
       call.endDeferred = true;
-      setImmediate(() => this.#frameEnd(call, error));
+      this.#pendingEnd = { call, error };
+      setImmediate(() => this.#flushPendingEnd());
       return;
     }
     if (call.handedOut && this.#sdkFrames === true && !call.startWritten) return;
@@ -470,6 +481,13 @@ export class RuntimeApiInstance implements FunctionInstance {
     if (call.handedOut) this.#sdkFrames ??= false;
     this.#frameStart(call);
     writeFrame(this.#config, call.phase, 'End', call.id, error === undefined ? {} : { failed: true, error });
+  }
+
+  #flushPendingEnd(): void {
+    const pending = this.#pendingEnd;
+    if (pending === undefined) return;
+    this.#pendingEnd = undefined;
+    this.#frameEnd(pending.call, pending.error);
   }
 
   /** A frame line the process printed itself: passed through as the function's, and it settles #sdkFrames. */
