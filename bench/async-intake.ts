@@ -74,6 +74,22 @@ async function stopGateway(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** `CALLS` sends with `WINDOW` in flight: seconds until every send has resolved, and `done` too when given. */
+async function secondsFor(send: () => Promise<unknown>, done?: Promise<void>): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: WINDOW }, async () => {
+      while (next < CALLS) {
+        next += 1;
+        await send();
+      }
+    }),
+  );
+  await done;
+  return (performance.now() - started) / 1000;
+}
+
 /** Raw QoS 1: `window` publishes in flight, done when the subscriber has received all of them. */
 async function rawQos1(url: string): Promise<number> {
   const sub = await connectMqtt(url, { clientId: `bench_sub_${process.pid}` });
@@ -87,18 +103,7 @@ async function rawQos1(url: string): Promise<number> {
     });
   });
   const payload = Buffer.alloc(64, 1);
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: WINDOW }, async () => {
-      while (next < CALLS) {
-        next += 1;
-        await pub.publishAsync('bench/intake', payload, { qos: 1 });
-      }
-    }),
-  );
-  await all;
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await secondsFor(() => pub.publishAsync('bench/intake', payload, { qos: 1 }), all);
   await pub.endAsync();
   await sub.endAsync();
   return CALLS / seconds;
@@ -109,17 +114,7 @@ async function asyncIntake(url: string): Promise<number> {
   const client = new FCClient({ brokerUrl: url, timeout: 60_000 });
   await client.connect();
   const payload = Buffer.alloc(64, 1);
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: WINDOW }, async () => {
-      while (next < CALLS) {
-        next += 1;
-        await client.invokeFunction({ serviceName: 'Bench', functionName: 'sink', invocationType: 'Async', payload });
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await secondsFor(() => client.invokeFunction({ serviceName: 'Bench', functionName: 'sink', invocationType: 'Async', payload }));
   await client.close();
   return CALLS / seconds;
 }

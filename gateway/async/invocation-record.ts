@@ -25,8 +25,8 @@ export function isInvocationState(value: unknown): value is InvocationState {
 /** How the call came in: a device's Async request, a trigger message, or another call's destination. */
 export type InvocationSource = 'invoke' | 'trigger' | 'destination';
 
-/** What the gateway stores before it answers "accepted". */
-export interface NewInvocation {
+/** Who made the call, for which function, and how: fixed once the call is accepted. */
+export interface InvocationOrigin {
   /** The caller's MQTT client ID; '' for trigger and destination calls. */
   clientId: string;
   requestId: string;
@@ -35,6 +35,10 @@ export interface NewInvocation {
   source: InvocationSource;
   /** The trigger message's topic. */
   topic: string | undefined;
+}
+
+/** What the gateway stores before it answers "accepted". */
+export interface NewInvocation extends InvocationOrigin {
   event: Buffer;
   invokerContext: Record<string, unknown> | undefined;
   qualifier: string;
@@ -42,14 +46,8 @@ export interface NewInvocation {
 }
 
 /** The whole record; times are epoch ms on the gateway's clock. */
-export interface InvocationRecord {
+export interface InvocationRecord extends InvocationOrigin {
   seq: number;
-  clientId: string;
-  requestId: string;
-  service: string;
-  function: string;
-  source: InvocationSource;
-  topic: string | undefined;
   state: InvocationState;
   /** Attempts started so far (the first run is attempt 1). */
   attempts: number;

@@ -9,6 +9,7 @@ import {
   checkKnownKeys,
   describeValue,
   expectMap,
+  hasField,
   readInteger,
   readString,
   type FieldPath,
@@ -25,11 +26,9 @@ import {
 } from './template-schema.js';
 import type { AsyncConfigSpec, DestinationSpec, FunctionSpec, TriggerSpec } from './types.js';
 
-const has = (map: YamlMap, key: string): boolean => Object.prototype.hasOwnProperty.call(map, key);
-
 /** undefined when the field is absent (the defaults apply) or wrong (a problem was recorded). */
 export function checkAsyncConfiguration(map: YamlMap, fnPath: FieldPath, problems: ProblemList): AsyncConfigSpec | undefined {
-  if (!has(map, 'asyncConfiguration')) return undefined;
+  if (!hasField(map, 'asyncConfiguration')) return undefined;
   const path = [...fnPath, 'asyncConfiguration'];
   const config = expectMap(problems, map['asyncConfiguration'], path, 'async settings');
   if (config === undefined) return undefined;
@@ -39,7 +38,7 @@ export function checkAsyncConfiguration(map: YamlMap, fnPath: FieldPath, problem
   const queue = readInteger(problems, config, path, 'maxAsyncQueueLength', ASYNC_LIMITS.maxAsyncQueueLength);
   let onSuccess: DestinationSpec | undefined;
   let onFailure: DestinationSpec | undefined;
-  if (has(config, 'destinationConfig')) {
+  if (hasField(config, 'destinationConfig')) {
     const destPath = [...path, 'destinationConfig'];
     const dests = expectMap(problems, config['destinationConfig'], destPath, 'onSuccess / onFailure');
     if (dests !== undefined) {
@@ -53,7 +52,7 @@ export function checkAsyncConfiguration(map: YamlMap, fnPath: FieldPath, problem
 }
 
 function checkDestination(map: YamlMap, path: FieldPath, key: 'onSuccess' | 'onFailure', problems: ProblemList): DestinationSpec | undefined {
-  if (!has(map, key)) return undefined;
+  if (!hasField(map, key)) return undefined;
   const fieldPath = [...path, key];
   const dest = expectMap(problems, map[key], fieldPath, '"destination"');
   if (dest === undefined) return undefined;
@@ -89,7 +88,7 @@ export function parseDestination(uri: string): DestinationSpec | string {
 }
 
 export function checkTriggers(map: YamlMap, fnPath: FieldPath, problems: ProblemList): TriggerSpec[] | undefined {
-  if (!has(map, 'triggers')) return undefined;
+  if (!hasField(map, 'triggers')) return undefined;
   const path = [...fnPath, 'triggers'];
   const list = map['triggers'];
   if (!Array.isArray(list)) {

@@ -10,6 +10,7 @@ import {
   checkKnownKeys,
   describeValue,
   expectMap,
+  hasField,
   readInteger,
   readString,
   type FieldPath,
@@ -71,7 +72,7 @@ async function checkExecutable(file: string): Promise<string | undefined> {
 }
 
 function readBoolean(problems: ProblemList, map: YamlMap, fieldPath: FieldPath, key: string, fallback: boolean): boolean | undefined {
-  if (!Object.prototype.hasOwnProperty.call(map, key)) return fallback;
+  if (!hasField(map, key)) return fallback;
   const value = map[key];
   if (typeof value === 'boolean') return value;
   problems.add([...fieldPath, key], `must be true or false (got ${describeValue(value)})`);
@@ -79,7 +80,7 @@ function readBoolean(problems: ProblemList, map: YamlMap, fieldPath: FieldPath, 
 }
 
 function readStringList(problems: ProblemList, map: YamlMap, fieldPath: FieldPath, key: string): string[] | undefined {
-  if (!Object.prototype.hasOwnProperty.call(map, key)) return [];
+  if (!hasField(map, key)) return [];
   const value = map[key];
   const listPath = [...fieldPath, key];
   if (!Array.isArray(value)) {
@@ -111,7 +112,7 @@ export async function checkCustomRuntimeConfig(
   codeDir: string | undefined,
   problems: ProblemList,
 ): Promise<CustomRuntimeSpec | undefined> {
-  const present = Object.prototype.hasOwnProperty.call(map, 'customRuntimeConfig');
+  const present = hasField(map, 'customRuntimeConfig');
   const fieldPath = [...fnPath, 'customRuntimeConfig'];
   if (runtime !== RuntimeName.custom) {
     if (present) problems.add(fieldPath, `only applies to runtime: custom (this function's runtime is ${runtime})`, 'key');
@@ -131,7 +132,7 @@ export async function checkCustomRuntimeConfig(
   if (command === undefined || args === undefined || webServerMode === undefined || codeDir === undefined) return undefined;
   const [program, ...rest] = command;
   if (program === undefined || program === '') {
-    if (Object.prototype.hasOwnProperty.call(config, 'command')) {
+    if (hasField(config, 'command')) {
       problems.add([...fieldPath, 'command'], 'must name a program; remove the field to run codeUri/bootstrap');
       return undefined;
     }
@@ -177,12 +178,12 @@ export function checkLifecycle(
   custom: CustomRuntimeSpec | undefined,
   problems: ProblemList,
 ): LifecycleHookSpec | undefined {
-  if (!Object.prototype.hasOwnProperty.call(map, 'instanceLifecycleConfig')) return undefined;
+  if (!hasField(map, 'instanceLifecycleConfig')) return undefined;
   const fieldPath = [...fnPath, 'instanceLifecycleConfig'];
   const config = expectMap(problems, map['instanceLifecycleConfig'], fieldPath, 'lifecycle hooks');
   if (config === undefined) return undefined;
   checkKnownKeys(problems, config, fieldPath, LIFECYCLE_FIELDS);
-  if (!Object.prototype.hasOwnProperty.call(config, 'preStop')) return undefined;
+  if (!hasField(config, 'preStop')) return undefined;
   const hookPath = [...fieldPath, 'preStop'];
   if (isNodeRuntime(runtime) || (runtime === RuntimeName.custom && custom?.webServerMode === false)) {
     const what = runtime === RuntimeName.custom ? 'non-web mode (webServerMode: false)' : `runtime ${runtime}`;

@@ -19,6 +19,7 @@ import {
   checkKnownKeys,
   describeValue,
   expectMap,
+  hasField,
   isYamlMap,
   readInteger,
   readString,
@@ -66,7 +67,7 @@ export async function checkTemplate(raw: unknown, ctx: CheckContext): Promise<Te
 
   // The version comes first: under another version the other fields may mean something else,
   // so their problems would only be noise.
-  if (!Object.prototype.hasOwnProperty.call(raw, 'edgefc')) {
+  if (!hasField(raw, 'edgefc')) {
     problems.add([], `missing required field "edgefc" (the template format version); add "edgefc: ${TEMPLATE_VERSION}"`);
     return undefined;
   }
@@ -80,7 +81,7 @@ export async function checkTemplate(raw: unknown, ctx: CheckContext): Promise<Te
 
   const services: ServiceSpec[] = [];
   const functions: FunctionSpec[] = [];
-  if (!Object.prototype.hasOwnProperty.call(raw, 'services')) {
+  if (!hasField(raw, 'services')) {
     problems.add([], 'missing required field "services"', 'key');
   } else {
     const serviceMap = expectMap(problems, raw['services'], ['services'], 'services by name');
@@ -109,7 +110,7 @@ function checkIdentity(raw: YamlMap, ctx: CheckContext): GatewayIdentity | undef
   const accountId = readString(problems, raw, [], 'accountId', { default: DEFAULT_ACCOUNT_ID, maxLength: 128, quoteHint });
 
   const fromFile: Record<(typeof CREDENTIAL_FIELDS)[number], string> = { accessKeyId: '', accessKeySecret: '', securityToken: '' };
-  if (Object.prototype.hasOwnProperty.call(raw, 'credentials')) {
+  if (hasField(raw, 'credentials')) {
     const map = expectMap(problems, raw['credentials'], ['credentials'], 'credential fields');
     if (map !== undefined) {
       checkKnownKeys(problems, map, ['credentials'], CREDENTIAL_FIELDS);
@@ -150,7 +151,7 @@ async function checkService(
 
   const functions: FunctionSpec[] = [];
   const functionsPath = [...servicePath, 'functions'];
-  if (!Object.prototype.hasOwnProperty.call(map, 'functions')) {
+  if (!hasField(map, 'functions')) {
     problems.add(servicePath, 'missing required field "functions"', 'key');
   } else {
     const fnMap = expectMap(problems, map['functions'], functionsPath, 'functions by name');
@@ -194,7 +195,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   // With an unknown runtime the handler's meaning is unknown too: only the runtime is reported.
   const nodeStyle = runtime !== undefined && isNodeRuntime(runtime);
   const handler = checkHandlerString(map, fnPath, 'handler', problems, nodeStyle);
-  const initializer = Object.prototype.hasOwnProperty.call(map, 'initializer')
+  const initializer = hasField(map, 'initializer')
     ? checkHandlerString(map, fnPath, 'initializer', problems, nodeStyle)
     : undefined;
   const codeUri = readString(problems, map, fnPath, 'codeUri');
@@ -324,7 +325,7 @@ async function checkDirectory(dir: string, fieldPath: FieldPath, problems: Probl
  */
 function checkEnvironment(map: YamlMap, fnPath: FieldPath, ctx: CheckContext): Readonly<Record<string, string>> | undefined {
   const { problems } = ctx;
-  if (!Object.prototype.hasOwnProperty.call(map, 'environmentVariables')) return {};
+  if (!hasField(map, 'environmentVariables')) return {};
   const envPath = [...fnPath, 'environmentVariables'];
   const envMap = expectMap(problems, map['environmentVariables'], envPath, 'variable names to values');
   if (envMap === undefined) return undefined;

@@ -61,7 +61,8 @@ export function isYamlMap(value: unknown): value is YamlMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function has(map: YamlMap, key: string): boolean {
+/** Whether the template wrote `key` at all (even with no value), not inherited from Object. */
+export function hasField(map: YamlMap, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(map, key);
 }
 
@@ -82,13 +83,26 @@ export function checkKnownKeys(problems: ProblemList, map: YamlMap, path: FieldP
   }
 }
 
+/** A field's value to check further, or what the reader returns without looking at one. */
+type Lookup<T> = { present: true; value: unknown } | { present: false; result: T | undefined };
+
 /**
- * A present key with no value (`timeout:`) is an error, not the default: it is usually a
- * value lost to indentation, and a slip must never fall back to a default unnoticed.
+ * The start every reader shares: an absent key gives the default, or records "missing" when the
+ * field is required. A present key with no value (`timeout:`) is an error, not the default: it
+ * is usually a value lost to indentation, and a slip must never fall back to a default unnoticed.
  */
-function reportEmpty(problems: ProblemList, path: FieldPath, fallback: string | number | undefined): void {
-  const tail = fallback === undefined ? '' : `; remove the line to use the default (${JSON.stringify(fallback)})`;
-  problems.add(path, `has no value${tail}`);
+function lookUp<T extends string | number>(problems: ProblemList, map: YamlMap, path: FieldPath, key: string, fallback: T | undefined): Lookup<T> {
+  if (!hasField(map, key)) {
+    if (fallback === undefined) problems.add(path, `missing required field "${key}"`, 'key');
+    return { present: false, result: fallback };
+  }
+  const value = map[key];
+  if (value === null || value === undefined) {
+    const tail = fallback === undefined ? '' : `; remove the line to use the default (${JSON.stringify(fallback)})`;
+    problems.add([...path, key], `has no value${tail}`);
+    return { present: false, result: undefined };
+  }
+  return { present: true, value };
 }
 
 export interface StringRule {
@@ -109,17 +123,10 @@ export function readString(
   key: string,
   rule: StringRule = {},
 ): string | undefined {
+  const field = lookUp(problems, map, path, key, rule.default);
+  if (!field.present) return field.result;
+  const { value } = field;
   const fieldPath = [...path, key];
-  if (!has(map, key)) {
-    if (rule.default !== undefined) return rule.default;
-    problems.add(path, `missing required field "${key}"`, 'key');
-    return undefined;
-  }
-  const value = map[key];
-  if (value === null || value === undefined) {
-    reportEmpty(problems, fieldPath, rule.default);
-    return undefined;
-  }
   if (typeof value !== 'string') {
     const hint = rule.quoteHint !== undefined && (typeof value === 'number' || typeof value === 'boolean') ? `; ${rule.quoteHint}` : '';
     problems.add(fieldPath, `must be a string (got ${describeValue(value)})${hint}`);
@@ -153,17 +160,10 @@ export function readInteger(
   key: string,
   rule: IntegerRule,
 ): number | undefined {
+  const field = lookUp(problems, map, path, key, rule.default);
+  if (!field.present) return field.result;
+  const { value } = field;
   const fieldPath = [...path, key];
-  if (!has(map, key)) {
-    if (rule.default !== undefined) return rule.default;
-    problems.add(path, `missing required field "${key}"`, 'key');
-    return undefined;
-  }
-  const value = map[key];
-  if (value === null || value === undefined) {
-    reportEmpty(problems, fieldPath, rule.default);
-    return undefined;
-  }
   // Strings are refused even when numeric ("3"): a quoted number is a different YAML type,
   // and accepting it would make `timeout: "3s"` versus `timeout: "3"` a confusing difference.
   if (typeof value !== 'number' || !Number.isInteger(value) || value < rule.min || value > rule.max) {

@@ -10,16 +10,8 @@ import { FCClient } from '../../src/index.js';
 import { encodeFrame } from '../../src/protocol/envelope.js';
 import { decodeReply } from '../../src/protocol/reply.js';
 import { startMosquitto, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
+import { settledCode } from '../fixtures/error-code.js';
 import { startAsyncEnv, type AsyncEnv } from './async-env.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-  return 'ok';
-}
 
 describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind) => {
   let broker: RunningBroker<TestBroker> | undefined;
@@ -124,10 +116,10 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     const running = await invokeAsync('slow', '1500');
     await vi.waitFor(() => expect(env.runsOf(running.requestId)).toHaveLength(1));
     const waiting = await invokeAsync('slow', '0');
-    expect(await codeOf(invokeAsync('slow', '0'))).toBe('ResourceThrottled');
+    expect(await settledCode(invokeAsync('slow', '0'))).toBe('ResourceThrottled');
     // A waiting call can be cancelled; a running one cannot.
     const cancellable = waiting.requestId;
-    expect(await codeOf(admin.call('invocations-cancel', { requestId: running.requestId }))).toBe('InvalidArgument');
+    expect(await settledCode(admin.call('invocations-cancel', { requestId: running.requestId }))).toBe('InvalidArgument');
     const { invocation } = (await admin.call('invocations-cancel', { requestId: cancellable })) as { invocation: { state: string } };
     expect(invocation.state).toBe('cancelled');
     // Room again: this one waits behind the 1.5 s run and is older than 1 s when its turn comes.
@@ -138,7 +130,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     expect(env.runsOf(cancellable)).toEqual([]);
     const listed = (await admin.call('invocations-list', { function: 'Async/slow', state: 'expired' })) as { invocations: { requestId: string }[] };
     expect(listed.invocations.map((i) => i.requestId)).toContain(late.requestId);
-    expect(await codeOf(admin.call('invocations-list', { state: 'nonsense' }))).toBe('InvalidArgument');
+    expect(await settledCode(admin.call('invocations-list', { state: 'nonsense' }))).toBe('InvalidArgument');
   });
 
   it('answers a device asking for the status of its own call over MQTT', async () => {

@@ -11,16 +11,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/e
 import { Gateway } from '../../gateway/gateway.js';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { runCli } from '../fixtures/cli-process.js';
+import { settledCode } from '../fixtures/error-code.js';
 import { startAsyncEnv, type AsyncEnv } from './async-env.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-  return 'ok';
-}
 
 describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) => {
   let aedes: EmbeddedBroker | undefined;
@@ -62,7 +54,7 @@ describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) 
     );
     expect(client.offlineCount).toBe(3);
     // Past the bound: refused at once, typed, never dropped silently.
-    expect(await codeOf(client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'x' }))).toBe('ResourceThrottled');
+    expect(await settledCode(client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'x' }))).toBe('ResourceThrottled');
 
     if (kind === 'aedes') aedes = await startEmbeddedBroker({ host: '127.0.0.1', port });
     else mosquitto = await startMosquitto(port);

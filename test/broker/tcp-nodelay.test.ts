@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
 import { connect as mqttConnect } from 'mqtt';
 import { describe, expect } from 'vitest';
+import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { ErrorCode } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { enableTcpNoDelay } from '../../src/mqtt/tcp-nodelay.js';
-import { brokerKinds, freePort, test } from '../fixtures/brokers.js';
+import { brokerKinds, test } from '../fixtures/brokers.js';
 import { noDelayRequested } from '../fixtures/socket-options.js';
 
 describe('TCP_NODELAY', () => {
@@ -73,7 +74,7 @@ describe('TCP_NODELAY', () => {
 
 describe('connectMqtt', () => {
   test('an unreachable broker rejects with ServiceUnavailable within connectTimeoutMs', async () => {
-    const port = await freePort(); // nothing listens there
+    const port = await freeLoopbackPort(); // nothing listens there
     const started = Date.now();
     const error: unknown = await connectMqtt(`mqtt://127.0.0.1:${port}`, {
       connectTimeoutMs: 400,
@@ -87,7 +88,7 @@ describe('connectMqtt', () => {
   });
 
   test('a broker that appears within the budget is reached (first connect retries)', async ({ connectClient }) => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const { startEmbeddedBroker } = await import('../../gateway/broker/embedded-broker.js');
     const connecting = connectClient(`mqtt://127.0.0.1:${port}`, { connectTimeoutMs: 5_000, reconnectPeriod: 50 });
     const broker = await startEmbeddedBroker({ port });

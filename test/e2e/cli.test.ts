@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../fixtures/brokers.js';
+import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 
 describe('edgefc CLI', () => {
@@ -17,7 +17,7 @@ describe('edgefc CLI', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'edgefc-cli-'));
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     broker = `mqtt://127.0.0.1:${port}`;
     gateway = startCliProcess(['start', '--port', String(port)]);
     // `start` shows a first invocation working before it says anything else on stdout.
@@ -99,7 +99,7 @@ describe('edgefc CLI', () => {
   });
 
   it('says clearly when no gateway is reachable', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const { code, stderr } = await runCli(['invoke', 'EdgeFC/helloworld', '--broker', `mqtt://127.0.0.1:${port}`, '--timeout', '500']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/ServiceUnavailable: .*unreachable/);

@@ -3,7 +3,8 @@
  * (embedded broker) and `edgefc gateway --broker <Mosquitto>`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startMosquitto, type RunningBroker, type MosquittoTestBroker } from '../fixtures/brokers.js';
+import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
+import { startMosquitto, type RunningBroker, type MosquittoTestBroker } from '../fixtures/brokers.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 
 describe('starting the gateway', () => {
@@ -21,7 +22,7 @@ describe('starting the gateway', () => {
   });
 
   it('npm start -- --port P serves the samples on the embedded broker and shows a first invocation', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     proc = startCliProcess(['start', '--', '--port', String(port)], ['npm', '--silent']);
     await proc.waitForOutput(/first invocation: EdgeFC\/helloworld -> "Hello/, 60_000);
     expect(proc.output()).toContain(`ready on mqtt://127.0.0.1:${port} (embedded broker)`);

@@ -1,7 +1,9 @@
 /**
- * Options every client-side command shares, and how failures are printed.
+ * Options every client-side command shares, the admin call they make, and how failures are
+ * printed.
  */
 import { EdgeFCError, FunctionError } from '../../../src/errors.js';
+import { AdminClient } from '../admin-client.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_CLI_BROKER = 'mqtt://127.0.0.1:1883';
@@ -20,6 +22,23 @@ export function parseTimeoutMs(value: string | undefined, fallback: number): num
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < 1) throw new UsageError(`--timeout must be a whole number of milliseconds (got "${value}")`);
   return ms;
+}
+
+/** What parseArgs gives for `connectionOptions`. */
+export interface ConnectionValues {
+  broker: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeout?: string | undefined;
+  json: boolean;
+}
+
+/** `--username`/`--password` as client options, left out when not given (exactOptionalPropertyTypes). */
+export function credentialsOf(values: { username?: string | undefined; password?: string | undefined }): { username?: string; password?: string } {
+  return {
+    ...(values.username === undefined ? {} : { username: values.username }),
+    ...(values.password === undefined ? {} : { password: values.password }),
+  };
 }
 
 export interface Output {
@@ -44,4 +63,38 @@ export function printFailure(output: Output, error: unknown, json: boolean): voi
     output.err(`edgefc: ${error instanceof Error ? error.message : String(error)}\n`);
   }
   if (typed?.requestId !== undefined) output.err(`requestId: ${typed.requestId}\n`);
+}
+
+export interface AdminCall {
+  /** The admin operation (docs/protocol.md §9), e.g. `list`. */
+  operation: string;
+  args?: Record<string, unknown>;
+  /** Used when `--timeout` is not given. */
+  defaultTimeoutMs: number;
+  /** Print the answer for people; with `--json` the answer is printed as it came instead. */
+  print: (result: unknown) => void;
+}
+
+/**
+ * Make one admin call to the running gateway and print its answer, or the failure through
+ * printFailure. Resolves with the exit code (0 or 1); the connection is closed on every path.
+ * A bad `--timeout` throws a UsageError before anything connects.
+ */
+export async function callGateway(values: ConnectionValues, output: Output, call: AdminCall): Promise<number> {
+  const client = new AdminClient({
+    brokerUrl: values.broker,
+    timeoutMs: parseTimeoutMs(values.timeout, call.defaultTimeoutMs),
+    ...credentialsOf(values),
+  });
+  try {
+    const result = await client.call(call.operation, call.args);
+    if (values.json) output.out(`${JSON.stringify(result)}\n`);
+    else call.print(result);
+    return 0;
+  } catch (error) {
+    printFailure(output, error, values.json);
+    return 1;
+  } finally {
+    await client.close();
+  }
 }

@@ -7,9 +7,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DeployResult } from '../../registry/deployer.js';
-import { AdminClient } from '../admin-client.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { callGateway, connectionOptions, type Output } from './common.js';
 
 export const DEPLOY_USAGE = `Usage: edgefc deploy [--template F] [options]
 
@@ -36,27 +35,16 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
-  const client = new AdminClient({
-    brokerUrl: values.broker,
-    timeoutMs: parseTimeoutMs(values.timeout, 10_000),
-    ...(values.username === undefined ? {} : { username: values.username }),
-    ...(values.password === undefined ? {} : { password: values.password }),
-  });
-  try {
-    // Absolute: the gateway resolves paths against its own working directory, not ours.
-    const args = values.template === undefined ? {} : { template: resolve(values.template) };
-    const result = (await client.call('deploy', args)) as DeployResult;
-    if (values.json) {
-      output.out(`${JSON.stringify(result)}\n`);
-    } else {
+  // Absolute: the gateway resolves paths against its own working directory, not ours.
+  const args = values.template === undefined ? {} : { template: resolve(values.template) };
+  return callGateway(values, output, {
+    operation: 'deploy',
+    args,
+    defaultTimeoutMs: 10_000,
+    print: (answer) => {
+      const result = answer as DeployResult;
       output.out(`deployed ${result.template}: ${result.functions} function(s); ${result.retired} previous pool(s) finishing their calls\n`);
       if (result.triggersChanged) output.err('note: trigger topics changed; new ones are subscribed when the gateway restarts\n');
-    }
-    return 0;
-  } catch (error) {
-    printFailure(output, error, values.json);
-    return 1;
-  } finally {
-    await client.close();
-  }
+    },
+  });
 }

@@ -4,10 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { RecordView } from '../../async/invocation-record.js';
-import { AdminClient } from '../admin-client.js';
 import { renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { callGateway, connectionOptions, type Output } from './common.js';
 
 export const INVOCATIONS_USAGE = `Usage: edgefc invocations <list|get|cancel> [options]
 
@@ -64,25 +63,16 @@ export async function runInvocations(argv: string[], output: Output): Promise<nu
     throw new UsageError(`unknown action "${action}": list, get or cancel`);
   }
 
-  const client = new AdminClient({
-    brokerUrl: values.broker,
-    timeoutMs: parseTimeoutMs(values.timeout, 5000),
-    ...(values.username === undefined ? {} : { username: values.username }),
-    ...(values.password === undefined ? {} : { password: values.password }),
+  return callGateway(values, output, {
+    operation,
+    args,
+    defaultTimeoutMs: 5000,
+    print: (result) => {
+      if (action === 'list') output.out(renderList((result as { invocations: RecordView[] }).invocations));
+      else if (action === 'get') output.out((result as { invocations: RecordView[] }).invocations.map(renderOne).join('\n'));
+      else output.out(`cancelled ${(result as { invocation: RecordView }).invocation.requestId}\n`);
+    },
   });
-  try {
-    const result = await client.call(operation, args);
-    if (values.json) output.out(`${JSON.stringify(result)}\n`);
-    else if (action === 'list') output.out(renderList((result as { invocations: RecordView[] }).invocations));
-    else if (action === 'get') output.out((result as { invocations: RecordView[] }).invocations.map(renderOne).join('\n'));
-    else output.out(`cancelled ${(result as { invocation: RecordView }).invocation.requestId}\n`);
-    return 0;
-  } catch (error) {
-    printFailure(output, error, values.json);
-    return 1;
-  } finally {
-    await client.close();
-  }
 }
 
 function renderList(rows: RecordView[]): string {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { connectionOptions, credentialsOf, parseTimeoutMs, printFailure, type Output } from './common.js';
 
 export const INVOKE_USAGE = `Usage: edgefc invoke SERVICE/FUNCTION [options]
 
@@ -103,8 +103,7 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     brokerUrl: values.broker,
     timeout,
     connectTimeout: Math.min(timeout, 5000),
-    ...(values.username === undefined ? {} : { username: values.username }),
-    ...(values.password === undefined ? {} : { password: values.password }),
+    ...credentialsOf(values),
   });
   try {
     const result = await client.invokeFunction(params);

@@ -4,10 +4,9 @@
 import { parseArgs } from 'node:util';
 import type { ListedService } from '../../dispatch/handle-admin.js';
 import type { FunctionStats } from '../../function-host.js';
-import { AdminClient } from '../admin-client.js';
 import { renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { callGateway, connectionOptions, type Output } from './common.js';
 
 const usage = (command: string, what: string): string => `Usage: edgefc ${command} [--broker URL] [--json] [--timeout MS]
 
@@ -21,22 +20,7 @@ async function askGateway(argv: string[], output: Output, command: string, what:
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
-  const client = new AdminClient({
-    brokerUrl: values.broker,
-    timeoutMs: parseTimeoutMs(values.timeout, 5000),
-    ...(values.username === undefined ? {} : { username: values.username }),
-    ...(values.password === undefined ? {} : { password: values.password }),
-  });
-  try {
-    const result = await client.call(command);
-    output.out(values.json ? `${JSON.stringify(result)}\n` : render(result));
-    return 0;
-  } catch (error) {
-    printFailure(output, error, values.json);
-    return 1;
-  } finally {
-    await client.close();
-  }
+  return callGateway(values, output, { operation: command, defaultTimeoutMs: 5000, print: (result) => output.out(render(result)) });
 }
 
 export function runList(argv: string[], output: Output): Promise<number> {

@@ -9,7 +9,7 @@ import { Gateway } from '../../gateway.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
 import { SAMPLE_TEMPLATE } from '../../package-root.js';
 import { UsageError } from '../usage-error.js';
-import { printFailure, type Output } from './common.js';
+import { credentialsOf, printFailure, type Output } from './common.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -81,8 +81,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       ...(values.data === undefined ? {} : { dataDir: values.data }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
-      ...(values.username === undefined ? {} : { username: values.username }),
-      ...(values.password === undefined ? {} : { password: values.password }),
+      ...credentialsOf(values),
     });
   } catch (error) {
     printFailure(output, error, false);
