@@ -46,6 +46,8 @@ export class FunctionHost {
   constructor(options: FunctionHostOptions) {
     this.#options = options;
     this.#logs = options.logs ?? new FunctionLogs({ echo: (line) => options.logger.functionLine(line) });
+    // Spare processes for the deployed functions' first calls (pools themselves start on first call).
+    options.runtime.prepare?.(options.registry.functions());
   }
 
   /** Functions' output: files, and the tail a call can ask for (docs/logs.md). */
@@ -63,6 +65,7 @@ export class FunctionHost {
   redeploy(): { retired: number; drained: Promise<void> } {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#options.runtime.prepare?.(this.#options.registry.functions());
     const drained = Promise.all(pools.map((pool) => pool.retire())).then(() => undefined);
     this.#retiring.add(drained);
     void drained.finally(() => this.#retiring.delete(drained));

@@ -5,6 +5,7 @@
  */
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { RuntimeName } from '../registry/types.js';
+import type { FunctionSpec } from '../registry/types.js';
 import { CustomRuntime } from './custom/custom-runtime.js';
 import { NodeRuntime } from './node/node-runtime.js';
 import type { NodeRuntimeOptions } from './node/node-runtime.js';
@@ -44,6 +45,17 @@ export class RuntimeRegistry implements Runtime {
       return Promise.reject(new ServiceUnavailableError(`no runtime ${JSON.stringify(config.fn.runtime)} on this gateway`));
     }
     return runtime.startInstance(config);
+  }
+
+  /** Each runtime hears about its own functions (nodejs18 and nodejs20 share one). */
+  prepare(functions: readonly FunctionSpec[]): void {
+    const byRuntime = new Map<Runtime, FunctionSpec[]>();
+    for (const runtime of new Set(this.#byName.values())) byRuntime.set(runtime, []);
+    for (const fn of functions) {
+      const runtime = this.#byName.get(fn.runtime);
+      if (runtime !== undefined) byRuntime.get(runtime)?.push(fn);
+    }
+    for (const [runtime, own] of byRuntime) runtime.prepare?.(own);
   }
 
   async close(): Promise<void> {

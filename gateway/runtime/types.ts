@@ -63,6 +63,11 @@ export interface FunctionInstance {
 export interface Runtime {
   readonly name: string;
   startInstance(config: InstanceConfig): Promise<FunctionInstance>;
+  /**
+   * The functions deployed now, told at gateway start and after every redeploy, so a runtime can
+   * keep spare processes ready for their first calls (node/spare-processes.ts). Returns at once.
+   */
+  prepare?(functions: readonly FunctionSpec[]): void;
   /** Release shared resources (spare processes). */
   close(): Promise<void>;
 }

@@ -50,7 +50,7 @@ export function defineContract(target: ContractTarget): void {
       expect(err['errorType']).toBe('ProcessExited');
       expect(err.message).toContain('exit code 3');
       const next = await pool.invoke(invocation({ payload: op('pid') }));
-      expect(Number(next.payload.toString())).toBe(harness.pids.at(-1));
+      expect(Number(next.payload.toString())).toBe(harness.instancePids.at(-1));
     });
 
     if (target.can.initializer) {

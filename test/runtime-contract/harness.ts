@@ -17,7 +17,10 @@ import type { ContractTarget } from './targets.js';
 
 export class ContractHarness {
   readonly logs: FunctionLogLine[] = [];
+  /** Every process a runtime started, spares included: none may be left after the test. */
   readonly pids: number[] = [];
+  /** The processes that became instances, in start order (a spare's pid appears here once taken). */
+  readonly instancePids: number[] = [];
   readonly stateDir: string;
   readonly #runtimes: (Runtime & { readonly instanceCount: number })[] = [];
   readonly #pools: FunctionPool[] = [];
@@ -39,7 +42,10 @@ export class ContractHarness {
   }
 
   runtime(target: ContractTarget): Runtime {
-    const runtime = target.runtime((info) => this.pids.push(info.pid));
+    const runtime = target.runtime((info) => {
+      this.pids.push(info.pid);
+      if (info.functionName !== '') this.instancePids.push(info.pid);
+    });
     this.#runtimes.push(runtime);
     return runtime;
   }

@@ -10,6 +10,7 @@ import { CustomRuntime } from '../../gateway/runtime/custom/custom-runtime.js';
 import { NodeRuntime } from '../../gateway/runtime/node/node-runtime.js';
 import { RuntimeApiRuntime } from '../../gateway/runtime/runtime-api/runtime-api-runtime.js';
 import type { Runtime } from '../../gateway/runtime/types.js';
+import { functionSpec } from '../runtime/harness.js';
 
 export const RUNTIME_FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/runtimes');
 
@@ -31,11 +32,18 @@ export interface ContractTarget {
   };
 }
 
+const NODE_SPEC: Partial<FunctionSpec> = {
+  runtime: 'nodejs20',
+  handler: 'index.handler',
+  codeDir: join(RUNTIME_FIXTURES, 'node'),
+  initializer: undefined,
+};
+
 export const targets: ContractTarget[] = [
   {
     name: 'nodejs20',
     runtime: (onInstanceStart) => new NodeRuntime({ onInstanceStart }),
-    spec: { runtime: 'nodejs20', handler: 'index.handler', codeDir: join(RUNTIME_FIXTURES, 'node'), initializer: undefined },
+    spec: NODE_SPEC,
     can: { handled: true, initializer: true, binary: true, warm: true },
   },
   {
@@ -60,6 +68,21 @@ export const targets: ContractTarget[] = [
     runtime: (onInstanceStart) => new RuntimeApiRuntime({ onInstanceStart }),
     spec: { runtime: 'go1', handler: 'handler', codeDir: join(RUNTIME_FIXTURES, 'api') },
     can: { handled: true, initializer: true, binary: false, warm: true },
+  },
+  {
+    // The same Node.js function, its instances made from pre-forked spares (spare-processes.ts)
+    // instead of forks: the contract must not be able to tell. Spares count as started processes.
+    name: 'nodejs20 (spare processes)',
+    runtime: (onInstanceStart) => {
+      const runtime = new NodeRuntime({
+        onInstanceStart,
+        onSpareStart: ({ pid }) => onInstanceStart({ id: 'spare', pid, functionName: '' }),
+      });
+      runtime.prepare([functionSpec(NODE_SPEC)]);
+      return runtime;
+    },
+    spec: NODE_SPEC,
+    can: { handled: true, initializer: true, binary: true, warm: true },
   },
 ];
 

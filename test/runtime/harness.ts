@@ -84,6 +84,11 @@ export class Harness {
         this.pids.push(info.pid);
         options.onInstanceStart?.(info);
       },
+      // Spares (only forked after prepare()) are processes of the runtime too: none may be left.
+      onSpareStart: (info) => {
+        this.pids.push(info.pid);
+        options.onSpareStart?.(info);
+      },
     });
     this.#runtimes.push(runtime);
     return runtime;
@@ -121,9 +126,12 @@ export class Harness {
     for (const dir of this.#tmpDirs) rmSync(dir, { recursive: true, force: true });
   }
 
-  /** No instance process alive, and nothing left in their process groups. */
+  /** No instance or spare process alive, and nothing left in their process groups. */
   assertNoProcessesLeft(): void {
-    for (const runtime of this.#runtimes) expect(runtime.instanceCount).toBe(0);
+    for (const runtime of this.#runtimes) {
+      expect(runtime.instanceCount).toBe(0);
+      expect(runtime.spares.count).toBe(0);
+    }
     for (const pid of this.pids) {
       expect(processExists(pid), `instance process ${pid}`).toBe(false);
       expect(processGroupMembers(pid), `process group ${pid}`).toEqual([]);

@@ -7,14 +7,14 @@
  * - `worker.terminate()` waits for a blocking call such as `execSync` to return, while SIGKILL
  *   ends a process in 1–3 ms, and killing its process group also ends what it spawned;
  * - the price is small: an IPC round trip costs ~71 µs against ~49 µs for postMessage, and a
- *   spawn ~65 ms, paid once since instances stay warm between calls.
+ *   spawn ~65 ms, paid once since instances stay warm between calls, and mostly before the
+ *   first call: an instance usually starts from a pre-forked spare (spare-processes.ts).
  *
  * Every call owns a timer for min(deadline - now, timeout). When it fires the call fails with
  * FunctionTimeout at once; the child is told to abort the call's `context.signal`, then pinged:
  * an instance that cannot answer within `livenessTimeoutMs` has a blocked event loop and is
  * killed (its other calls fail); one that answers keeps running and the late reply is dropped.
  */
-import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import {
   DeadlineExceededError,
@@ -29,8 +29,10 @@ import type { EdgeFCError, FunctionErrorFields } from '../../../src/errors.js';
 import type { FunctionLogLevel } from '../../logging/function-log.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
+import { IpcBatcher, unbatch } from './child/ipc-batch.js';
 import type { ChildMessage, ParentMessage } from './child/ipc-messages.js';
-import { childEnv } from './child-env.js';
+import { forkRunner } from './fork-runner.js';
+import type { TakenSpare } from './spare-processes.js';
 import { LineSplitter, capLogLine } from '../process/log-lines.js';
 import { MemoryWatchdog } from '../process/memory-watchdog.js';
 import { killProcessGroup } from '../process/process-tree.js';
@@ -40,6 +42,13 @@ export interface NodeInstanceOptions {
   id: string;
   runnerPath: string;
   runtimeModulesDir: string;
+  /** The function's environment (child-env.ts childEnv). */
+  env: Record<string, string>;
+  /**
+   * A pre-forked spare process to become this instance instead of a fork (spare-processes.ts):
+   * it gets `env` and the code directory in its `load` message.
+   */
+  spare?: TakenSpare;
   /** Bound on fork + module load until `ready`. */
   startTimeoutMs: number;
   /** How long a pinged instance has to answer before it counts as stuck. */
@@ -109,6 +118,22 @@ export class NodeInstance implements FunctionInstance {
   #exited = false;
   #stopping: Promise<void> | undefined;
   #watchdog: MemoryWatchdog | undefined;
+  /** Messages to the child, coalesced per event-loop turn (child/ipc-batch.ts). */
+  readonly #outbox = new IpcBatcher<ParentMessage>((payload, callback) => {
+    const child = this.#child;
+    if (child === undefined || !child.connected) {
+      callback(new Error('IPC channel closed'));
+      return;
+    }
+    try {
+      child.send(payload, callback);
+    } catch (err) {
+      callback(err as Error);
+    }
+  });
+  readonly #onSent = (err: Error | null): void => {
+    if (err !== null) this.#lostChannel(err);
+  };
 
   /** Fork, load the handler and wait for `ready`. Rejects typed; never leaves a process behind. */
   static async start(config: InstanceConfig, options: NodeInstanceOptions): Promise<NodeInstance> {
@@ -133,19 +158,9 @@ export class NodeInstance implements FunctionInstance {
     const { fn } = config;
     let child: ChildProcess;
     try {
-      child = fork(options.runnerPath, [], {
-        cwd: fn.codeDir,
-        env: childEnv(config, options.runtimeModulesDir, options.id),
-        execArgv: [
-          // Caps the V8 heap; Buffers are held to memorySize by the RSS watchdog below.
-          `--max-old-space-size=${fn.memorySizeMB}`,
-          // require() of the ESM SDK prints an ExperimentalWarning on Node 20; not the function's output.
-          '--disable-warning=ExperimentalWarning',
-        ],
-        serialization: 'advanced',
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        detached: true,
-      });
+      child =
+        options.spare?.child ??
+        forkRunner({ runnerPath: options.runnerPath, cwd: fn.codeDir, env: options.env, memorySizeMB: fn.memorySizeMB });
     } catch (err) {
       // fork() throws synchronously only for bad arguments; treat as a failed spawn.
       this.#child = undefined;
@@ -381,26 +396,14 @@ export class NodeInstance implements FunctionInstance {
         service: this.#config.service,
         identity: this.#config.identity,
         runtimeModulesDir: this.#options.runtimeModulesDir,
+        ...(this.#options.spare === undefined ? {} : { adopt: { env: this.#options.env, cwd: this.#config.fn.codeDir } }),
       });
     });
   }
 
   #wire(child: ChildProcess): void {
-    child.on('message', (message: unknown) => {
-      if (!isChildMessage(message)) return;
-      try {
-        this.#onMessage(message);
-      } catch (err) {
-        // Function code can call process.send() itself; a malformed message must not reach the
-        // gateway's event loop as an exception.
-        this.#terminate(
-          (requestId) =>
-            new UnhandledInvocationError(
-              { errorType: 'ProtocolViolation', errorMessage: `${this.#name} sent an unreadable message: ${String(err)}` },
-              { requestId },
-            ),
-        );
-      }
+    child.on('message', (payload: unknown) => {
+      for (const message of unbatch(payload)) this.#receive(message);
     });
     child.on('error', (err) => {
       // Spawn failure (ENOENT cwd, EAGAIN) or a failed send/kill. Without a pid there will be no
@@ -425,6 +428,23 @@ export class NodeInstance implements FunctionInstance {
     child.on('close', (code, signal) => this.#onClosed(code, signal));
     this.#pipeOutput(child.stdout, 'info');
     this.#pipeOutput(child.stderr, 'error');
+  }
+
+  #receive(message: unknown): void {
+    if (!isChildMessage(message)) return;
+    try {
+      this.#onMessage(message);
+    } catch (err) {
+      // Function code can call process.send() itself; a malformed message must not reach the
+      // gateway's event loop as an exception.
+      this.#terminate(
+        (requestId) =>
+          new UnhandledInvocationError(
+            { errorType: 'ProtocolViolation', errorMessage: `${this.#name} sent an unreadable message: ${String(err)}` },
+            { requestId },
+          ),
+      );
+    }
   }
 
   #pipeOutput(stream: NodeJS.ReadableStream | null, level: FunctionLogLevel): void {
@@ -474,9 +494,16 @@ export class NodeInstance implements FunctionInstance {
       }
       case ChildMessageType.loadFailed: {
         const fields = message.error;
-        this.#terminate((requestId) => new UnhandledInvocationError(fields, { requestId }));
+        this.#terminate((requestId) =>
+          message.unavailable === true
+            ? new ServiceUnavailableError(`could not start ${this.#name}: ${fields.errorMessage}`, { requestId })
+            : new UnhandledInvocationError(fields, { requestId }),
+        );
         return;
       }
+      case ChildMessageType.prepared:
+        // A spare's answer to `prepare`, arriving after it was taken: nothing to do.
+        return;
       case ChildMessageType.initDone:
         this.#finishInit(message.initId, undefined);
         return;
@@ -590,18 +617,7 @@ export class NodeInstance implements FunctionInstance {
 
   /** Send to the child; a closed channel (EPIPE, child gone) fails the instance instead of throwing. */
   #send(message: ParentMessage): void {
-    const child = this.#child;
-    if (child === undefined || !child.connected) {
-      this.#lostChannel(new Error('IPC channel closed'));
-      return;
-    }
-    try {
-      child.send(message, (err) => {
-        if (err !== null) this.#lostChannel(err);
-      });
-    } catch (err) {
-      this.#lostChannel(err as Error);
-    }
+    this.#outbox.send(message, this.#onSent);
   }
 
   #lostChannel(err: Error): void {

@@ -6,7 +6,8 @@
  */
 import type { InstanceConfig } from '../types.js';
 
-const INHERITED = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
+/** Taken from the gateway's own environment; the Node.js runtime's spare processes start with these only. */
+export const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
 
 export function functionEnv(
   config: InstanceConfig,
@@ -15,7 +16,7 @@ export function functionEnv(
 ): Record<string, string> {
   const { fn, service, identity } = config;
   const env: Record<string, string> = {};
-  for (const name of INHERITED) {
+  for (const name of INHERITED_ENV) {
     const value = parentEnv[name];
     if (value !== undefined) env[name] = value;
   }

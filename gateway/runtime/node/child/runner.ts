@@ -15,6 +15,8 @@ import {
   isParentMessage,
 } from './ipc-messages.js';
 import type { ChildMessage, InitMessage, InvokeMessage, LoadMessage } from './ipc-messages.js';
+import { adoptFunction } from './adopt-function.js';
+import { IpcBatcher, unbatch } from './ipc-batch.js';
 import { buildContext } from './context.js';
 import type { ContextSource } from './context.js';
 import { callScope, captureConsole } from './console-capture.js';
@@ -32,24 +34,47 @@ let handler: AnyFunction | undefined;
 const running = new Map<number, AbortController>();
 let crashing = false;
 
-function send(message: ChildMessage, after?: (err: Error | null) => void): void {
+/** Replies coalesced per event-loop turn (ipc-batch.ts): calls finishing together share a write. */
+const outbox = new IpcBatcher<ChildMessage>((payload, callback) => {
   if (process.send === undefined || !process.connected) {
-    after?.(new Error('IPC channel closed'));
+    callback(new Error('IPC channel closed'));
     return;
   }
   try {
-    process.send(message, undefined, {}, (err) => after?.(err));
+    process.send(payload, undefined, {}, callback);
   } catch (err) {
-    after?.(err as Error);
+    callback(err as Error);
   }
+});
+
+function send(message: ChildMessage, after?: (err: Error | null) => void): void {
+  outbox.send(message, after);
+}
+
+let hookRegistered = false;
+
+/** The ESM resolve hook for `import 'linkedge-core-sdk'`: a loader thread, ~35-60 ms; once. */
+function registerSdkHook(runtimeModulesDir: string): void {
+  if (hookRegistered) return;
+  hookRegistered = true;
+  register<SdkHookData>(new URL('./sdk-resolve-hook.js', import.meta.url), {
+    data: { runtimeModulesDir },
+  });
 }
 
 async function onLoad(message: LoadMessage): Promise<void> {
+  if (message.adopt !== undefined) {
+    try {
+      adoptFunction(message.adopt.env, message.adopt.cwd);
+    } catch (err) {
+      // chdir failed: the code directory is gone. A fork into it would not have started either.
+      send({ type: ChildMessageType.loadFailed, error: toErrorFields(err), unavailable: true });
+      return;
+    }
+  }
   source = { spec: message.spec, service: message.service, identity: message.identity };
   captureConsole((line) => send({ type: ChildMessageType.log, ...line }));
-  register<SdkHookData>(new URL('./sdk-resolve-hook.js', import.meta.url), {
-    data: { runtimeModulesDir: message.runtimeModulesDir },
-  });
+  registerSdkHook(message.runtimeModulesDir);
   const loaded = await callScope.run({ requestId: '' }, () => loadExport(message.spec.codeDir, message.spec.handler));
   if (!loaded.ok) {
     send({ type: ChildMessageType.loadFailed, error: loaded.error });
@@ -158,9 +183,17 @@ process.on('disconnect', () => {
   }
 });
 
-process.on('message', (message: unknown) => {
+process.on('message', (payload: unknown) => {
+  for (const message of unbatch(payload)) onMessage(message);
+});
+
+function onMessage(message: unknown): void {
   if (!isParentMessage(message)) return;
   switch (message.type) {
+    case ParentMessageType.prepare:
+      registerSdkHook(message.runtimeModulesDir);
+      send({ type: ChildMessageType.prepared });
+      return;
     case ParentMessageType.load:
       void onLoad(message).catch(crash);
       return;
@@ -182,4 +215,4 @@ process.on('message', (message: unknown) => {
     case ParentMessageType.shutdown:
       process.exit(0);
   }
-});
+}
