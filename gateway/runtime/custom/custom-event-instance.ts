@@ -20,6 +20,7 @@ import { ManagedProcess, describeExit } from '../process/managed-process.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import type { ProcessInstanceOptions } from './custom-web-instance.js';
 import { framed } from '../process/invocation-frames.js';
+import { InvocationGate, instanceName } from '../process/invocation-gate.js';
 
 /**
  * Linux caps one environment string ("NAME=value" and its NUL) at 128 KiB (MAX_ARG_STRLEN);
@@ -37,11 +38,14 @@ export class CustomEventInstance implements FunctionInstance {
   readonly #running = new Map<ManagedProcess, { requestId: string; decide: (error: EdgeFCError) => void }>();
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
-  #inFlight = 0;
+  readonly #name: string;
+  readonly #gate: InvocationGate;
   #stopping: Promise<void> | undefined;
 
   constructor(config: InstanceConfig, options: ProcessInstanceOptions) {
     this.id = options.id;
+    this.#name = instanceName(config, options.id);
+    this.#gate = new InvocationGate(this.#name);
     this.#config = config;
     this.#options = options;
     this.#closed = new Promise((resolve) => {
@@ -50,7 +54,7 @@ export class CustomEventInstance implements FunctionInstance {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#gate.inFlight;
   }
 
   get usable(): boolean {
@@ -62,13 +66,7 @@ export class CustomEventInstance implements FunctionInstance {
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
-    if (!this.usable) {
-      return Promise.reject(new ServiceUnavailableError(`${this.#name} is stopping`, { requestId: invocation.requestId }));
-    }
-    this.#inFlight += 1;
-    return this.#run(invocation).finally(() => {
-      this.#inFlight -= 1;
-    });
+    return this.#gate.pass(this.usable, undefined, invocation.requestId, () => this.#run(invocation));
   }
 
   /** Kills every running process; their calls fail with ServiceUnavailable. Idempotent. */
@@ -77,9 +75,6 @@ export class CustomEventInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-  get #name(): string {
-    return `${this.#config.fn.serviceName}/${this.#config.fn.name} instance ${this.id}`;
-  }
 
   async #stop(): Promise<void> {
     const processes = [...this.#running];

@@ -31,6 +31,7 @@ import { InstanceErrorType, commandOf, deadlineExceeded, memoryExceeded, timeout
 import type { FailureReason } from '../process/instance-errors.js';
 import { initializeOutcome, invokeOutcome } from './web-answer.js';
 import { framed } from '../process/invocation-frames.js';
+import { InvocationGate, instanceName } from '../process/invocation-gate.js';
 
 export interface ProcessInstanceOptions {
   id: string;
@@ -60,7 +61,8 @@ export class CustomWebInstance implements FunctionInstance {
   readonly #process: ManagedProcess;
   readonly #agent: http.Agent;
   readonly #calls = new Set<ActiveCall>();
-  #inFlight = 0;
+  readonly #name: string;
+  readonly #gate: InvocationGate;
   #listening = false;
   #initialized: boolean;
   #init: Promise<EdgeFCError | undefined> | undefined;
@@ -83,6 +85,8 @@ export class CustomWebInstance implements FunctionInstance {
 
   private constructor(config: InstanceConfig, options: ProcessInstanceOptions, port: number) {
     this.id = options.id;
+    this.#name = instanceName(config, options.id);
+    this.#gate = new InvocationGate(this.#name);
     this.#config = config;
     this.#options = options;
     this.#port = port;
@@ -121,7 +125,7 @@ export class CustomWebInstance implements FunctionInstance {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#gate.inFlight;
   }
 
   get usable(): boolean {
@@ -137,14 +141,7 @@ export class CustomWebInstance implements FunctionInstance {
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
-    if (!this.usable) {
-      const reason = this.#failure ?? ((id) => new ServiceUnavailableError(`${this.#name} is stopping`, { requestId: id }));
-      return Promise.reject(reason(invocation.requestId));
-    }
-    this.#inFlight += 1;
-    return this.#run(invocation).finally(() => {
-      this.#inFlight -= 1;
-    });
+    return this.#gate.pass(this.usable, this.#failure, invocation.requestId, () => this.#run(invocation));
   }
 
   /** Calls in flight fail with ServiceUnavailable; GET /pre-stop if configured and healthy; then the group goes. */
@@ -153,9 +150,6 @@ export class CustomWebInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-  get #name(): string {
-    return `${this.#config.fn.serviceName}/${this.#config.fn.name} instance ${this.id}`;
-  }
 
   async #stop(): Promise<void> {
     const healthy = this.#listening && !this.#retired && this.#failure === undefined;

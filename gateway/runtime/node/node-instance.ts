@@ -37,6 +37,7 @@ import { LineSplitter, capLogLine } from '../process/log-lines.js';
 import { MemoryWatchdog } from '../process/memory-watchdog.js';
 import { killProcessGroup } from '../process/process-tree.js';
 import { framed, writeFrame } from '../process/invocation-frames.js';
+import { InvocationGate, instanceName } from '../process/invocation-gate.js';
 
 export interface NodeInstanceOptions {
   id: string;
@@ -106,7 +107,8 @@ export class NodeInstance implements FunctionInstance {
   #nextCallId = 0;
   #nextNonce = 0;
   #nextInitId = 0;
-  #inFlight = 0;
+  readonly #name: string;
+  readonly #gate: InvocationGate;
   #ready = false;
   #initialized: boolean;
   #init: InitRun | undefined;
@@ -149,6 +151,8 @@ export class NodeInstance implements FunctionInstance {
 
   private constructor(config: InstanceConfig, options: NodeInstanceOptions) {
     this.id = options.id;
+    this.#name = instanceName(config, options.id);
+    this.#gate = new InvocationGate(this.#name);
     this.#config = config;
     this.#options = options;
     this.#initialized = config.fn.initializer === undefined;
@@ -187,7 +191,7 @@ export class NodeInstance implements FunctionInstance {
    * proves it is responsive (or is killed).
    */
   get inFlight(): number {
-    return this.#inFlight + (this.#probe === undefined ? 0 : 1);
+    return this.#gate.inFlight + (this.#probe === undefined ? 0 : 1);
   }
 
   get usable(): boolean {
@@ -205,14 +209,7 @@ export class NodeInstance implements FunctionInstance {
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
-    if (!this.usable) {
-      const reason = this.#failure ?? ((id) => new ServiceUnavailableError(`${this.#name} is stopping`, { requestId: id }));
-      return Promise.reject(reason(invocation.requestId));
-    }
-    this.#inFlight += 1;
-    return this.#run(invocation).finally(() => {
-      this.#inFlight -= 1;
-    });
+    return this.#gate.pass(this.usable, this.#failure, invocation.requestId, () => this.#run(invocation));
   }
 
   /**
@@ -224,9 +221,6 @@ export class NodeInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-  get #name(): string {
-    return `${this.#config.fn.serviceName}/${this.#config.fn.name} instance ${this.id}`;
-  }
 
   async #stop(): Promise<void> {
     // A liveness probe still out means a call just timed out and the event loop may be stuck:

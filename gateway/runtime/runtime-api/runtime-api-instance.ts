@@ -36,6 +36,7 @@ import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } f
 import { parseErrorBody } from './api-error-body.js';
 import { writeFrame } from '../process/invocation-frames.js';
 import type { FramePhase, FunctionLogFrame } from '../../logging/function-log.js';
+import { InvocationGate, instanceName } from '../process/invocation-gate.js';
 
 export const API_PREFIX = '/2020-11-11/runtime/invocation';
 
@@ -77,7 +78,8 @@ export class RuntimeApiInstance implements FunctionInstance {
   readonly #running = new Map<string, ApiCall>();
   /** `GET .../next` requests waiting for work, oldest first. */
   readonly #polls: http.ServerResponse[] = [];
-  #inFlight = 0;
+  readonly #name: string;
+  readonly #gate: InvocationGate;
   #ready = false;
   #onReady: (() => void) | undefined;
   #initialized: boolean;
@@ -116,6 +118,8 @@ export class RuntimeApiInstance implements FunctionInstance {
 
   private constructor(config: InstanceConfig, options: ProcessInstanceOptions) {
     this.id = options.id;
+    this.#name = instanceName(config, options.id);
+    this.#gate = new InvocationGate(this.#name);
     this.#config = config;
     this.#options = options;
     this.#initialized = config.fn.initializer === undefined;
@@ -130,7 +134,7 @@ export class RuntimeApiInstance implements FunctionInstance {
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#gate.inFlight;
   }
 
   get usable(): boolean {
@@ -146,14 +150,7 @@ export class RuntimeApiInstance implements FunctionInstance {
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
-    if (!this.usable) {
-      const reason = this.#failure ?? ((id) => new ServiceUnavailableError(`${this.#name} is stopping`, { requestId: id }));
-      return Promise.reject(reason(invocation.requestId));
-    }
-    this.#inFlight += 1;
-    return this.#run(invocation).finally(() => {
-      this.#inFlight -= 1;
-    });
+    return this.#gate.pass(this.usable, this.#failure, invocation.requestId, () => this.#run(invocation));
   }
 
   stop(): Promise<void> {
@@ -161,9 +158,6 @@ export class RuntimeApiInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-  get #name(): string {
-    return `${this.#config.fn.serviceName}/${this.#config.fn.name} instance ${this.id}`;
-  }
 
   async #start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
