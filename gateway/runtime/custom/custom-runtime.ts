@@ -4,39 +4,25 @@
  * (custom-web-instance.ts); with `customRuntimeConfig.webServerMode: false` it is started once
  * per event (custom-event-instance.ts). docs/runtime-custom.md.
  */
-import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';
-import { InstanceSet, resolveProcessRuntimeOptions } from '../process/process-runtime.js';
+import type { InstanceConfig } from '../types.js';
+import { ProcessRuntime } from '../process/process-runtime.js';
 import type { ProcessRuntimeOptions, ResolvedProcessRuntimeOptions } from '../process/process-runtime.js';
 import { CustomEventInstance } from './custom-event-instance.js';
 import { CustomWebInstance } from './custom-web-instance.js';
 import type { ProcessInstanceOptions } from './custom-web-instance.js';
 
-export class CustomRuntime implements Runtime {
-  readonly name = 'custom';
-  readonly #options: ResolvedProcessRuntimeOptions;
-  readonly #instances = new InstanceSet('custom');
-
+export class CustomRuntime extends ProcessRuntime {
   constructor(options: ProcessRuntimeOptions = {}) {
-    this.#options = resolveProcessRuntimeOptions(options);
-  }
-
-  /** Instances started and not yet stopped. */
-  get instanceCount(): number {
-    return this.#instances.size;
-  }
-
-  startInstance(config: InstanceConfig): Promise<FunctionInstance> {
-    const id = this.#options.generateId();
-    const options = instanceOptions(this.#options, id, config);
-    return this.#instances.track(async () =>
-      config.fn.customRuntimeConfig?.webServerMode === false
-        ? new CustomEventInstance(config, options)
-        : CustomWebInstance.start(config, options),
+    super(
+      'custom',
+      (config, id, resolved) => {
+        const instance = instanceOptions(resolved, id, config);
+        return config.fn.customRuntimeConfig?.webServerMode === false
+          ? Promise.resolve(new CustomEventInstance(config, instance))
+          : CustomWebInstance.start(config, instance);
+      },
+      options,
     );
-  }
-
-  close(): Promise<void> {
-    return this.#instances.close();
   }
 }
 

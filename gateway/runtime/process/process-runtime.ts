@@ -4,7 +4,7 @@
  */
 import { nanoid } from 'nanoid';
 import { ServiceUnavailableError } from '../../../src/errors.js';
-import type { FunctionInstance } from '../types.js';
+import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';
 import { DEFAULT_WATCHDOG_INTERVAL_MS } from './memory-watchdog.js';
 
 export interface ProcessRuntimeOptions {
@@ -92,5 +92,41 @@ export class InstanceSet {
     this.#closed = true;
     await Promise.allSettled([...this.#starting]);
     await Promise.all([...this.#instances].map((instance) => instance.stop()));
+  }
+}
+
+/** Starts one instance with the id the runtime chose; the runtime tracks and closes it. */
+export type StartProcessInstance = (config: InstanceConfig, id: string, options: ResolvedProcessRuntimeOptions) => Promise<ClosableInstance>;
+
+/**
+ * A runtime whose instances are processes the gateway starts (custom, go1): what they share is
+ * the options, the id per instance, and tracking every instance until close(). They differ only
+ * in how one instance starts.
+ */
+export class ProcessRuntime implements Runtime {
+  readonly name: string;
+  readonly #options: ResolvedProcessRuntimeOptions;
+  readonly #instances: InstanceSet;
+  readonly #start: StartProcessInstance;
+
+  constructor(name: string, start: StartProcessInstance, options: ProcessRuntimeOptions = {}) {
+    this.name = name;
+    this.#options = resolveProcessRuntimeOptions(options);
+    this.#instances = new InstanceSet(name);
+    this.#start = start;
+  }
+
+  /** Instances started and not yet stopped. */
+  get instanceCount(): number {
+    return this.#instances.size;
+  }
+
+  startInstance(config: InstanceConfig): Promise<FunctionInstance> {
+    const id = this.#options.generateId();
+    return this.#instances.track(() => this.#start(config, id, this.#options));
+  }
+
+  close(): Promise<void> {
+    return this.#instances.close();
   }
 }
