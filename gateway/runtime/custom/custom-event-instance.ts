@@ -75,7 +75,6 @@ export class CustomEventInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-
   async #stop(): Promise<void> {
     const processes = [...this.#running];
     for (const [proc, { requestId, decide }] of processes) {

@@ -150,7 +150,6 @@ export class CustomWebInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-
   async #stop(): Promise<void> {
     const healthy = this.#listening && !this.#retired && this.#failure === undefined;
     this.#fail((requestId) => new ServiceUnavailableError(`${this.#name} was stopped`, { requestId }));

@@ -221,7 +221,6 @@ export class NodeInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-
   async #stop(): Promise<void> {
     // A liveness probe still out means a call just timed out and the event loop may be stuck:
     // it would not read `shutdown`, so the grace period would only be wasted.

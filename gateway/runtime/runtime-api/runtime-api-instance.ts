@@ -158,7 +158,6 @@ export class RuntimeApiInstance implements FunctionInstance {
     return this.#stopping;
   }
 
-
   async #start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
