@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // The installed `edgefc` command. The CLI is TypeScript compiled to dist/ by `npm ci` (prepare).
-import { main } from '../dist/gateway/cli/edgefc.js';
+import { runAsProcess } from '../dist/gateway/cli/edgefc.js';
 
-process.exitCode = await main(process.argv.slice(2));
+await runAsProcess(process.argv.slice(2));

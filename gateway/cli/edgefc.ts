@@ -68,14 +68,24 @@ export async function main(argv: string[], output: Output = stdio): Promise<numb
   }
 }
 
+/**
+ * The process entry (bin/edgefc.js): run the command, then end the process as it needs. Once a
+ * gateway has stopped nothing of the process is left to run; but functions that ran inside it
+ * (isolation: none) may have left timers or connections of their own that would keep it alive,
+ * so `start` ends it explicitly (stdout and stderr are synchronous on Linux: nothing is cut off).
+ */
+export async function runAsProcess(argv: string[]): Promise<void> {
+  let code: number;
+  try {
+    code = await main(argv);
+  } catch (error) {
+    process.stderr.write(`edgefc: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    code = 1;
+  }
+  process.exitCode = code;
+  if (argv[0] === 'start' || argv[0] === 'gateway') process.exit(code);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`edgefc: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  void runAsProcess(process.argv.slice(2));
 }

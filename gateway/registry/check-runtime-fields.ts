@@ -25,7 +25,7 @@ import {
   IDLE_TIMEOUT,
   PRE_STOP_TIMEOUT,
 } from './template-schema.js';
-import { RuntimeName, type CustomRuntimeSpec, type LifecycleHookSpec } from './types.js';
+import { Isolation, RuntimeName, type CustomRuntimeSpec, type LifecycleHookSpec } from './types.js';
 
 const SUPPORTED_RUNTIMES: readonly string[] = Object.values(RuntimeName);
 
@@ -197,4 +197,39 @@ export function checkLifecycle(
   const timeout = readInteger(problems, hook, hookPath, 'timeout', PRE_STOP_TIMEOUT);
   if (handler === undefined || timeout === undefined) return undefined;
   return { handler, timeoutMs: timeout * 1000 };
+}
+
+const ISOLATIONS: readonly string[] = Object.values(Isolation);
+
+/**
+ * `isolation`: `process` (the default) or `none` (the handler runs inside the gateway process,
+ * docs/runtime-node.md §9). `none` is for Node.js runtimes only, and a function that needs its
+ * own environment variables cannot have it: the gateway's `process.env` is the only one there is.
+ * Returns undefined for the default, so specs without the field stay as they were.
+ */
+export function checkIsolation(
+  map: YamlMap,
+  fnPath: FieldPath,
+  runtime: RuntimeName | undefined,
+  environmentVariables: Readonly<Record<string, string>> | undefined,
+  problems: ProblemList,
+): Isolation | undefined {
+  if (!hasField(map, 'isolation')) return undefined;
+  const value = readString(problems, map, fnPath, 'isolation');
+  if (value === undefined) return undefined;
+  const field = [...fnPath, 'isolation'];
+  if (!ISOLATIONS.includes(value)) {
+    problems.add(field, `must be one of ${ISOLATIONS.join(', ')} (got ${describeValue(value)})`);
+    return undefined;
+  }
+  if (value === Isolation.process) return undefined;
+  if (runtime !== undefined && !isNodeRuntime(runtime)) {
+    problems.add(field, `"none" runs the handler inside the gateway process, which only Node.js runtimes can do; ${runtime} functions always run in their own process`);
+    return undefined;
+  }
+  if (environmentVariables !== undefined && Object.keys(environmentVariables).length > 0) {
+    problems.add(field, '"none" shares the gateway\'s process.env, so the function cannot have its own environmentVariables; use isolation: process, or move the values into the code');
+    return undefined;
+  }
+  return Isolation.none;
 }

@@ -9,6 +9,7 @@ import {
   checkCustomRuntimeConfig,
   checkExecutableHandler,
   checkIdleTimeout,
+  checkIsolation,
   checkLifecycle,
   isNodeRuntime,
   runtimeProblem,
@@ -206,6 +207,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   const maxInstances = readInteger(problems, map, fnPath, 'maxInstances', FUNCTION_LIMITS.maxInstances);
   const maxQueueLength = readInteger(problems, map, fnPath, 'maxQueueLength', FUNCTION_LIMITS.maxQueueLength);
   const environmentVariables = checkEnvironment(map, fnPath, ctx);
+  const isolation = checkIsolation(map, fnPath, runtime, environmentVariables, problems);
   const description = readString(problems, map, fnPath, 'description', { default: '', allowEmpty: true });
 
   let codeDir: string | undefined;
@@ -266,6 +268,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     maxInstances,
     maxQueueLength,
     environmentVariables,
+    ...(isolation === undefined ? {} : { isolation }),
     ...(customRuntimeConfig === undefined ? {} : { customRuntimeConfig }),
     ...(preStop === undefined ? {} : { preStop }),
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),

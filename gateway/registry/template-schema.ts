@@ -22,6 +22,7 @@ export const FUNCTION_FIELDS = [
   'maxInstances',
   'maxQueueLength',
   'environmentVariables',
+  'isolation',
   'description',
   'customRuntimeConfig',
   'instanceLifecycleConfig',

@@ -14,6 +14,19 @@ export const RuntimeName = {
 } as const;
 export type RuntimeName = (typeof RuntimeName)[keyof typeof RuntimeName];
 
+/**
+ * Where a Node.js function's handler runs (template field `isolation`).
+ * - `process` (the default): a child process per instance, contained (docs/runtime-node.md §1);
+ * - `none`: inside the gateway process, for trusted code that needs the shortest path: no
+ *   process hop per call, but no memory cap, no way to stop a runaway handler, and a shared
+ *   `process.env` (docs/runtime-node.md §9).
+ */
+export const Isolation = {
+  process: 'process',
+  none: 'none',
+} as const;
+export type Isolation = (typeof Isolation)[keyof typeof Isolation];
+
 export interface ServiceSpec {
   name: string;
   description: string;
@@ -44,6 +57,8 @@ export interface FunctionSpec {
   /** Calls that may wait for a free instance; past it, ResourceThrottled at once. */
   maxQueueLength: number;
   environmentVariables: Readonly<Record<string, string>>;
+  /** Node.js runtimes only; absent means `process`. */
+  isolation?: Isolation;
   /** `runtime: custom` only: what to start. Absent means `<codeDir>/bootstrap`, web server mode. */
   customRuntimeConfig?: CustomRuntimeSpec;
   /** Lifecycle hook run before an instance is stopped (custom web mode, go1). */

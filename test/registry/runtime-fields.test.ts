@@ -146,3 +146,29 @@ describe('runtime: go1 and the rest', () => {
     ]);
   });
 });
+
+describe('isolation', () => {
+  test('absent or `process`: nothing in the spec; `none` for a Node.js function: in the spec', async ({ tmp }) => {
+    await tmp.file('n/index.js');
+    const load = async (extra: string) =>
+      (await loadTemplate(await tmp.template(oneFunction(`runtime: nodejs20\nhandler: index.handler\ncodeUri: ./n\n${extra}`)), { env: {} })).functions[0];
+    expect(await load('')).not.toHaveProperty('isolation');
+    expect(await load('isolation: process')).not.toHaveProperty('isolation');
+    expect(await load('isolation: none')).toMatchObject({ isolation: 'none' });
+  });
+
+  test('`none` is refused for other runtimes, with environmentVariables, and unknown values are refused', async ({ tmp }) => {
+    await tmp.file('n/index.js');
+    await executable(tmp, 'web/bootstrap');
+    const field = 'services.S.functions.f.isolation';
+    expect(await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./web\nisolation: none')).toEqual([
+      { field, reason: expect.stringContaining('only Node.js runtimes can do') as string },
+    ]);
+    expect(await problems(tmp, "runtime: nodejs20\nhandler: index.handler\ncodeUri: ./n\nisolation: none\nenvironmentVariables:\n  A: '1'")).toEqual([
+      { field, reason: expect.stringContaining("shares the gateway's process.env") as string },
+    ]);
+    expect(await problems(tmp, 'runtime: nodejs20\nhandler: index.handler\ncodeUri: ./n\nisolation: thread')).toEqual([
+      { field, reason: 'must be one of process, none (got "thread")' },
+    ]);
+  });
+});

@@ -4,16 +4,17 @@
  * pre-forked spare when one fits (spare-processes.ts).
  */
 import { existsSync, statSync } from 'node:fs';
-import { parse } from 'node:path';
+import { dirname, join, parse } from 'node:path';
 import { nanoid } from 'nanoid';
 import { ServiceUnavailableError } from '../../../src/errors.js';
-import { RuntimeName } from '../../registry/types.js';
+import { Isolation, RuntimeName } from '../../registry/types.js';
 import type { FunctionSpec } from '../../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';
 import { runnerPath as defaultRunnerPath, runtimeModulesDir as defaultRuntimeModulesDir } from './child-entry.js';
 import { childEnv } from './child-env.js';
 import { DEFAULT_WATCHDOG_INTERVAL_MS } from '../process/memory-watchdog.js';
 import { NodeInstance } from './node-instance.js';
+import { InProcessInstance } from './in-process/in-process-instance.js';
 import { SpareProcesses } from './spare-processes.js';
 import type { TakenSpare } from './spare-processes.js';
 
@@ -123,7 +124,10 @@ export class NodeRuntime implements Runtime {
     if (this.#closed || this.#spares === undefined) return;
     // The runner must be built; without it startInstance reports the problem, per call.
     if (!existsSync(this.#options.runnerPath)) return;
-    const node = functions.filter((fn) => fn.runtime === RuntimeName.nodejs20 || fn.runtime === RuntimeName.nodejs18);
+    // In-process functions (isolation: none) never take a process.
+    const node = functions.filter(
+      (fn) => (fn.runtime === RuntimeName.nodejs20 || fn.runtime === RuntimeName.nodejs18) && fn.isolation !== Isolation.none,
+    );
     this.#spares.want(mostUsedSizes(node, MAX_SPARES));
   }
 
@@ -136,6 +140,11 @@ export class NodeRuntime implements Runtime {
       );
     }
     const id = options.generateId();
+    if (config.fn.isolation === Isolation.none) {
+      // The SDK's ESM hook is compiled next to the runner (the gateway may run from sources).
+      const sdkHookPath = join(dirname(options.runnerPath), 'sdk-resolve-hook.js');
+      return InProcessInstance.start(config, { id, runtimeModulesDir: options.runtimeModulesDir, sdkHookPath, now: options.now });
+    }
     const env = childEnv(config, options.runtimeModulesDir, id);
     const spare = this.#takeSpare(config, env);
     const starting = NodeInstance.start(config, {

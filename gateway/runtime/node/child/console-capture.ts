@@ -24,22 +24,33 @@ const LEVELS: ReadonlyArray<[keyof Console, FunctionLogLevel]> = [
   ['error', 'error'],
 ];
 
+/** Where one console call goes: the method called, its log level, the formatted text. */
+export type ConsoleWriter = (method: string, level: FunctionLogLevel, message: string) => void;
+
+/**
+ * Replace `console.log/info/debug/warn/error/trace` with calls of `write`. Shared by the function
+ * process (everything it prints is the function's) and the gateway's in-process functions
+ * (../in-process/in-process-scope.ts: only what they print inside a call is theirs).
+ */
+export function replaceConsole(write: ConsoleWriter): void {
+  const target = console as unknown as Record<string, unknown>;
+  for (const [method, level] of LEVELS) {
+    target[method] = (...args: unknown[]): void => write(method, level, format(...args));
+  }
+  target['trace'] = (...args: unknown[]): void => {
+    const trace = { name: 'Trace', message: format(...args) } as Error;
+    Error.captureStackTrace(trace, target['trace'] as () => void);
+    write('trace', 'error', trace.stack ?? trace.message);
+  };
+}
+
 export function captureConsole(sink: LogSink): void {
-  const write = (level: FunctionLogLevel, message: string): void => {
+  replaceConsole((_method, level, message) => {
     sink({
       time: Date.now(),
       requestId: callScope.getStore()?.requestId ?? '',
       level,
       message: capLogLine(message),
     });
-  };
-  const target = console as unknown as Record<string, unknown>;
-  for (const [method, level] of LEVELS) {
-    target[method] = (...args: unknown[]): void => write(level, format(...args));
-  }
-  target['trace'] = (...args: unknown[]): void => {
-    const trace = { name: 'Trace', message: format(...args) } as Error;
-    Error.captureStackTrace(trace, target['trace'] as () => void);
-    write('error', trace.stack ?? trace.message);
-  };
+  });
 }

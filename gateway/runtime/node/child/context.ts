@@ -3,6 +3,7 @@
  * `signal`. Units follow FC: memory in MB, timeouts in seconds.
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
+import type { LazyAbort } from './lazy-abort.js';
 
 export interface FunctionContext {
   requestId: string;
@@ -40,7 +41,8 @@ export function buildContext(
     requestId: string;
     qualifier: string;
     invokerContext: Record<string, unknown> | undefined;
-    signal: AbortSignal;
+    /** Whose signal becomes `context.signal`, made when the handler first reads it. */
+    abort: LazyAbort;
     /** @default 0 */
     retryCount?: number;
   },
@@ -71,7 +73,9 @@ export function buildContext(
     region: identity.region,
     accountId: identity.accountId,
     invokerContext: call.invokerContext ?? {},
-    signal: call.signal,
+    get signal(): AbortSignal {
+      return call.abort.signal;
+    },
     retryCount: call.retryCount ?? 0,
   };
 }

@@ -18,6 +18,7 @@ import type { ChildMessage, InitMessage, InvokeMessage, LoadMessage } from './ip
 import { adoptFunction } from './adopt-function.js';
 import { IpcBatcher, unbatch } from './ipc-batch.js';
 import { buildContext } from './context.js';
+import { LazyAbort } from './lazy-abort.js';
 import type { ContextSource } from './context.js';
 import { callScope, captureConsole } from './console-capture.js';
 import { loadExport } from './load-handler.js';
@@ -31,7 +32,7 @@ import type { SdkHookData } from './sdk-resolve-hook.js';
 let source: ContextSource | undefined;
 let handler: AnyFunction | undefined;
 /** Calls running now, by callId; a call leaves this map when it answers or is aborted. */
-const running = new Map<number, AbortController>();
+const running = new Map<number, LazyAbort>();
 let crashing = false;
 
 /** Replies coalesced per event-loop turn (ipc-batch.ts): calls finishing together share a write. */
@@ -101,7 +102,7 @@ async function onInit(message: InitMessage): Promise<void> {
       requestId: message.requestId,
       qualifier: '',
       invokerContext: undefined,
-      signal: new AbortController().signal,
+      abort: new LazyAbort(),
     });
     const outcome = await runWithCallback(loaded.fn, [context], 2);
     if (outcome.kind === 'ok') send({ type: ChildMessageType.initDone, initId: message.initId });
@@ -120,7 +121,7 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
     });
     return;
   }
-  const controller = new AbortController();
+  const controller = new LazyAbort();
   running.set(callId, controller);
   // Structured clone hands Buffers back as Buffers; a Uint8Array view is accepted all the same.
   const event = Buffer.isBuffer(message.event) ? message.event : Buffer.from(message.event);
@@ -128,7 +129,7 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
     requestId: message.requestId,
     qualifier: message.qualifier,
     invokerContext: message.invokerContext,
-    signal: controller.signal,
+    abort: controller,
     retryCount: message.retryCount ?? 0,
   });
   const fn = handler;
