@@ -8,7 +8,8 @@
  *
  * --quick: a < 60 s smoke check with short runs, which also holds the standing rule
  * "sequential Sync p50 through the embedded gateway < 1 ms" and exits 1 when it breaks.
- * --profile: the gateways under --cpu-prof at 64 calls in flight; prints their hot spots.
+ * --profile: the gateways under --cpu-prof at 64 calls in flight (--profile-in-flight N), driven
+ *   by the fc-embedded and fc-mosquitto clients (--targets to choose); prints their hot spots.
  */
 import { loadavg } from 'node:os';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import type { Target } from './lib/measure.js';
 import { startMosquitto } from './lib/mosquitto.js';
 import { renderProfile, summarizeProfileFile, type ProfileSummary } from './lib/profile-summary.js';
 import { renderMachine, renderTable } from './lib/report.js';
-import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
+import { BENCH_SERVICE, ECHO_FUNCTION, IN_PROCESS_ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
 import { runAsyncIntake } from './scenarios/async-intake.js';
 import { runColdStart } from './scenarios/cold-start.js';
 import { runFootprint } from './scenarios/footprint.js';
@@ -39,7 +40,7 @@ interface Topology {
 }
 
 async function startTopology(context: BenchContext, options: { execArgv?: string[] } = {}): Promise<Topology> {
-  const template = await writeTemplate([echoFunction(ECHO_FUNCTION)]);
+  const template = await writeTemplate([echoFunction(ECHO_FUNCTION), echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
   context.progress('starting gateways (Mosquitto, embedded) and raw echo responders');
   const gatewayOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
   const [onMosquitto, embedded] = await Promise.all([
@@ -50,14 +51,16 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     context.startResponder(context.mosquitto.url, true),
     context.startResponder(embedded.url, false),
   ]);
-  const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string) =>
-    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn: ECHO_FUNCTION, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` });
+  const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string, fn = ECHO_FUNCTION) =>
+    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` });
   const brokerPid = context.mosquitto.pid;
   const targets: Target[] = [
     { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
     { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', context.mosquitto.url), gateway: onMosquitto, brokerPid },
     { key: 'raw-embedded', label: 'raw echo, embedded aedes (in the gateway process)', client: await client('raw-embedded', 'raw', embedded.url), responder: responderEmbedded },
     { key: 'fc-embedded', label: 'gateway (FCClient), embedded broker', client: await client('fc-embedded', 'fc', embedded.url), gateway: embedded },
+    { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', context.mosquitto.url, IN_PROCESS_ECHO_FUNCTION), gateway: onMosquitto, brokerPid },
+    { key: 'fc-embedded-inside', label: 'gateway (FCClient), embedded broker, isolation: none', client: await client('fc-embedded-inside', 'fc', embedded.url, IN_PROCESS_ECHO_FUNCTION), gateway: embedded },
     { key: 'mqtt5-raw', label: 'raw MQTT 5 request/response, Mosquitto', client: await client('mqtt5-raw', 'mqtt5-raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
     { key: 'mqtt5-gateway', label: 'gateway, MQTT 5 plain request, Mosquitto', client: await client('mqtt5-gateway', 'mqtt5-gateway', context.mosquitto.url), gateway: onMosquitto, brokerPid },
   ];
@@ -73,14 +76,14 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
   };
 }
 
-async function runProfile(context: BenchContext, seconds: number): Promise<Record<string, ProfileSummary>> {
+async function runProfile(context: BenchContext, seconds: number, inFlight: number, keys: readonly string[]): Promise<Record<string, ProfileSummary>> {
   const dir = await ensureDir(join(context.resultsDir, 'profiles', new Date().toISOString().replace(/[:.]/g, '-')));
   const topology = await startTopology(context, { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
-  for (const key of ['fc-embedded', 'fc-mosquitto']) {
+  for (const key of keys) {
     const target = topology.targets.find((candidate) => candidate.key === key);
     if (target === undefined) continue;
-    context.progress(`profiling: ${target.label}, 64 in flight for ${seconds} s`);
-    const result = await target.client.run({ mode: 'closed', inFlight: 64, rate: 0, warmupMs: 1_000, durationMs: seconds * 1000, payloadBytes: PAYLOAD_BYTES, timeoutMs: 30_000 });
+    context.progress(`profiling: ${target.label}, ${inFlight} in flight for ${seconds} s`);
+    const result = await target.client.run({ mode: 'closed', inFlight, rate: 0, warmupMs: 1_000, durationMs: seconds * 1000, payloadBytes: PAYLOAD_BYTES, timeoutMs: 30_000 });
     context.progress(`  ${Math.round((result.completed / result.windowMs) * 1000)} req/s under the profiler`);
   }
   await topology.stop();
@@ -100,11 +103,15 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-seconds': { type: 'string', default: '10' },
+      'profile-in-flight': { type: 'string', default: '64' },
       out: { type: 'string' },
       /** Overrides, for before/after comparisons of one change. */
       rounds: { type: 'string' },
       'measure-ms': { type: 'string' },
-      /** Comma-separated target keys for scenarios 1-2 (raw-mosquitto, fc-mosquitto, raw-embedded, fc-embedded, mqtt5-raw, mqtt5-gateway). */
+      /**
+       * Comma-separated target keys for scenarios 1-2 (raw-mosquitto, fc-mosquitto, raw-embedded,
+       * fc-embedded, fc-mosquitto-inside, fc-embedded-inside, mqtt5-raw, mqtt5-gateway).
+       */
       targets: { type: 'string' },
     },
   });
@@ -129,7 +136,7 @@ async function main(): Promise<number> {
   let quickRule: { p50Us: number; limitUs: number; met: boolean } | undefined;
   try {
     if (values.profile) {
-      const profiles = await runProfile(context, Number(values['profile-seconds']));
+      const profiles = await runProfile(context, Number(values['profile-seconds']), Number(values['profile-in-flight']), targetKeys ?? ['fc-embedded', 'fc-mosquitto']);
       await writeFile(join(resultsDir, 'profile-summary.json'), `${JSON.stringify({ machine, profiles }, null, 2)}\n`);
       return 0;
     }

@@ -122,7 +122,7 @@ async function startOnce(bin: string, port: number, notices: boolean): Promise<M
     await rm(dir, { recursive: true, force: true });
   };
 
-  // Startup takes ~10-50 ms; waitForPort tries every 10 ms.
+  // Startup takes ~10-50 ms; waitForPort tries at once, then every 1-10 ms.
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   if (!(await waitForPort(port, () => hasExited() || Date.now() > deadline))) {
     const error = new Error(

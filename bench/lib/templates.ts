@@ -10,6 +10,8 @@ import { PACKAGE_ROOT } from '../../gateway/package-root.js';
 
 export const BENCH_SERVICE = 'Bench';
 export const ECHO_FUNCTION = 'echo';
+/** The same echo with `isolation: none`: it runs inside the gateway process (docs/runtime-node.md §9). */
+export const IN_PROCESS_ECHO_FUNCTION = 'echoinside';
 export const ECHO_CODE_DIR = join(PACKAGE_ROOT, 'functions', 'echo');
 
 /** A function as the cold-start scenario deploys it; one entry per runtime (see cold-start.ts). */
@@ -23,21 +25,65 @@ export interface BenchFunction {
  * The bench echo: 64 calls in flight must all run at once (2 instances × 32), and nothing may be
  * throttled, so the gateway's queue is never what is measured.
  */
-export function echoFunction(name: string, options: { instanceConcurrency?: number; maxInstances?: number } = {}): BenchFunction {
-  return {
-    name,
-    yaml: [
-      'runtime: nodejs20',
-      'handler: index.handler',
-      `codeUri: ${JSON.stringify(ECHO_CODE_DIR)}`,
-      'timeout: 30',
-      `instanceConcurrency: ${options.instanceConcurrency ?? 32}`,
-      `maxInstances: ${options.maxInstances ?? 2}`,
-      'maxQueueLength: 10000',
-    ]
-      .map((line) => `        ${line}`)
-      .join('\n'),
-  };
+export function echoFunction(
+  name: string,
+  options: { instanceConcurrency?: number; maxInstances?: number; isolation?: 'process' | 'none' } = {},
+): BenchFunction {
+  return benchFunction(name, [
+    'runtime: nodejs20',
+    'handler: index.handler',
+    `codeUri: ${JSON.stringify(ECHO_CODE_DIR)}`,
+    'timeout: 30',
+    `instanceConcurrency: ${options.instanceConcurrency ?? 32}`,
+    `maxInstances: ${options.maxInstances ?? 2}`,
+    'maxQueueLength: 10000',
+    ...(options.isolation === undefined ? [] : [`isolation: ${options.isolation}`]),
+  ]);
+}
+
+/** The bench-only echoes in the other runtimes (bench/functions/): bytes in, the same bytes out. */
+const BENCH_FUNCTIONS_DIR = join(PACKAGE_ROOT, 'bench', 'functions');
+
+/** `runtime: custom`, web server mode: codeUri/bootstrap, a Node.js node:http server. */
+export function customWebEcho(name: string): BenchFunction {
+  return benchFunction(name, [
+    'runtime: custom',
+    'handler: index.handler',
+    `codeUri: ${JSON.stringify(join(BENCH_FUNCTIONS_DIR, 'web-echo'))}`,
+    'timeout: 30',
+    'instanceConcurrency: 1',
+    'maxInstances: 1',
+  ]);
+}
+
+/** `runtime: custom`, non-web mode: codeUri/bootstrap, a sh script run once per event. */
+export function customEventEcho(name: string): BenchFunction {
+  return benchFunction(name, [
+    'runtime: custom',
+    'handler: index.handler',
+    `codeUri: ${JSON.stringify(join(BENCH_FUNCTIONS_DIR, 'event-echo'))}`,
+    'customRuntimeConfig:',
+    '  webServerMode: false',
+    'timeout: 30',
+    'instanceConcurrency: 1',
+    'maxInstances: 1',
+  ]);
+}
+
+/** `runtime: go1`: codeUri/main, a Node.js runtime API client standing in for a Go binary. */
+export function runtimeApiEcho(name: string): BenchFunction {
+  return benchFunction(name, [
+    'runtime: go1',
+    'handler: main',
+    `codeUri: ${JSON.stringify(join(BENCH_FUNCTIONS_DIR, 'api-echo'))}`,
+    'timeout: 30',
+    'instanceConcurrency: 1',
+    'maxInstances: 1',
+  ]);
+}
+
+function benchFunction(name: string, lines: readonly string[]): BenchFunction {
+  return { name, yaml: lines.map((line) => `        ${line}`).join('\n') };
 }
 
 export function templateYaml(functions: readonly BenchFunction[]): string {

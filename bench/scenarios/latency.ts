@@ -25,6 +25,9 @@ export const COMPARISONS: readonly Comparison[] = [
   { label: 'gateway, Mosquitto', target: 'fc-mosquitto', baseline: 'raw-mosquitto', p50Goal: 1.2, throughputGoal: 0.8 },
   { label: 'gateway, embedded broker', target: 'fc-embedded', baseline: 'raw-mosquitto', p50Goal: 1.0, throughputGoal: 0.8 },
   { label: 'gateway, embedded broker (vs raw through the same aedes)', target: 'fc-embedded', baseline: 'raw-embedded' },
+  // The same echo run inside the gateway process (isolation: none): no process hop per call.
+  { label: 'gateway, Mosquitto, isolation: none', target: 'fc-mosquitto-inside', baseline: 'raw-mosquitto', p50Goal: 1.2, throughputGoal: 0.8 },
+  { label: 'gateway, embedded broker, isolation: none', target: 'fc-embedded-inside', baseline: 'raw-mosquitto', p50Goal: 1.0, throughputGoal: 0.8 },
   { label: 'MQTT 5 plain request (§8), Mosquitto', target: 'mqtt5-gateway', baseline: 'mqtt5-raw', p50Goal: 1.2, throughputGoal: 0.8 },
 ];
 

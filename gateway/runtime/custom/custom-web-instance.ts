@@ -21,13 +21,13 @@ import type { EdgeFCError } from '../../../src/errors.js';
 import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
 import { FcHeader, fcRequestHeaders } from '../process/fc-headers.js';
 import type { HeaderCall } from '../process/fc-headers.js';
-import { functionEnv } from '../process/function-env.js';
+import { webServerLaunch } from '../process/function-launch.js';
 import { freeLoopbackPort, waitForPort } from '../process/loopback-port.js';
 import { ManagedProcess, describeExit } from '../process/managed-process.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { exchange, isExchangeFailure } from './http-exchange.js';
 import type { HttpAnswer } from './http-exchange.js';
-import { InstanceErrorType, commandOf, deadlineExceeded, memoryExceeded, timeoutMessage } from '../process/instance-errors.js';
+import { InstanceErrorType, deadlineExceeded, memoryExceeded, timeoutMessage } from '../process/instance-errors.js';
 import type { FailureReason } from '../process/instance-errors.js';
 import { initializeOutcome, invokeOutcome } from './web-answer.js';
 import { framed } from '../process/invocation-frames.js';
@@ -94,17 +94,8 @@ export class CustomWebInstance implements FunctionInstance {
     // One socket per concurrent call, kept open between calls: a loopback connect costs
     // ~100 µs, and the server sees one long-lived connection per slot, as behind FC.
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: config.fn.instanceConcurrency + 1 });
-    const { command, args } = commandOf(config.fn);
-    const env = functionEnv(config, options.id);
-    // FC_SERVER_PORT is FC's variable for the port to listen on; FC_CUSTOM_LISTEN_PORT its
-    // older name, still read by some bootstraps.
-    env['FC_SERVER_PORT'] = String(port);
-    env['FC_CUSTOM_LISTEN_PORT'] = String(port);
-    env['FC_SERVER_PATH'] = config.fn.codeDir;
     this.#process = new ManagedProcess({
-      command,
-      args,
-      env,
+      ...webServerLaunch(config, options.id, port),
       config,
       watchdogIntervalMs: options.watchdogIntervalMs,
       attribute: () => this.#attribution(),

@@ -12,7 +12,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import {
   FunctionTimeoutError,
   HandledInvocationError,
@@ -27,7 +26,7 @@ import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
 import type { ProcessInstanceOptions } from '../custom/custom-web-instance.js';
 import { fcRequestHeaders } from '../process/fc-headers.js';
 import type { HeaderCall } from '../process/fc-headers.js';
-import { functionEnv } from '../process/function-env.js';
+import { runtimeApiLaunch } from '../process/function-launch.js';
 import { InstanceErrorType, deadlineExceeded, memoryExceeded, timeoutMessage } from '../process/instance-errors.js';
 import type { FailureReason } from '../process/instance-errors.js';
 import { LOOPBACK } from '../process/loopback-port.js';
@@ -165,15 +164,11 @@ export class RuntimeApiInstance implements FunctionInstance {
     });
     const { port } = this.#server.address() as AddressInfo;
     const { fn } = this.#config;
-    const env = functionEnv(this.#config, this.id);
-    env['FC_RUNTIME_API'] = `${LOOPBACK}:${port}`;
     const ready = new Promise<void>((resolve) => {
       this.#onReady = resolve;
     });
     const proc = new ManagedProcess({
-      command: join(fn.codeDir, ...fn.handler.split('/')),
-      args: [],
-      env,
+      ...runtimeApiLaunch(this.#config, this.id, port),
       config: this.#config,
       watchdogIntervalMs: this.#options.watchdogIntervalMs,
       attribute: () => this.#attribution(),
