@@ -10,6 +10,7 @@ import { assertRequestId } from '../../src/protocol/names.js';
 import type { ListFilter } from '../async/async-store.js';
 import { InvocationState, isInvocationState, toView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';
+import { Isolation } from '../registry/types.js';
 
 export interface ListedFunction {
   name: string;
@@ -19,6 +20,8 @@ export interface ListedFunction {
   timeout: number;
   instanceConcurrency: number;
   maxInstances: number;
+  /** Where its handler runs: `process` (its own process per instance) or `none` (inside the gateway). */
+  isolation: Isolation;
 }
 
 export interface ListedService {
@@ -138,6 +141,7 @@ function listServices(context: DispatchContext): ListedService[] {
         timeout: fn.timeoutMs / 1000,
         instanceConcurrency: fn.instanceConcurrency,
         maxInstances: fn.maxInstances,
+        isolation: fn.isolation ?? Isolation.process,
       })),
   }));
 }

@@ -91,6 +91,17 @@ describe('isolation: none on a gateway process', () => {
     expect(payload.event).toBe('from a trusted function');
   });
 
+  test('edgefc list shows where each function runs', async () => {
+    const url = /ready on (mqtt:\/\/\S+)/.exec(proc?.output() ?? '')?.[1] ?? '';
+    const listed = await runCli(['list', '--json', '--broker', url]);
+    const { services } = JSON.parse(listed.stdout) as { services: { functions: { name: string; isolation: string }[] }[] };
+    expect(services[0]?.functions.map((fn) => [fn.name, fn.isolation])).toEqual([
+      ['inside', 'none'],
+      ['outside', 'process'],
+    ]);
+    expect((await runCli(['list', '--broker', url])).stdout).toMatch(/^Trusted\s+inside\s+nodejs20\s.*\snone\s*$/m);
+  });
+
   test("the crash is in the function's log, under the request ID of the call that crashed", async () => {
     const error = await failureOf('timer-throw');
     const requestId = String(error['requestId']);

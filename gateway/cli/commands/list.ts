@@ -36,9 +36,10 @@ export function runList(argv: string[], output: Output): Promise<number> {
         fn.timeout,
         fn.instanceConcurrency,
         fn.maxInstances,
+        fn.isolation,
       ]),
     );
-    const table = renderTable(['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES'], rows);
+    const table = renderTable(['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'ISOLATION'], rows);
     return `${table}${services.length} service(s), ${rows.length} function(s)\n`;
   });
 }
