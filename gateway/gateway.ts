@@ -130,7 +130,7 @@ export class Gateway {
     try {
       broker = options.brokerUrl === undefined ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 }) : undefined;
     } catch (error) {
-      store.close();
+      await store.close();
       throw error;
     }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';

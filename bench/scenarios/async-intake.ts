@@ -18,10 +18,10 @@ export async function runAsyncIntake(context: BenchContext): Promise<BenchRow[]>
     context.progress(`${scenario}: bench/async-intake.ts not there yet, skipped`);
     return [];
   }
-  const calls = context.quick ? 2_000 : 20_000;
-  context.progress(`${scenario}: node ${SCRIPT} --calls ${calls}`);
+  const args = ['--calls', context.quick ? '2000' : '20000', '--rounds', context.quick ? '1' : '3'];
+  context.progress(`${scenario}: node ${SCRIPT} ${args.join(' ')}`);
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [SCRIPT, '--calls', String(calls)], { timeout: context.quick ? 30_000 : 300_000, maxBuffer: 1 << 20 }, (error, out, err) => {
+    execFile(process.execPath, [SCRIPT, ...args], { timeout: context.quick ? 30_000 : 300_000, maxBuffer: 1 << 20 }, (error, out, err) => {
       if (error !== null) reject(new Error(`async-intake failed: ${error.message}\n${err}`));
       else resolve(out);
     });

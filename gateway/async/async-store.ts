@@ -1,12 +1,14 @@
 /**
  * The durable store of Async invocations: one SQLite file (`async.db`) in the gateway's data
- * directory, in WAL mode, written through better-sqlite3 (docs/protocol.md §10.1).
+ * directory, in WAL mode, through better-sqlite3 (docs/protocol.md §10.1). This class is what the
+ * gateway sees: it reads on its own connection (a few µs, synchronous), and writes through
+ * ./store-writer.ts, which commits them in groups on a writer thread's connection (from the first
+ * new call on; before that, on this one).
  *
- * Group commit: writes queue up and are committed together, in one transaction, on the next
- * turn of the event loop (or at once when `batchSize` are waiting). With `synchronous = FULL` a
- * commit is one fsync of the WAL: measured on this 2-core box, one fsync per record caps intake
- * near 8k records/s, while one per 64 records passes 300k/s. Callers of `insert` are answered only
- * after the commit that holds their record, so "accepted" always means "on disk".
+ * Group commit: writes queue up and are committed together, in one transaction with one fsync,
+ * while the event loop goes on (./store-writer.ts says when a batch goes). Callers of `insert`
+ * are answered only after the commit that holds their record, so "accepted" always means "on
+ * disk". Reads see what is committed: a write's promise settles only once it is.
  *
  * Durability (`sync`):
  *   - `full` (default): a committed record survives a process kill and a power cut or OS crash.
@@ -25,21 +27,18 @@ import {
   type InvocationState,
   type NewInvocation,
 } from './invocation-record.js';
+import { configureConnection, SCHEMA, SCHEMA_VERSION, STORE_FILE_NAME, type StoreSync } from './store-schema.js';
+import { StoreWriter } from './store-writer.js';
+import type { FinishFields, WriteBatchBuilder } from './store-writes.js';
 
-export type StoreSync = 'full' | 'normal' | 'off';
-export const STORE_SYNC_MODES: readonly StoreSync[] = ['full', 'normal', 'off'];
+export { STORE_SYNC_MODES, type StoreSync } from './store-schema.js';
+export type { FinishFields } from './store-writes.js';
 
 export interface AsyncStoreOptions {
   /** The gateway's data directory; created if missing. */
   dir: string;
   /** @default 'full' */
   sync?: StoreSync;
-  /**
-   * Writes waiting past which a commit happens at once instead of on the next tick. 512: past a
-   * few hundred records per commit the fsync is no longer what costs, the inserts are.
-   * @default 512
-   */
-  batchSize?: number;
 }
 
 /** What the scheduler needs to know about an unfinished call, without its event. */
@@ -69,54 +68,6 @@ export interface RunnableCall {
   qualifier: string;
 }
 
-export interface FinishFields {
-  state: InvocationState;
-  finishedAt: number;
-  durationMs: number | undefined;
-  result: Buffer | undefined;
-  resultBinary: boolean;
-  error: WireError | undefined;
-  logTail: string[];
-  destinationPending: string | undefined;
-}
-
-const SCHEMA_VERSION = '1';
-/** State changes (running, finished, retrying) are committed at most this long after they happen. */
-const LAZY_COMMIT_MS = 20;
-const FILE_NAME = 'async.db';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS invocations (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  client_id TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  service TEXT NOT NULL,
-  function TEXT NOT NULL,
-  source TEXT NOT NULL,
-  topic TEXT,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  next_attempt_at INTEGER,
-  duration_ms INTEGER,
-  event BLOB NOT NULL,
-  invoker_context TEXT,
-  qualifier TEXT NOT NULL,
-  result BLOB,
-  result_binary INTEGER NOT NULL DEFAULT 0,
-  error TEXT,
-  log_tail TEXT,
-  destination_pending TEXT,
-  UNIQUE (client_id, request_id)
-);
-CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
-CREATE INDEX IF NOT EXISTS invocations_function ON invocations (service, function);
-`;
-
 const RECORD_COLUMNS = `seq, client_id, request_id, service, function, source, topic, state, attempts, created_at, updated_at,
   started_at, finished_at, next_attempt_at, duration_ms, length(event) AS event_bytes, result, result_binary, error, log_tail,
   destination_pending`;
@@ -145,26 +96,23 @@ interface RecordRow {
   destination_pending: string | null;
 }
 
-interface Waiter {
-  resolve: () => void;
-  reject: (error: Error) => void;
+interface PayloadRow {
+  event: Buffer;
+  invoker_context: string | null;
+  qualifier: string;
 }
 
 export class AsyncStore {
   readonly gatewayId: string;
   readonly path: string;
   readonly #db: Database.Database;
-  readonly #batchSize: number;
-  #ops: (() => void)[] = [];
-  #waiters: Waiter[] = [];
-  #scheduled: { kind: 'immediate'; handle: NodeJS.Immediate } | { kind: 'timeout'; handle: NodeJS.Timeout } | undefined;
+  readonly #writer: StoreWriter;
   #closed = false;
   readonly #stmts: ReturnType<typeof prepare>;
 
-  private constructor(db: Database.Database, path: string, batchSize: number) {
+  private constructor(db: Database.Database, path: string, sync: StoreSync) {
     this.#db = db;
     this.path = path;
-    this.#batchSize = batchSize;
     this.#stmts = prepare(db);
     const id = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'gateway_id'").get();
     if (id === undefined) {
@@ -173,6 +121,8 @@ export class AsyncStore {
     } else {
       this.gatewayId = id.value;
     }
+    // Once the file, its tables and this gateway's ID exist: from here on every write goes through it.
+    this.#writer = new StoreWriter(db, path, sync);
   }
 
   /**
@@ -182,7 +132,7 @@ export class AsyncStore {
    */
   static open(options: AsyncStoreOptions): AsyncStore {
     const { dir } = options;
-    const file = join(dir, FILE_NAME);
+    const file = join(dir, STORE_FILE_NAME);
     const fail = (what: string, cause: unknown): ServiceUnavailableError =>
       new ServiceUnavailableError(`data directory ${dir}: ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     try {
@@ -191,88 +141,64 @@ export class AsyncStore {
     } catch (error) {
       throw fail('cannot create or write it (choose another with --data)', error);
     }
+    const sync = options.sync ?? 'full';
     let db: Database.Database;
     try {
       db = new Database(file);
     } catch (error) {
-      throw fail(`cannot open ${FILE_NAME}`, error);
+      throw fail(`cannot open ${STORE_FILE_NAME}`, error);
     }
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${(options.sync ?? 'full').toUpperCase()}`);
-      // Another process holding the write lock (a second gateway on the same directory, the CLI
-      // reading) waits instead of failing at once.
-      db.pragma('busy_timeout = 5000');
+      configureConnection(db, sync);
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
       db.exec(SCHEMA);
       const version = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
       if (version === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
       else if (version.value !== SCHEMA_VERSION) throw new Error(`schema version ${version.value}; this gateway reads ${SCHEMA_VERSION}`);
-      return new AsyncStore(db, file, options.batchSize ?? 512);
+      return new AsyncStore(db, file, sync);
     } catch (error) {
       db.close();
-      throw fail(`${FILE_NAME} is not a usable edgefc store (corrupt, or not writable); move it away to start afresh`, error);
+      throw fail(`${STORE_FILE_NAME} is not a usable edgefc store (corrupt, or not writable); move it away to start afresh`, error);
     }
   }
 
   /**
-   * Store a new call. Resolves once committed, with `duplicate: true` (and the existing seq)
-   * when the caller's request ID was already stored: that call is not stored twice (§10.2).
+   * Store a new call. Resolves once committed, with its seq, or undefined when the caller's
+   * request ID was already stored: that call is not stored twice (§10.2).
    */
-  insert(call: NewInvocation): Promise<{ seq: number; duplicate: boolean }> {
-    let outcome: { seq: number; duplicate: boolean } | undefined;
-    const done = this.#write(true, () => {
-      const seq = this.insertNow(call);
-      outcome = seq !== undefined ? { seq, duplicate: false } : { seq: this.#stmts.seqOf.get(call.clientId, call.requestId)?.seq ?? 0, duplicate: true };
-    });
-    return done.then(() => outcome ?? { seq: 0, duplicate: true });
+  insert(call: NewInvocation): Promise<number | undefined> {
+    return this.#write(true, (batch) => batch.insert(call)).then(orUndefined);
   }
 
   markRunning(seq: number, attempts: number, startedAt: number): Promise<void> {
-    return this.#write(false, () => this.#stmts.running.run(attempts, startedAt, startedAt, seq));
+    return this.#write(false, (batch) => batch.running(seq, attempts, startedAt)).then(nothing);
   }
 
   markRetrying(seq: number, nextAttemptAt: number, now: number, durationMs: number | undefined, error: WireError, logTail: string[]): Promise<void> {
-    return this.#write(false, () => this.#stmts.retrying.run(nextAttemptAt, now, durationMs ?? null, JSON.stringify(error), JSON.stringify(logTail), seq));
+    return this.#write(false, (batch) => batch.retrying(seq, nextAttemptAt, now, durationMs, error, logTail)).then(nothing);
   }
 
-  /** A call reaches a final state; `also` runs in the same transaction (an fc:// destination's insert). */
-  markFinished(seq: number, fields: FinishFields, also?: () => void): Promise<void> {
-    return this.#write(false, () => {
-      this.#stmts.finished.run(
-        fields.state,
-        fields.finishedAt,
-        fields.finishedAt,
-        fields.durationMs ?? null,
-        fields.result ?? null,
-        fields.resultBinary ? 1 : 0,
-        fields.error === undefined ? null : JSON.stringify(fields.error),
-        JSON.stringify(fields.logTail),
-        fields.destinationPending ?? null,
-        seq,
-      );
-      also?.();
-    });
+  /**
+   * A call reaches a final state. `destination`, an `fc://` destination's call, is stored in the
+   * same transaction (§10.5); resolves with its seq (undefined without one, or if it existed).
+   */
+  markFinished(seq: number, fields: FinishFields, destination?: NewInvocation): Promise<number | undefined> {
+    return this.#write(false, (batch) => batch.finished(seq, fields, destination)).then(orUndefined);
   }
 
   /** Back to enqueued (a call that was running when the gateway stopped). */
   requeue(seq: number, now: number): Promise<void> {
-    return this.#write(false, () => this.#stmts.requeue.run(now, now, seq));
+    return this.#write(false, (batch) => batch.requeue(seq, now)).then(nothing);
   }
 
   clearDestination(seq: number): Promise<void> {
-    return this.#write(false, () => this.#stmts.clearDestination.run(seq));
+    return this.#write(false, (batch) => batch.clearDestination(seq)).then(nothing);
   }
 
-  /** Insert inside the current transaction (for `markFinished`'s `also`): returns the new seq, or undefined if it existed. */
-  insertNow(call: NewInvocation): number | undefined {
-    const info = this.#stmts.insert.run(
-      call.clientId, call.requestId, call.service, call.function, call.source, call.topic ?? null,
-      call.createdAt, call.createdAt, call.event,
-      call.invokerContext === undefined ? null : JSON.stringify(call.invokerContext), call.qualifier,
-    );
-    return info.changes === 1 ? Number(info.lastInsertRowid) : undefined;
+  /** Is a call with this client and request ID stored (committed)? */
+  has(clientId: string, requestId: string): boolean {
+    return this.#stmts.seqOf.get(clientId, requestId) !== undefined;
   }
 
   find(clientId: string, requestId: string): InvocationRecord | undefined {
@@ -290,21 +216,21 @@ export class AsyncStore {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  /** One read of the record and what running it needs (every run starts with one). */
   load(seq: number): RunnableCall | undefined {
-    const row = this.#stmts.get.get(seq);
-    const extra = this.#stmts.payload.get(seq);
-    if (row === undefined || extra === undefined) return undefined;
+    const row = this.#stmts.load.get(seq);
+    if (row === undefined) return undefined;
     return {
       record: toRecord(row),
-      event: extra.event,
-      invokerContext: extra.invoker_context === null ? undefined : (JSON.parse(extra.invoker_context) as Record<string, unknown>),
-      qualifier: extra.qualifier,
+      event: row.event,
+      invokerContext: row.invoker_context === null ? undefined : (JSON.parse(row.invoker_context) as Record<string, unknown>),
+      qualifier: row.qualifier,
     };
   }
 
   /** The event bytes of a call (destination messages carry them, §10.5). */
   event(seq: number): Buffer | undefined {
-    return this.#stmts.payload.get(seq)?.event;
+    return this.#stmts.event.get(seq)?.event;
   }
 
   unfinished(): PendingRow[] {
@@ -345,119 +271,46 @@ export class AsyncStore {
 
   /** Delete finished records older than `maxAgeMs`, then all but the newest `maxRecords` finished ones. */
   prune(now: number, maxAgeMs: number, maxRecords: number): Promise<number> {
-    let deleted = 0;
-    return this.#write(false, () => {
-      deleted += this.#stmts.pruneAge.run(now - maxAgeMs).changes;
-      deleted += this.#stmts.pruneCount.run(maxRecords).changes;
-    }).then(() => deleted);
+    return this.#write(false, (batch) => batch.prune(now - maxAgeMs, maxRecords));
   }
 
-  /** Commit whatever is waiting, now. */
-  flush(): void {
-    this.#cancelScheduled();
-    const ops = this.#ops;
-    const waiters = this.#waiters;
-    if (ops.length === 0) return;
-    this.#ops = [];
-    this.#waiters = [];
-    try {
-      this.#db.transaction(() => {
-        for (const op of ops) op();
-      })();
-    } catch (error) {
-      const failure = new ServiceUnavailableError(
-        `could not write the async store (${this.path}): ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-      for (const waiter of waiters) waiter.reject(failure);
-      return;
-    }
-    for (const waiter of waiters) waiter.resolve();
-  }
-
-  close(): void {
+  /** Commit what waits, stop the writer thread, close the file. */
+  async close(): Promise<void> {
     if (this.#closed) return;
-    this.flush();
     this.#closed = true;
+    await this.#writer.close();
+    // Last, so this connection is the last one: closing it checkpoints the WAL into the file.
     this.#db.close();
   }
 
   /**
-   * Queue a write. `urgent` (a new call: someone waits for "accepted") commits on the next tick;
-   * state changes wait up to LAZY_COMMIT_MS or ride along with the next urgent commit. A state
-   * change lost to a crash only means a call runs again (at least once), and with one fsync per
-   * change (~1.2 ms with synchronous = FULL on this box's disk) the event loop would spend its
-   * time in fsync when calls finish one at a time.
+   * Queue a write. `urgent` (a new call: someone waits for "accepted") goes in the next batch;
+   * state changes wait up to 20 ms or ride along with the next urgent one (./store-writer.ts).
    */
-  #write(urgent: boolean, op: () => void): Promise<void> {
+  #write(urgent: boolean, add: (batch: WriteBatchBuilder) => void): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceUnavailableError('the async store is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#ops.push(op);
-      this.#waiters.push({ resolve, reject });
-      if (this.#ops.length >= this.#batchSize) {
-        this.flush();
-      } else if (urgent && this.#scheduled?.kind !== 'immediate') {
-        this.#cancelScheduled();
-        const handle = setImmediate(() => this.#flushScheduled());
-        this.#scheduled = { kind: 'immediate', handle };
-      } else if (this.#scheduled === undefined) {
-        const handle = setTimeout(() => this.#flushScheduled(), LAZY_COMMIT_MS);
-        this.#scheduled = { kind: 'timeout', handle };
-      }
-    });
-  }
-
-  #flushScheduled(): void {
-    this.#scheduled = undefined;
-    this.flush();
-  }
-
-  #cancelScheduled(): void {
-    if (this.#scheduled?.kind === 'immediate') clearImmediate(this.#scheduled.handle);
-    else if (this.#scheduled?.kind === 'timeout') clearTimeout(this.#scheduled.handle);
-    this.#scheduled = undefined;
+    return this.#writer.write(urgent, add);
   }
 }
 
+const nothing = (): void => undefined;
+/** A write's result, where 0 means "none" (store-writes.ts, Op). */
+const orUndefined = (result: number): number | undefined => (result === 0 ? undefined : result);
+
+/** The reads; every write is in ./store-writes.ts, on the writer thread's connection. */
 function prepare(db: Database.Database) {
   const finished = FINISHED_STATES.map((s) => `'${s}'`).join(', ');
   return {
-    insert: db.prepare<[string, string, string, string, string, string | null, number, number, Buffer, string | null, string]>(
-      `INSERT OR IGNORE INTO invocations (client_id, request_id, service, function, source, topic, state, created_at, updated_at, event, invoker_context, qualifier)
-       VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?)`,
-    ),
     seqOf: db.prepare<[string, string], { seq: number }>('SELECT seq FROM invocations WHERE client_id = ? AND request_id = ?'),
     find: db.prepare<[string, string], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE client_id = ? AND request_id = ?`),
     findById: db.prepare<[string], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE request_id = ? ORDER BY seq DESC`),
     get: db.prepare<[number], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE seq = ?`),
-    payload: db.prepare<[number], { event: Buffer; invoker_context: string | null; qualifier: string }>(
-      'SELECT event, invoker_context, qualifier FROM invocations WHERE seq = ?',
-    ),
-    running: db.prepare<[number, number, number, number]>(
-      "UPDATE invocations SET state = 'running', attempts = ?, started_at = ?, updated_at = ?, next_attempt_at = NULL WHERE seq = ?",
-    ),
-    retrying: db.prepare<[number, number, number | null, string, string, number]>(
-      "UPDATE invocations SET state = 'retrying', next_attempt_at = ?, updated_at = ?, duration_ms = ?, error = ?, log_tail = ? WHERE seq = ?",
-    ),
-    finished: db.prepare<[string, number, number, number | null, Buffer | null, number, string | null, string, string | null, number]>(
-      `UPDATE invocations SET state = ?, finished_at = ?, updated_at = ?, duration_ms = ?, result = ?, result_binary = ?, error = ?,
-       log_tail = ?, destination_pending = ?, next_attempt_at = NULL WHERE seq = ?`,
-    ),
-    requeue: db.prepare<[number, number, number]>(
-      "UPDATE invocations SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE seq = ?",
-    ),
-    clearDestination: db.prepare<[number]>('UPDATE invocations SET destination_pending = NULL WHERE seq = ?'),
+    event: db.prepare<[number], { event: Buffer }>('SELECT event FROM invocations WHERE seq = ?'),
+    load: db.prepare<[number], RecordRow & PayloadRow>(`SELECT ${RECORD_COLUMNS}, event, invoker_context, qualifier FROM invocations WHERE seq = ?`),
     unfinished: db.prepare<[], Pick<RecordRow, 'seq' | 'service' | 'function' | 'state' | 'attempts' | 'next_attempt_at' | 'created_at'>>(
       `SELECT seq, service, function, state, attempts, next_attempt_at, created_at FROM invocations WHERE state NOT IN (${finished}) ORDER BY seq`,
     ),
     pendingDestinations: db.prepare<[], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE destination_pending IS NOT NULL ORDER BY seq`),
-    pruneAge: db.prepare<[number]>(
-      `DELETE FROM invocations WHERE state IN (${finished}) AND destination_pending IS NULL AND finished_at < ?`,
-    ),
-    pruneCount: db.prepare<[number]>(
-      `DELETE FROM invocations WHERE seq IN (SELECT seq FROM invocations WHERE state IN (${finished}) AND destination_pending IS NULL
-       ORDER BY seq DESC LIMIT -1 OFFSET ?)`,
-    ),
   };
 }
 
