@@ -60,6 +60,8 @@ export class InProcessInstance implements FunctionInstance {
   readonly #gate: InvocationGate;
   readonly #source: ContextSource;
   readonly #handler: AnyFunction;
+  readonly #log: InProcessScope['log'];
+  readonly #onCrash: InProcessScope['crashed'] = (requestId, reason) => this.#crashed(requestId, reason);
   /** Calls running now, by request ID: a crash in a call's scope fails that call. */
   readonly #running = new Map<string, RunningCall>();
   #initialized: boolean;
@@ -93,6 +95,7 @@ export class InProcessInstance implements FunctionInstance {
     this.#gate = new InvocationGate(this.#name);
     this.#source = { spec: config.fn, service: config.service, identity: config.identity };
     this.#handler = handler;
+    this.#log = logTo(config);
     this.#initialized = config.fn.initializer === undefined;
   }
 
@@ -215,11 +218,7 @@ export class InProcessInstance implements FunctionInstance {
   }
 
   #scope(requestId: string): InProcessScope {
-    return {
-      requestId,
-      log: logTo(this.#config),
-      crashed: (crashedId, reason) => this.#crashed(crashedId, reason),
-    };
+    return { requestId, log: this.#log, crashed: this.#onCrash };
   }
 
   /**
@@ -229,7 +228,7 @@ export class InProcessInstance implements FunctionInstance {
    */
   #crashed(requestId: string, reason: unknown): void {
     const fields = toErrorFields(reason);
-    logTo(this.#config)(requestId, 'error', `uncaught ${fields.errorType}: ${fields.errorMessage}${fields.stackTrace === undefined ? '' : `\n${fields.stackTrace.join('\n')}`}`);
+    this.#log(requestId, 'error', `uncaught ${fields.errorType}: ${fields.errorMessage}${fields.stackTrace === undefined ? '' : `\n${fields.stackTrace.join('\n')}`}`);
     const call = this.#running.get(requestId);
     if (call === undefined) return;
     call.reject(new UnhandledInvocationError(fields, { requestId }));
