@@ -39,7 +39,7 @@ export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode'] as con
 export const LIFECYCLE_FIELDS = ['preStop', 'idleTimeout'] as const;
 /**
  * Seconds an instance may sit without a call before it is stopped. 300 s: a function called
- * every few minutes stays warm (~150 ms of Node.js cold start saved per call), one called
+ * every few minutes stays warm (a 20-150 ms cold start saved per call: BENCHMARKS.md scenario 4), one called
  * hourly gives its memory back; at most 24 h.
  */
 export const IDLE_TIMEOUT = { min: 1, max: 86400, default: 300, unit: 'seconds' } as const satisfies IntegerRule;
