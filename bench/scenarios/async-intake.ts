@@ -39,7 +39,9 @@ export async function runAsyncIntake(context: BenchContext): Promise<BenchRow[]>
       baseline,
       throughput: Number(intake),
       ratio: { throughput: ratioOf(Number(intake), Number(raw)) },
-      ...(mode === 'off' ? {} : { goal: { text: 'durable ≥ 0.5×', met: Number(intake) / Number(raw) >= 0.5 } }),
+      // The quick run's 2,000 calls fit in the gateway's buffers and show only the ramp-up: no verdict.
+      ...(mode === 'off' || context.quick ? {} : { goal: { text: 'durable ≥ 0.5×', met: Number(intake) / Number(raw) >= 0.5 } }),
+      ...(context.quick ? { notes: 'quick run: 2,000 calls, ramp-up only; no verdict' } : {}),
     });
   }
   if (rows.length === 0) rows.push({ scenario, label: 'async-intake printed no result rows', notes: stdout.slice(-300) });
