@@ -81,6 +81,12 @@ describe('isolation: none on a gateway process', () => {
     expect(JSON.parse(String(payload))).toMatchObject({ eventIsBuffer: true });
   });
 
+  test('a crash fails only the call that crashed, not one running beside it', async () => {
+    const beside = inside('wait:300');
+    expect(await failureOf('timer-throw')).toMatchObject({ code: ErrorCode.UnhandledInvocationError, errorMessage: 'timer boom' });
+    expect(Number(await beside)).toBe(proc?.child.pid);
+  });
+
   test('process.exit throws instead of stopping the gateway', async () => {
     expect(await failureOf('exit')).toMatchObject({ code: ErrorCode.UnhandledInvocationError, errorType: 'ProcessExitRefused' });
     expect(Number(await inside('pid'))).toBe(proc?.child.pid);
