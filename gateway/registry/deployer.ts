@@ -9,7 +9,7 @@ import type { FunctionHost } from '../function-host.js';
 import type { Logger } from '../logging/logger.js';
 import { loadTemplate } from './load-template.js';
 import type { Registry } from './registry.js';
-import type { Template } from './types.js';
+import { Isolation, type Template } from './types.js';
 
 export interface DeployResult {
   /** Absolute path of the template now served. */
@@ -71,6 +71,13 @@ export class Deployer {
     const triggersChanged = triggerFilters(registry) !== before;
     logger.info('redeployed', { template: template.path, functions: registry.functions().length, retired });
     if (triggersChanged) logger.warn('trigger topics changed: new ones are subscribed at the next restart');
+    const inProcess = registry.functions().filter((fn) => fn.isolation === Isolation.none);
+    if (inProcess.length > 0) {
+      // Their modules stay loaded in the gateway process (docs/runtime-node.md §9).
+      logger.warn('isolation: none functions keep the code they loaded; changed code takes effect at the next restart', {
+        functions: inProcess.map((fn) => `${fn.serviceName}/${fn.name}`).join(' '),
+      });
+    }
     void drained.then(
       () => logger.info('previous deploy drained', { pools: retired }),
       () => undefined,
