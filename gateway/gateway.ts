@@ -13,7 +13,7 @@ import type { DispatchContext } from './dispatch/dispatch-context.js';
 import { FunctionHost } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
 import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
-import { Deployer, type DeployResult } from './registry/deployer.js';
+import { Deployer, triggerFilters, type DeployResult } from './registry/deployer.js';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
 import { RuntimeRegistry } from './runtime/runtime-registry.js';
@@ -142,7 +142,8 @@ export class Gateway {
       onFileError: (file, error) => logger.warn('cannot write a function log file', { file, error: String(error) }),
     });
     const host = new FunctionHost({ registry, runtime, brokerUrl, logger, logs });
-    const deployer = new Deployer({ registry, host, logger });
+    // `link` exists before anyone can deploy (the deployer is reached through it).
+    const deployer = new Deployer({ registry, host, logger, setTriggerFilters: (filters) => link.setTriggerFilters(filters) });
     const asyncService = new AsyncService({
       store,
       registry,
@@ -169,19 +170,19 @@ export class Gateway {
         return undefined;
       }
     };
-    const triggerFilters = [...new Set(registry.functions().flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))];
+    const triggers = triggerFilters(registry.functions());
     try {
       // The embedded broker is in this process: take its messages directly, no TCP hop (in-process-link.ts).
       link =
         broker !== undefined
-          ? InProcessLink.open({ broker, logger, triggerFilters, onMessage })
+          ? InProcessLink.open({ broker, logger, triggerFilters: triggers, onMessage })
           : await GatewayLink.open({
               brokerUrl,
               // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
               // not acknowledged when it stopped are delivered again when it is back (§10.1).
               clientId: `edgefc-gateway-${store.gatewayId}`,
               persistentSession: true,
-              triggerFilters,
+              triggerFilters: triggers,
               ...(options.username === undefined ? {} : { username: options.username }),
               ...(options.password === undefined ? {} : { password: options.password }),
               protocolVersion: 5,

@@ -3,13 +3,17 @@
  * pools (FunctionHost.redeploy). New calls go to pools built from the new specs; calls the old
  * pools accepted run to their end there; then the old instances stop, pre-stop hooks included.
  * A bad template throws the same TemplateError as at start (file, line, field, why) and
- * nothing changes. Deploys run one at a time, in the order they were asked for.
+ * nothing changes. Trigger topics (§11) follow the template: new ones are subscribed and
+ * dropped ones unsubscribed before the new functions serve; a broker that refuses a new one
+ * (ACL) fails the deploy, and the old template keeps serving. Deploys run one at a time, in the
+ * order they were asked for.
  */
+import { EdgeFCError, ServiceUnavailableError } from '../../src/errors.js';
 import type { FunctionHost } from '../function-host.js';
 import type { Logger } from '../logging/logger.js';
 import { loadTemplate } from './load-template.js';
 import type { Registry } from './registry.js';
-import { Isolation, type Template } from './types.js';
+import { Isolation, type FunctionSpec, type Template } from './types.js';
 
 export interface DeployResult {
   /** Absolute path of the template now served. */
@@ -18,10 +22,7 @@ export interface DeployResult {
   functions: number;
   /** Pools of the previous deploy now finishing their calls. */
   retired: number;
-  /**
-   * MQTT trigger filters that changed: the gateway subscribes to them when it starts, so new
-   * ones take effect at the next restart (removed ones stop matching at once).
-   */
+  /** The MQTT trigger filters changed (and the gateway's subscriptions with them). */
   triggersChanged: boolean;
 }
 
@@ -31,6 +32,8 @@ export interface DeployerOptions {
   logger: Logger;
   /** @default loadTemplate */
   load?: (file: string) => Promise<Template>;
+  /** Make the broker link take these trigger filters (GatewayTransport.setTriggerFilters). */
+  setTriggerFilters: (filters: readonly string[]) => Promise<void>;
 }
 
 export class Deployer {
@@ -65,12 +68,13 @@ export class Deployer {
       });
       throw error;
     }
-    const before = triggerFilters(registry);
+    const before = triggerFilters(registry.functions());
+    const after = triggerFilters(template.functions);
+    const triggersChanged = after.join('\n') !== before.join('\n');
+    if (triggersChanged) await this.#follow(before, after, file);
     registry.replace(template);
     const { retired, drained } = host.redeploy();
-    const triggersChanged = triggerFilters(registry) !== before;
-    logger.info('redeployed', { template: template.path, functions: registry.functions().length, retired });
-    if (triggersChanged) logger.warn('trigger topics changed: new ones are subscribed at the next restart');
+    logger.info('redeployed', { template: template.path, functions: registry.functions().length, retired, ...(triggersChanged ? { triggers: after.join(' ') } : {}) });
     const inProcess = registry.functions().filter((fn) => fn.isolation === Isolation.none);
     if (inProcess.length > 0) {
       // Their modules stay loaded in the gateway process (docs/runtime-node.md §9).
@@ -84,8 +88,22 @@ export class Deployer {
     );
     return { template: template.path, functions: registry.functions().length, retired, triggersChanged };
   }
+
+  /** Subscribe `after`; when the broker refuses, go back to `before` and refuse the deploy. */
+  async #follow(before: readonly string[], after: readonly string[], file: string): Promise<void> {
+    const { logger, setTriggerFilters } = this.#options;
+    try {
+      await setTriggerFilters(after);
+    } catch (error) {
+      await setTriggerFilters(before).catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn('redeploy refused; the previous template keeps serving', { template: file, error: reason });
+      throw error instanceof EdgeFCError ? error : new ServiceUnavailableError(`could not subscribe the template's trigger topics: ${reason}`, { cause: error });
+    }
+  }
 }
 
-function triggerFilters(registry: Registry): string {
-  return JSON.stringify([...new Set(registry.functions().flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))].sort());
+/** The distinct trigger filters of `functions`, sorted. */
+export function triggerFilters(functions: readonly FunctionSpec[]): string[] {
+  return [...new Set(functions.flatMap((fn) => (fn.triggers ?? []).map((t) => t.topic)))].sort();
 }

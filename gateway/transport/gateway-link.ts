@@ -46,16 +46,18 @@ export class GatewayLink implements GatewayTransport {
   readonly #client: MqttClient;
   readonly #logger: Logger;
   readonly protocolVersion: 4 | 5;
+  #triggerFilters: readonly string[];
 
-  private constructor(client: MqttClient, protocolVersion: 4 | 5, logger: Logger) {
+  private constructor(client: MqttClient, protocolVersion: 4 | 5, logger: Logger, triggerFilters: readonly string[]) {
     this.#client = client;
     this.protocolVersion = protocolVersion;
     this.#logger = logger;
+    this.#triggerFilters = triggerFilters;
   }
 
   static async open(options: GatewayLinkOptions): Promise<GatewayLink> {
     const { client, protocolVersion } = await connectWithFallback(options);
-    const link = new GatewayLink(client, protocolVersion, options.logger);
+    const link = new GatewayLink(client, protocolVersion, options.logger, [...(options.triggerFilters ?? [])]);
     // §10.1: an Async call is acknowledged (PUBACK) only once it is on disk. MQTT.js sends the
     // PUBACK when `handleMessage` calls back, but it also handles inbound packets one at a time:
     // holding that callback for a commit would hold every packet behind it (Sync requests, the
@@ -97,13 +99,8 @@ export class GatewayLink implements GatewayTransport {
     try {
       const topics = [INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION, STATUS_SUBSCRIPTION];
       const subscriptions: Record<string, IClientSubscribeOptions> = Object.fromEntries(topics.map((t) => [t, { qos: 1 }]));
-      // §11.3: MQTT 5 No Local keeps what the gateway publishes (destinations) out of its triggers.
-      for (const filter of options.triggerFilters ?? []) subscriptions[filter] = protocolVersion === 5 ? { qos: 1, nl: true } : { qos: 1 };
-      const granted = await client.subscribeAsync(subscriptions);
-      const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-      if (refused.length > 0) {
-        throw new ServiceUnavailableError(`the broker refused the gateway's subscription to ${refused.join(', ')} (check its ACL)`);
-      }
+      for (const filter of options.triggerFilters ?? []) subscriptions[filter] = triggerSubscription(protocolVersion);
+      await subscribeAll(client, subscriptions);
     } catch (error) {
       await client.endAsync(true);
       throw error instanceof ServiceUnavailableError
@@ -125,6 +122,21 @@ export class GatewayLink implements GatewayTransport {
         this.#logger.warn('reply publish failed', { topic, error: error.message });
       }
     });
+  }
+
+  /**
+   * A redeploy's trigger filters (§11): subscribe the new ones, unsubscribe the ones no function
+   * uses any more. With a persistent session the broker keeps both changes across restarts.
+   */
+  async setTriggerFilters(filters: readonly string[]): Promise<void> {
+    const before = this.#triggerFilters;
+    const added = filters.filter((filter) => !before.includes(filter));
+    const removed = before.filter((filter) => !filters.includes(filter));
+    this.#triggerFilters = [...filters];
+    if (added.length > 0) {
+      await subscribeAll(this.#client, Object.fromEntries(added.map((filter) => [filter, triggerSubscription(this.protocolVersion)])));
+    }
+    if (removed.length > 0) await this.#client.unsubscribeAsync(removed);
   }
 
   /** Publish QoS 1 and resolve once the broker has acknowledged it (destinations, §10.5). */
@@ -165,4 +177,18 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
   }
   const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 4 });
   return { client, protocolVersion: 4 };
+}
+
+/** §11.3: MQTT 5 No Local keeps what the gateway publishes (destinations) out of its triggers. */
+function triggerSubscription(protocolVersion: 4 | 5): IClientSubscribeOptions {
+  return protocolVersion === 5 ? { qos: 1, nl: true } : { qos: 1 };
+}
+
+/** Subscribe, or throw ServiceUnavailable naming the filters the broker refused. */
+async function subscribeAll(client: MqttClient, subscriptions: Record<string, IClientSubscribeOptions>): Promise<void> {
+  const granted = await client.subscribeAsync(subscriptions);
+  const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+  if (refused.length > 0) {
+    throw new ServiceUnavailableError(`the broker refused the gateway's subscription to ${refused.join(', ')} (check its ACL)`);
+  }
 }

@@ -17,6 +17,11 @@ export interface GatewayTransport extends ReplySink {
   readonly protocolVersion: 4 | 5;
   /** Publish QoS 1 and resolve once the broker has taken it (destinations, §10.5). */
   publishConfirmed(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * Take messages on these trigger filters (§11) from now on, instead of the ones given before
+   * (a redeploy). Rejects with ServiceUnavailable when the broker refuses a subscription.
+   */
+  setTriggerFilters(filters: readonly string[]): Promise<void>;
   /** Stop receiving messages; later publishes are dropped. */
   close(): Promise<void>;
 }

@@ -46,7 +46,7 @@ export class InProcessLink implements GatewayTransport {
   readonly #broker: EmbeddedBroker;
   readonly #logger: Logger;
   readonly #onMessage: MessageHandler;
-  readonly #triggerFilters: readonly string[];
+  #triggerFilters: readonly string[];
   #closed = false;
 
   private constructor(options: InProcessLinkOptions) {
@@ -83,6 +83,11 @@ export class InProcessLink implements GatewayTransport {
         else resolve();
       });
     });
+  }
+
+  setTriggerFilters(filters: readonly string[]): Promise<void> {
+    this.#triggerFilters = [...filters];
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@
  * status over MQTT, cancel, triggers.
  */
 import mqtt from 'mqtt';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { FCClient } from '../../src/index.js';
@@ -158,5 +159,28 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     expect(runs.map((r) => r.event)).toEqual(['21.5', 'ring', 'parent level']);
     const listed = (await admin.call('invocations-list', { function: 'Async/trig' })) as { invocations: { source: string; topic: string }[] };
     expect(listed.invocations.map((i) => i.source)).toEqual(['trigger', 'trigger', 'trigger']);
+  });
+
+  it('a redeploy subscribes new trigger topics and drops removed ones, without a restart', async () => {
+    const templatePath = env.gateway.registry.templatePath;
+    const original = await readFile(templatePath, 'utf8');
+    await writeFile(templatePath, original.replace('topic: sensors/+/temp', 'topic: doors/+/open'));
+    try {
+      expect(await env.gateway.redeploy()).toMatchObject({ triggersChanged: true });
+      const device = env.client();
+      const before = env.runs().filter((r) => r.fn === 'trig').length;
+      await device.publish('sensors/room9/temp', 'dropped filter');
+      await device.publish('doors/front/open', 'new filter');
+      await vi.waitFor(() => expect(env.runs().filter((r) => r.fn === 'trig').length).toBeGreaterThan(before));
+      expect(env.runs().filter((r) => r.fn === 'trig').slice(before).map((r) => r.event)).toEqual(['new filter']);
+      // Published before the new one by the same client: had the old filter still matched, the
+      // gateway would have taken it first, so its record would exist now.
+      const listed = (await admin.call('invocations-list', { function: 'Async/trig' })) as { invocations: { topic: string }[] };
+      expect(listed.invocations.map((i) => i.topic)).not.toContain('sensors/room9/temp');
+      expect(listed.invocations.map((i) => i.topic)).toContain('doors/front/open');
+    } finally {
+      await writeFile(templatePath, original);
+      await env.gateway.redeploy();
+    }
   });
 });

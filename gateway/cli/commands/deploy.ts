@@ -44,7 +44,7 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
     print: (answer) => {
       const result = answer as DeployResult;
       output.out(`deployed ${result.template}: ${result.functions} function(s); ${result.retired} previous pool(s) finishing their calls\n`);
-      if (result.triggersChanged) output.err('note: trigger topics changed; new ones are subscribed when the gateway restarts\n');
+      if (result.triggersChanged) output.out('trigger topics changed: the gateway now takes the new ones\n');
     },
   });
 }
