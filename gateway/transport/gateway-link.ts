@@ -132,11 +132,11 @@ export class GatewayLink implements GatewayTransport {
     const before = this.#triggerFilters;
     const added = filters.filter((filter) => !before.includes(filter));
     const removed = before.filter((filter) => !filters.includes(filter));
-    this.#triggerFilters = [...filters];
     if (added.length > 0) {
       await subscribeAll(this.#client, Object.fromEntries(added.map((filter) => [filter, triggerSubscription(this.protocolVersion)])));
     }
     if (removed.length > 0) await this.#client.unsubscribeAsync(removed);
+    this.#triggerFilters = [...filters];
   }
 
   /** Publish QoS 1 and resolve once the broker has acknowledged it (destinations, §10.5). */
@@ -186,8 +186,19 @@ function triggerSubscription(protocolVersion: 4 | 5): IClientSubscribeOptions {
 
 /** Subscribe, or throw ServiceUnavailable naming the filters the broker refused. */
 async function subscribeAll(client: MqttClient, subscriptions: Record<string, IClientSubscribeOptions>): Promise<void> {
-  const granted = await client.subscribeAsync(subscriptions);
-  const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+  let granted: Awaited<ReturnType<MqttClient['subscribeAsync']>>;
+  try {
+    granted = await client.subscribeAsync(subscriptions);
+  } catch (error) {
+    // MQTT.js rejects a SUBACK with a failure code itself, without saying which filter it was.
+    throw new ServiceUnavailableError(
+      `the broker did not grant the gateway's subscription to ${Object.keys(subscriptions).join(', ')} (check its ACL): ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  // A SUBACK code of 0x80 or more is a refusal: 0x80 in MQTT 3.1.1; in MQTT 5 also 0x87 (not
+  // authorized), 0x8F (bad filter), 0x97 (quota), ….
+  const refused = granted.filter((grant) => grant.qos >= 0x80).map((grant) => grant.topic);
   if (refused.length > 0) {
     throw new ServiceUnavailableError(`the broker refused the gateway's subscription to ${refused.join(', ')} (check its ACL)`);
   }
