@@ -25,6 +25,7 @@ import {
   IDLE_TIMEOUT,
   PRE_STOP_TIMEOUT,
 } from './template-schema.js';
+import { parseHandler } from './handler-ref.js';
 import { Isolation, RuntimeName, type CustomRuntimeSpec, type LifecycleHookSpec } from './types.js';
 
 const SUPPORTED_RUNTIMES: readonly string[] = Object.values(RuntimeName);
@@ -167,9 +168,10 @@ export function checkIdleTimeout(map: YamlMap, fnPath: FieldPath, problems: Prob
 
 /**
  * `instanceLifecycleConfig: { preStop: { handler, timeout } }`. Runs before an instance is
- * stopped: GET /pre-stop for a custom web server, a function-type 3 invocation for go1. The
- * Node.js runtime and non-web mode have nothing to run it in here, so it is refused there
- * rather than silently ignored.
+ * stopped: the `file.export` hook `(context, callback)` for Node.js (its file is checked with the
+ * handler's, in check-template.ts), GET /pre-stop for a custom web server, a function-type 3
+ * invocation for go1. Non-web mode has no instance to stop, so it is refused there rather than
+ * silently ignored.
  */
 export function checkLifecycle(
   map: YamlMap,
@@ -185,9 +187,8 @@ export function checkLifecycle(
   checkKnownKeys(problems, config, fieldPath, LIFECYCLE_FIELDS);
   if (!hasField(config, 'preStop')) return undefined;
   const hookPath = [...fieldPath, 'preStop'];
-  if (isNodeRuntime(runtime) || (runtime === RuntimeName.custom && custom?.webServerMode === false)) {
-    const what = runtime === RuntimeName.custom ? 'non-web mode (webServerMode: false)' : `runtime ${runtime}`;
-    problems.add(hookPath, `is not supported for ${what} on this gateway; it applies to custom web servers and go1`, 'key');
+  if (runtime === RuntimeName.custom && custom?.webServerMode === false) {
+    problems.add(hookPath, 'is not supported for non-web mode (webServerMode: false): a process per event has no instance to stop', 'key');
     return undefined;
   }
   const hook = expectMap(problems, config['preStop'], hookPath, 'preStop fields');
@@ -196,6 +197,13 @@ export function checkLifecycle(
   const handler = readString(problems, hook, hookPath, 'handler', { maxLength: 256 });
   const timeout = readInteger(problems, hook, hookPath, 'timeout', PRE_STOP_TIMEOUT);
   if (handler === undefined || timeout === undefined) return undefined;
+  if (isNodeRuntime(runtime)) {
+    const parsed = parseHandler(handler);
+    if (typeof parsed === 'string') {
+      problems.add([...hookPath, 'handler'], parsed);
+      return undefined;
+    }
+  }
   return { handler, timeoutMs: timeout * 1000 };
 }
 

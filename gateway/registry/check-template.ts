@@ -233,6 +233,11 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     problems.add([...fnPath, 'initializer'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to initialize');
   }
   const preStop = runtime === undefined ? undefined : checkLifecycle(map, fnPath, runtime, customRuntimeConfig, problems);
+  if (preStop !== undefined && nodeStyle && codeDir !== undefined) {
+    const parsed = parseHandler(preStop.handler);
+    const found = typeof parsed === 'string' ? { problem: parsed } : await resolveHandlerFile(codeDir, parsed);
+    if ('problem' in found) problems.add([...fnPath, 'instanceLifecycleConfig', 'preStop', 'handler'], found.problem);
+  }
   const idleTimeoutMs = checkIdleTimeout(map, fnPath, problems);
   const asyncConfiguration = checkAsyncConfiguration(map, fnPath, problems);
   const triggers = checkTriggers(map, fnPath, problems);

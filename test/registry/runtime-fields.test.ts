@@ -142,7 +142,22 @@ describe('runtime: go1 and the rest', () => {
       ),
     ).toEqual([
       'only applies to runtime: custom (this function\'s runtime is nodejs20)',
-      'is not supported for runtime nodejs20 on this gateway; it applies to custom web servers and go1',
+      // Node.js: preStop is a `file.export` hook, like the handler.
+      'must be "file.export", e.g. "index.handler" (got "a")',
+    ]);
+    await executable(tmp, 'event/bootstrap');
+    expect(
+      (await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./event\ncustomRuntimeConfig:\n  webServerMode: false\ninstanceLifecycleConfig:\n  preStop:\n    handler: a')).map((p) => p.reason),
+    ).toEqual(['is not supported for non-web mode (webServerMode: false): a process per event has no instance to stop']);
+  });
+
+  test('Node.js preStop: a `file.export` whose file exists', async ({ tmp }) => {
+    await tmp.file('n/index.js');
+    const fields = (hook: string): string => `runtime: nodejs20\nhandler: index.handler\ncodeUri: ./n\ninstanceLifecycleConfig:\n  preStop:\n    handler: ${hook}\n    timeout: 2`;
+    const template = await loadTemplate(await tmp.template(oneFunction(fields('index.preStop'))), { env: {} });
+    expect(template.functions[0]?.preStop).toEqual({ handler: 'index.preStop', timeoutMs: 2000 });
+    expect(await problems(tmp, fields('hooks.preStop'))).toEqual([
+      { field: 'services.S.functions.f.instanceLifecycleConfig.preStop.handler', reason: expect.stringContaining('hooks.js') as string },
     ]);
   });
 });

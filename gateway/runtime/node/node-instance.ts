@@ -116,6 +116,8 @@ export class NodeInstance implements FunctionInstance {
   #startWaiter: { resolve: () => void; reject: (error: EdgeFCError) => void; timer: NodeJS.Timeout } | undefined;
   #failure: FailureReason | undefined;
   #crashReport: FunctionErrorFields | undefined;
+  /** Told when the child answers `pre-stop`. */
+  #preStopDone: ((error: FunctionErrorFields | undefined) => void) | undefined;
   #heapExhausted = false;
   #exited = false;
   #stopping: Promise<void> | undefined;
@@ -225,9 +227,12 @@ export class NodeInstance implements FunctionInstance {
     // A liveness probe still out means a call just timed out and the event loop may be stuck:
     // it would not read `shutdown`, so the grace period would only be wasted.
     const suspectedStuck = this.#probe !== undefined;
+    const healthy = this.#ready && this.#failure === undefined && !suspectedStuck;
     this.#fail((requestId) => new ServiceUnavailableError(`${this.#name} was stopped`, { requestId }));
     if (this.#child === undefined) return;
     if (!this.#exited && !suspectedStuck) {
+      const preStop = this.#config.fn.preStop;
+      if (healthy && preStop !== undefined) await this.#preStop(preStop.timeoutMs);
       this.#send({ type: ParentMessageType.shutdown });
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -459,6 +464,27 @@ export class NodeInstance implements FunctionInstance {
     return only?.requestId ?? '';
   }
 
+  /**
+   * The function's preStop hook (instanceLifecycleConfig.preStop), at most `timeoutMs`; its
+   * outcome only goes to the function's log: the instance stops either way.
+   */
+  async #preStop(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      new Promise<string>((resolve) => {
+        this.#preStopDone = (error) => resolve(error === undefined ? 'returned' : `failed: ${error.errorType}: ${error.errorMessage}`);
+        this.#send({ type: ParentMessageType.preStop });
+      }),
+      this.#closed.then(() => 'ended with the process'),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`did not return within ${timeoutMs} ms`), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#preStopDone = undefined;
+    this.#log('', 'info', `pre-stop ${outcome}`);
+  }
+
   #log(requestId: string, level: FunctionLogLevel, message: string, time = Date.now()): void {
     try {
       this.#config.onLog({
@@ -525,6 +551,9 @@ export class NodeInstance implements FunctionInstance {
       }
       case ChildMessageType.log:
         this.#log(message.requestId, message.level, String(message.message), message.time);
+        return;
+      case ChildMessageType.preStopDone:
+        this.#preStopDone?.(message.error);
         return;
       case ChildMessageType.pong:
         if (this.#probe?.nonce === message.nonce) {

@@ -17,6 +17,7 @@ export const ParentMessageType = {
   invoke: 'invoke',
   abort: 'abort',
   ping: 'ping',
+  preStop: 'pre-stop',
   shutdown: 'shutdown',
 } as const;
 export type ParentMessageType = (typeof ParentMessageType)[keyof typeof ParentMessageType];
@@ -77,6 +78,11 @@ export interface PingMessage {
   nonce: number;
 }
 
+/** Run the function's preStop hook (instanceLifecycleConfig.preStop) before the instance stops. */
+export interface PreStopMessage {
+  type: typeof ParentMessageType.preStop;
+}
+
 export interface ShutdownMessage {
   type: typeof ParentMessageType.shutdown;
 }
@@ -88,6 +94,7 @@ export type ParentMessage =
   | InvokeMessage
   | AbortMessage
   | PingMessage
+  | PreStopMessage
   | ShutdownMessage;
 
 export const ChildMessageType = {
@@ -100,6 +107,7 @@ export const ChildMessageType = {
   error: 'error',
   log: 'log',
   pong: 'pong',
+  preStopDone: 'pre-stop-done',
   crash: 'crash',
 } as const;
 export type ChildMessageType = (typeof ChildMessageType)[keyof typeof ChildMessageType];
@@ -165,6 +173,12 @@ export interface PongMessage {
 }
 
 /** An uncaught exception or unhandled rejection: the child exits right after sending this. */
+/** The preStop hook returned; `error` when it failed (or did not load). */
+export interface PreStopDoneMessage {
+  type: typeof ChildMessageType.preStopDone;
+  error?: FunctionErrorFields;
+}
+
 export interface CrashMessage {
   type: typeof ChildMessageType.crash;
   error: FunctionErrorFields;
@@ -180,6 +194,7 @@ export type ChildMessage =
   | ErrorMessage
   | LogMessage
   | PongMessage
+  | PreStopDoneMessage
   | CrashMessage;
 
 /** Cheap structural check for what arrives on the channel; the child is not trusted to be sane. */

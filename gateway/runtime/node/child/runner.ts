@@ -22,6 +22,7 @@ import { LazyAbort } from './lazy-abort.js';
 import type { ContextSource } from './context.js';
 import { callScope, captureConsole } from './console-capture.js';
 import { loadExport } from './load-handler.js';
+import { runLifecycleHook } from './run-hook.js';
 import type { AnyFunction } from './load-handler.js';
 import { runWithCallback } from './run-handler.js';
 import type { HandlerOutcome } from './run-handler.js';
@@ -95,19 +96,19 @@ async function onInit(message: InitMessage): Promise<void> {
     return;
   }
   // Initializer output is not part of any call (gateway/logging/function-log.ts): request ID ''.
-  await callScope.run({ requestId: '' }, async () => {
-    const loaded = await loadExport(source!.spec.codeDir, initializer);
-    if (!loaded.ok) return fail(loaded.error);
-    const context = buildContext(source!, {
-      requestId: message.requestId,
-      qualifier: '',
-      invokerContext: undefined,
-      abort: new LazyAbort(),
-    });
-    const outcome = await runWithCallback(loaded.fn, [context], 2);
-    if (outcome.kind === 'ok') send({ type: ChildMessageType.initDone, initId: message.initId });
-    else fail(toErrorFields(outcome.error));
-  });
+  const error = await callScope.run({ requestId: '' }, () => runLifecycleHook(source!, initializer, message.requestId));
+  if (error === undefined) send({ type: ChildMessageType.initDone, initId: message.initId });
+  else fail(error);
+}
+
+/** The function's preStop hook; the gateway stops the process after it, or after its timeout. */
+async function onPreStop(): Promise<void> {
+  const preStop = source?.spec.preStop;
+  const error =
+    source === undefined || preStop === undefined
+      ? undefined
+      : await callScope.run({ requestId: '' }, () => runLifecycleHook(source!, preStop.handler, ''));
+  send({ type: ChildMessageType.preStopDone, ...(error === undefined ? {} : { error }) });
 }
 
 async function onInvoke(message: InvokeMessage): Promise<void> {
@@ -212,6 +213,9 @@ function onMessage(message: unknown): void {
     }
     case ParentMessageType.ping:
       send({ type: ChildMessageType.pong, nonce: message.nonce });
+      return;
+    case ParentMessageType.preStop:
+      void onPreStop().catch(crash);
       return;
     case ParentMessageType.shutdown:
       process.exit(0);

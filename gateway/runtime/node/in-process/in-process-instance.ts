@@ -31,6 +31,7 @@ import { LazyAbort } from '../child/lazy-abort.js';
 import type { ContextSource } from '../child/context.js';
 import { toErrorFields } from '../child/error-fields.js';
 import { loadExport } from '../child/load-handler.js';
+import { runLifecycleHook } from '../child/run-hook.js';
 import type { AnyFunction } from '../child/load-handler.js';
 import { convertResult } from '../child/result.js';
 import { runWithCallback } from '../child/run-handler.js';
@@ -67,6 +68,7 @@ export class InProcessInstance implements FunctionInstance {
   #initialized: boolean;
   #initializing: Promise<void> | undefined;
   #stopped = false;
+  #stopping: Promise<void> | undefined;
 
   /** Load the handler (once per gateway process per file). Rejects typed when it does not load. */
   static async start(config: InstanceConfig, options: InProcessInstanceOptions): Promise<InProcessInstance> {
@@ -112,18 +114,23 @@ export class InProcessInstance implements FunctionInstance {
   }
 
   /**
-   * Fails the calls in flight with ServiceUnavailable and aborts their `context.signal`; what
-   * their handlers do after that is not seen by anyone.
+   * Fails the calls in flight with ServiceUnavailable and aborts their `context.signal` (what
+   * their handlers do after that is not seen by anyone), then runs the preStop hook. Idempotent.
    */
   stop(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopped = true;
     for (const [requestId, call] of [...this.#running]) {
       const error = new ServiceUnavailableError(`${this.#name} was stopped`, { requestId });
       call.reject(error);
       call.abort.abort(error);
     }
-    return Promise.resolve();
+    const preStop = this.#config.fn.preStop;
+    if (preStop !== undefined) await this.#preStop(preStop.handler, preStop.timeoutMs);
   }
 
   async #run(invocation: Invocation): Promise<InvocationResult> {
@@ -187,34 +194,39 @@ export class InProcessInstance implements FunctionInstance {
     const initializer = fn.initializer;
     if (initializer === undefined) return;
     writeFrame(this.#config, 'Initialize', 'Start', requestId);
+    const outcome = await this.#runHook(initializer, requestId, fn.initializationTimeoutMs);
     let failure: EdgeFCError | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const scope = this.#scope('');
-      const loaded = await runInScope(scope, () => loadExport(fn.codeDir, initializer));
-      if (!loaded.ok) {
-        failure = new InitializationError(loaded.error, { requestId });
-      } else {
-        const abort = new LazyAbort();
-        const context = buildContext(this.#source, { requestId, qualifier: '', invokerContext: undefined, abort });
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), fn.initializationTimeoutMs);
-        });
-        const outcome = await Promise.race([runInScope(scope, () => runWithCallback(loaded.fn, [context], 2)), timedOut]);
-        if (outcome === 'timeout') {
-          const fields = { errorType: 'InitializationTimeout', errorMessage: `the initializer of ${fn.name} ran past ${fn.initializationTimeoutMs} ms` };
-          failure = new InitializationTimeoutError(fields, { requestId });
-          abort.abort(failure);
-        } else if (outcome.kind !== 'ok') {
-          failure = new InitializationError(toErrorFields(outcome.error), { requestId });
-        }
-      }
-    } finally {
-      clearTimeout(timer);
+    if (outcome === 'timeout') {
+      const fields = { errorType: 'InitializationTimeout', errorMessage: `the initializer of ${fn.name} ran past ${fn.initializationTimeoutMs} ms` };
+      failure = new InitializationTimeoutError(fields, { requestId });
+    } else if (outcome !== undefined) {
+      failure = new InitializationError(outcome, { requestId });
     }
     writeFrame(this.#config, 'Initialize', 'End', requestId, failure === undefined ? {} : { failed: true, error: failure });
     if (failure !== undefined) throw failure;
     this.#initialized = true;
+  }
+
+  /** The preStop hook, at most its timeout; its outcome only goes to the log. */
+  async #preStop(handler: string, timeoutMs: number): Promise<void> {
+    const outcome = await this.#runHook(handler, '', timeoutMs);
+    const text =
+      outcome === undefined ? 'returned' : outcome === 'timeout' ? `did not return within ${timeoutMs} ms` : `failed: ${outcome.errorType}: ${outcome.errorMessage}`;
+    this.#log('', 'info', `pre-stop ${text}`);
+  }
+
+  /** A lifecycle hook in this function's scope: undefined (ok), its error, or 'timeout' (its signal then aborted). */
+  async #runHook(handler: string, requestId: string, timeoutMs: number): Promise<FunctionErrorFields | 'timeout' | undefined> {
+    const abort = new LazyAbort();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    // Its output and crashes belong to no call: request ID ''.
+    const outcome = await Promise.race([runInScope(this.#scope(''), () => runLifecycleHook(this.#source, handler, requestId, abort)), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') abort.abort(new Error(`${handler} ran past ${timeoutMs} ms`));
+    return outcome;
   }
 
   #scope(requestId: string): InProcessScope {
