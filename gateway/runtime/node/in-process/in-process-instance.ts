@@ -67,7 +67,6 @@ export class InProcessInstance implements FunctionInstance {
   readonly #running = new Map<string, RunningCall>();
   #initialized: boolean;
   #initializing: Promise<void> | undefined;
-  #stopped = false;
   #stopping: Promise<void> | undefined;
 
   /** Load the handler (once per gateway process per file). Rejects typed when it does not load. */
@@ -106,7 +105,7 @@ export class InProcessInstance implements FunctionInstance {
   }
 
   get usable(): boolean {
-    return !this.#stopped;
+    return this.#stopping === undefined;
   }
 
   invoke(invocation: Invocation): Promise<InvocationResult> {
@@ -123,7 +122,6 @@ export class InProcessInstance implements FunctionInstance {
   }
 
   async #stop(): Promise<void> {
-    this.#stopped = true;
     for (const [requestId, call] of [...this.#running]) {
       const error = new ServiceUnavailableError(`${this.#name} was stopped`, { requestId });
       call.reject(error);
