@@ -52,6 +52,9 @@ function cancelOnTimeout(pending: PendingRequests, requestId: string, error: Req
   pending.cancel(requestId, error);
 }
 
+/** After a reconnect, waiting calls are sent again at these multiples of the reconnect period (see #resendLater). */
+const RESEND_AFTER_RECONNECT_PERIODS = [1, 2, 4] as const;
+
 export class RequestChannel {
   readonly #options: RequestChannelOptions;
   readonly #pending = new PendingRequests();
@@ -207,6 +210,7 @@ export class RequestChannel {
       mqtt.subscribeAsync(this.#replyTopic, { qos: 1 }).then(
         () => {
           this.#pending.resendAll();
+          this.#resendLater(mqtt);
           for (const listener of this.#reconnectListeners) listener();
         },
         (error: unknown) => this.#options.logger.warn(`edgefc: could not renew ${this.#replyTopic} after a reconnect: ${errorMessage(error)}`),
@@ -214,6 +218,22 @@ export class RequestChannel {
     });
     this.#mqtt = mqtt;
     return mqtt;
+  }
+
+  /**
+   * §4.4: the gateway reconnects on its own schedule and, after a broker restart that lost its
+   * session, renews its subscriptions only then: a request re-sent before that is lost again.
+   * So calls still waiting are sent once more one, two and four reconnect periods later (the
+   * gateway's dedupe makes every repeat safe, §10.2). Timers stop with the channel.
+   */
+  #resendLater(mqtt: MqttClient): void {
+    const period = mqtt.options.reconnectPeriod ?? 1000;
+    for (const periods of RESEND_AFTER_RECONNECT_PERIODS) {
+      const timer = setTimeout(() => {
+        if (!this.#closed && mqtt.connected) this.#pending.resendAll();
+      }, period * periods);
+      timer.unref();
+    }
   }
 
   #onReply(payload: Buffer): void {
