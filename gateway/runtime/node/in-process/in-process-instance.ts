@@ -49,6 +49,7 @@ export interface InProcessInstanceOptions {
 }
 
 interface RunningCall {
+  requestId: string;
   reject: (error: EdgeFCError) => void;
   abort: LazyAbort;
 }
@@ -62,9 +63,10 @@ export class InProcessInstance implements FunctionInstance {
   readonly #source: ContextSource;
   readonly #handler: AnyFunction;
   readonly #log: InProcessScope['log'];
-  readonly #onCrash: InProcessScope['crashed'] = (requestId, reason) => this.#crashed(requestId, reason);
-  /** Calls running now, by request ID: a crash in a call's scope fails that call. */
-  readonly #running = new Map<string, RunningCall>();
+  readonly #onCrash: InProcessScope['crashed'] = (scope, reason) => this.#crashed(scope, reason);
+  /** Calls running now, by their number (InProcessScope.call): a crash in a call's scope fails that call. */
+  readonly #running = new Map<number, RunningCall>();
+  #lastCall = 0;
   #initialized: boolean;
   #initializing: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -83,8 +85,9 @@ export class InProcessInstance implements FunctionInstance {
     const log = logTo(config);
     return {
       requestId: '',
+      call: 0,
       log,
-      crashed: (_requestId, reason) => log('', 'error', `uncaught while loading: ${describe(reason)}`),
+      crashed: (_scope, reason) => log('', 'error', `uncaught while loading: ${describe(reason)}`),
     };
   }
 
@@ -122,8 +125,8 @@ export class InProcessInstance implements FunctionInstance {
   }
 
   async #stop(): Promise<void> {
-    for (const [requestId, call] of [...this.#running]) {
-      const error = new ServiceUnavailableError(`${this.#name} was stopped`, { requestId });
+    for (const call of [...this.#running.values()]) {
+      const error = new ServiceUnavailableError(`${this.#name} was stopped`, { requestId: call.requestId });
       call.reject(error);
       call.abort.abort(error);
     }
@@ -144,6 +147,8 @@ export class InProcessInstance implements FunctionInstance {
 
   #call(invocation: Invocation, budget: number): Promise<InvocationResult> {
     const { requestId } = invocation;
+    this.#lastCall += 1;
+    const call = this.#lastCall;
     return new Promise<InvocationResult>((resolve, reject) => {
       const abort = new LazyAbort();
       let settled = false;
@@ -151,7 +156,7 @@ export class InProcessInstance implements FunctionInstance {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        this.#running.delete(requestId);
+        this.#running.delete(call);
         settle();
       };
       const fail = (error: EdgeFCError): void => finish(() => reject(error));
@@ -160,7 +165,7 @@ export class InProcessInstance implements FunctionInstance {
         fail(error);
         abort.abort(error);
       }, budget);
-      this.#running.set(requestId, { reject: fail, abort });
+      this.#running.set(call, { requestId, reject: fail, abort });
       const context = buildContext(this.#source, {
         requestId,
         qualifier: invocation.qualifier,
@@ -169,7 +174,7 @@ export class InProcessInstance implements FunctionInstance {
         retryCount: invocation.retryCount ?? 0,
       });
       const handler = this.#handler;
-      runInScope(this.#scope(requestId), () => runWithCallback(handler, [invocation.event, context], 3)).then(
+      runInScope(this.#scope(requestId, call), () => runWithCallback(handler, [invocation.event, context], 3)).then(
         (outcome) => {
           const result = outcomeOf(outcome, requestId);
           finish(() => (result instanceof Error ? reject(result) : resolve(result)));
@@ -227,8 +232,8 @@ export class InProcessInstance implements FunctionInstance {
     return outcome;
   }
 
-  #scope(requestId: string): InProcessScope {
-    return { requestId, log: this.#log, crashed: this.#onCrash };
+  #scope(requestId: string, call = 0): InProcessScope {
+    return { requestId, call, log: this.#log, crashed: this.#onCrash };
   }
 
   /**
@@ -236,10 +241,11 @@ export class InProcessInstance implements FunctionInstance {
    * end the process (and every call on it); here it ends only the call whose code raised it,
    * and is logged to the function. Its module state is what the crash left.
    */
-  #crashed(requestId: string, reason: unknown): void {
+  #crashed(scope: InProcessScope, reason: unknown): void {
+    const { requestId } = scope;
     const fields = toErrorFields(reason);
     this.#log(requestId, 'error', `uncaught ${fields.errorType}: ${fields.errorMessage}${fields.stackTrace === undefined ? '' : `\n${fields.stackTrace.join('\n')}`}`);
-    const call = this.#running.get(requestId);
+    const call = this.#running.get(scope.call);
     if (call === undefined) return;
     call.reject(new UnhandledInvocationError(fields, { requestId }));
     call.abort.abort(reason);

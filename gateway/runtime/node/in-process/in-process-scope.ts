@@ -24,9 +24,11 @@ import { replaceConsole } from '../child/console-capture.js';
 /** The call (or load / initializer run, requestId '') that the code running now belongs to. */
 export interface InProcessScope {
   requestId: string;
+  /** The instance's own number for the call (request IDs are only unique per client); 0 outside calls. */
+  call: number;
   log(requestId: string, level: FunctionLogLevel, message: string): void;
-  /** An exception or rejection the function left unhandled, raised in this scope. */
-  crashed(requestId: string, reason: unknown): void;
+  /** An exception or rejection the function left unhandled, raised in `scope`. */
+  crashed(scope: InProcessScope, reason: unknown): void;
 }
 
 const scopes = new AsyncLocalStorage<InProcessScope>();
@@ -74,7 +76,7 @@ function install(): void {
   process.on('uncaughtException', (error) => {
     const scope = scopes.getStore();
     if (scope !== undefined) {
-      scope.crashed(scope.requestId, error);
+      scope.crashed(scope, error);
       return;
     }
     // Not a function's: Node's own behaviour, unless another listener has taken it on.
@@ -85,7 +87,7 @@ function install(): void {
   process.on('unhandledRejection', (reason) => {
     const scope = scopes.getStore();
     if (scope !== undefined) {
-      scope.crashed(scope.requestId, reason);
+      scope.crashed(scope, reason);
       return;
     }
     if (process.listenerCount('unhandledRejection') > 1) return;
