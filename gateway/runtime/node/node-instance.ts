@@ -215,8 +215,9 @@ export class NodeInstance implements FunctionInstance {
   }
 
   /**
-   * Ask the child to exit, SIGKILL its process group after `stopGraceMs`, and wait until it is
-   * gone. Calls in flight fail with ServiceUnavailable. Idempotent.
+   * Calls in flight fail with ServiceUnavailable; a healthy instance runs its preStop hook (at
+   * most its timeout); then ask the child to exit, SIGKILL its process group after
+   * `stopGraceMs`, and wait until it is gone. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
