@@ -120,7 +120,7 @@ async function main(): Promise<number> {
   for (const name of only) {
     if (!SCENARIOS.includes(name)) throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
   }
-  const durations: Durations = quick ? { warmupMs: 250, measureMs: 1_000, rounds: 1 } : { warmupMs: 1_000, measureMs: 5_000, rounds: 3 };
+  const durations: Durations = quick ? { warmupMs: 400, measureMs: 800, rounds: 1 } : { warmupMs: 1_000, measureMs: 5_000, rounds: 3 };
   if (values.rounds !== undefined) durations.rounds = Number(values.rounds);
   if (values['measure-ms'] !== undefined) durations.measureMs = Number(values['measure-ms']);
   const targetKeys = values.targets?.split(',').map((key) => key.trim());
