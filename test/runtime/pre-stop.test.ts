@@ -6,19 +6,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { invocation, test } from './harness.js';
+import type { FunctionPool } from '../../gateway/runtime/function-pool.js';
+import { invocation, test, type Harness } from './harness.js';
 
 const lines = (file: string): string[] => readFileSync(file, 'utf8').trim().split('\n');
+
+/** A pool of the init fixture whose preStop hook records runs in STATE_DIR = `state`. */
+function preStopPool(harness: Harness, state: string, hook: string, timeoutMs: number): FunctionPool {
+  return harness.pool({
+    dir: 'init',
+    handler: 'index.handler',
+    environmentVariables: { STATE_DIR: state },
+    preStop: { handler: hook, timeoutMs },
+  });
+}
 
 describe('preStop (Node.js)', () => {
   test('runs once in the instance process before it stops; its log line says so', async ({ harness }) => {
     const state = harness.tmpDir();
-    const pool = harness.pool({
-      dir: 'init',
-      handler: 'index.handler',
-      environmentVariables: { STATE_DIR: state },
-      preStop: { handler: 'index.preStop', timeoutMs: 3000 },
-    });
+    const pool = preStopPool(harness, state, 'index.preStop', 3000);
     const pid = (await pool.invoke(invocation())).payload.toString();
     await pool.close({ graceMs: 0 });
     expect(lines(join(state, 'prestop'))).toEqual([pid]);
@@ -27,12 +33,7 @@ describe('preStop (Node.js)', () => {
 
   test('a hook that never returns holds the stop for its timeout only', async ({ harness }) => {
     const state = harness.tmpDir();
-    const pool = harness.pool({
-      dir: 'init',
-      handler: 'index.handler',
-      environmentVariables: { STATE_DIR: state },
-      preStop: { handler: 'index.stuckPreStop', timeoutMs: 300 },
-    });
+    const pool = preStopPool(harness, state, 'index.stuckPreStop', 300);
     await pool.invoke(invocation());
     await pool.close({ graceMs: 0 });
     expect(lines(join(state, 'prestop'))).toHaveLength(1);
