@@ -71,7 +71,7 @@ export class Deployer {
     const before = triggerFilters(registry.functions());
     const after = triggerFilters(template.functions);
     const triggersChanged = after.join('\n') !== before.join('\n');
-    if (triggersChanged) await this.#follow(before, after, file);
+    if (triggersChanged) await this.#follow(after, file);
     registry.replace(template);
     const { retired, drained } = host.redeploy();
     logger.info('redeployed', { template: template.path, functions: registry.functions().length, retired, ...(triggersChanged ? { triggers: after.join(' ') } : {}) });
@@ -89,13 +89,12 @@ export class Deployer {
     return { template: template.path, functions: registry.functions().length, retired, triggersChanged };
   }
 
-  /** Subscribe `after`; when the broker refuses, go back to `before` and refuse the deploy. */
-  async #follow(before: readonly string[], after: readonly string[], file: string): Promise<void> {
+  /** Subscribe `after`; when the broker refuses (the link then keeps `before`), refuse the deploy. */
+  async #follow(after: readonly string[], file: string): Promise<void> {
     const { logger, setTriggerFilters } = this.#options;
     try {
       await setTriggerFilters(after);
     } catch (error) {
-      await setTriggerFilters(before).catch(() => undefined);
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn('redeploy refused; the previous template keeps serving', { template: file, error: reason });
       throw error instanceof EdgeFCError ? error : new ServiceUnavailableError(`could not subscribe the template's trigger topics: ${reason}`, { cause: error });

@@ -133,7 +133,13 @@ export class GatewayLink implements GatewayTransport {
     const added = filters.filter((filter) => !before.includes(filter));
     const removed = before.filter((filter) => !filters.includes(filter));
     if (added.length > 0) {
-      await subscribeAll(this.#client, Object.fromEntries(added.map((filter) => [filter, triggerSubscription(this.protocolVersion)])));
+      try {
+        await subscribeAll(this.#client, Object.fromEntries(added.map((filter) => [filter, triggerSubscription(this.protocolVersion)])));
+      } catch (error) {
+        // Some of them may have been granted: keep the filters we had, and only those.
+        await this.#client.unsubscribeAsync(added).catch(() => undefined);
+        throw error;
+      }
     }
     if (removed.length > 0) await this.#client.unsubscribeAsync(removed);
     this.#triggerFilters = [...filters];

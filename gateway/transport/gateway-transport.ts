@@ -19,7 +19,8 @@ export interface GatewayTransport extends ReplySink {
   publishConfirmed(topic: string, payload: Buffer): Promise<void>;
   /**
    * Take messages on these trigger filters (§11) from now on, instead of the ones given before
-   * (a redeploy). Rejects with ServiceUnavailable when the broker refuses a subscription.
+   * (a redeploy). Rejects with ServiceUnavailable when the broker refuses a subscription; the
+   * link then keeps the filters it had.
    */
   setTriggerFilters(filters: readonly string[]): Promise<void>;
   /** Stop receiving messages; later publishes are dropped. */
