@@ -3,7 +3,7 @@
  * rotated files, one call's lines, and new lines as they are appended, across rotations.
  * Used by `edgefc logs`, which runs on the gateway's machine.
  */
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { parseFrameText } from './function-log.js';
 import { rotatedFiles } from './rotating-file.js';
@@ -145,29 +145,30 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
   };
   /**
    * Open the current file. After a rotation, the files rotated between the one last read and
-   * this one (several rotations within one poll) are read whole first, oldest first: the
-   * current file is opened before they are listed, so none can slip between the two.
+   * this one (several rotations within one poll) are read whole first, oldest first. The current
+   * file and those come from one listing of open files (`openLogFiles`) that a rotation racing it
+   * can neither hide a file from nor show one twice in (test/logs/log-follow.test.ts).
    */
   const openCurrent = async (): Promise<void> => {
-    let next: FileHandle;
-    try {
-      next = await open(file, 'r');
-    } catch {
+    const previous = inode;
+    const files = first || previous === undefined ? await openNewest(file) : await openLogFiles(file, previous);
+    const current = files[0]?.index === 0 ? files[0] : undefined;
+    if (current === undefined) {
+      // No current file (mid-rotation, or removed): try again at the next poll, from the same file.
+      await closeAll(files);
       return;
     }
-    const info = await next.stat();
-    if (!first && inode !== undefined) {
-      for (const between of await filesBetween(file, inode, info.ino)) {
-        try {
-          emit(decoder.write(await readFile(between)));
-        } catch {
-          // Rotated away meanwhile: those lines are gone.
-        }
+    // Rotated since the file last read, oldest first.
+    for (const f of files.filter((f) => f !== current).reverse()) {
+      try {
+        emit(decoder.write(await f.handle.readFile()));
+      } finally {
+        await f.handle.close();
       }
     }
-    handle = next;
-    offset = first ? (options.from?.inode === info.ino ? options.from.offset : info.size) : 0;
-    inode = info.ino;
+    handle = current.handle;
+    offset = first ? (options.from?.inode === current.ino ? options.from.offset : current.size) : 0;
+    inode = current.ino;
     first = false;
   };
   try {
@@ -185,13 +186,17 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
       if (handle !== undefined && (current === undefined || current.ino !== inode)) {
         // Rotated (or removed): what was appended to the old file before the rename comes first.
         await readRest();
-        await handle.close();
+        const old = handle;
         handle = undefined;
+        // Held open through the listing: a closed file rotated out could lend its inode to a new one.
+        if (current !== undefined) await openCurrent();
+        await old.close();
       } else if (handle !== undefined && current !== undefined && current.size < offset) {
         // Truncated in place (copytruncate): start over.
         offset = 0;
+      } else if (handle === undefined && current !== undefined) {
+        await openCurrent();
       }
-      if (handle === undefined && current !== undefined) await openCurrent();
       await readRest();
     }
   } finally {
@@ -199,35 +204,80 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
   }
 }
 
-/**
- * Rotated files (`f.log.k`) newer than the one with inode `after` and other than `current`,
- * oldest first. When `after` is gone (rotated out past maxFiles), every rotated file left is
- * newer than it, so all of them are. The writer renames `.k` → `.k+1` one file at a time: a
- * listing that meets a file mid-rename is taken again, a few times, rather than dropping lines.
- */
-async function filesBetween(file: string, after: number, current: number): Promise<string[]> {
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    const listed = await listNewer(file, after, current);
-    if (listed !== undefined) return listed;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return [];
+/** A log file opened by its name at one moment: the handle keeps reading it whatever it is renamed to. */
+interface OpenLogFile {
+  /** 0 for the file itself, k for `f.log.k`. */
+  index: number;
+  handle: FileHandle;
+  ino: number;
+  size: number;
 }
 
-/** One listing; undefined when a file vanished under it (a rotation in progress). */
-async function listNewer(file: string, after: number, current: number): Promise<string[] | undefined> {
-  const newer: string[] = [];
-  for (const candidate of (await rotatedFiles(file)).filter((f) => f !== file)) {
-    let ino: number;
-    try {
-      ino = (await stat(candidate)).ino;
-    } catch {
-      return undefined;
-    }
-    if (ino === after) return newer.reverse();
-    if (ino !== current) newer.push(candidate);
+/** Rotated files looked at, at most (docs/logs.md §2: maxFiles is far below). */
+const MAX_LOG_FILES = 64;
+
+async function openNewest(file: string): Promise<OpenLogFile[]> {
+  try {
+    const handle = await open(file, 'r');
+    const info = await handle.stat();
+    return [{ index: 0, handle, ino: info.ino, size: info.size }];
+  } catch {
+    return [];
   }
-  return newer.reverse();
+}
+
+/**
+ * The log file and the rotated files newer than the one with inode `after` (all rotated files
+ * when it is gone), newest first, each open. A rotation renames `.k` → `.k+1` one file at a
+ * time from the oldest down, then `f.log` → `.1`: files only ever move to a higher number, by one
+ * per rotation. So a pass that opens `.1`, `.2`, … upwards can meet a file twice (dropped by
+ * inode) but never passes one, nor sees two out of order, as long as at most one rotation runs
+ * during the pass — which holds when `f.log` is the same file after the pass as before it
+ * (rotations are sequential, and each ends by renaming `f.log`). Otherwise the pass is taken
+ * again; a log that rotates without pause gets the last pass.
+ */
+async function openLogFiles(file: string, after: number): Promise<OpenLogFile[]> {
+  let files: OpenLogFile[] = [];
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    await closeAll(files);
+    files = await openNewest(file);
+    const newest = files[0]?.ino;
+    files.push(...(await openRotated(file, after, newest)));
+    const now = await stat(file).catch(() => undefined);
+    if (newest !== undefined && now?.ino === newest) break;
+  }
+  return files;
+}
+
+/** One upward pass over `f.log.1`, `f.log.2`, … up to the file `after` (excluded) or the end. */
+async function openRotated(file: string, after: number, newest: number | undefined): Promise<OpenLogFile[]> {
+  const files: OpenLogFile[] = [];
+  const seen = new Set<number | undefined>([newest]);
+  let missing = 0;
+  for (let index = 1; index < MAX_LOG_FILES; index += 1) {
+    let handle: FileHandle;
+    try {
+      handle = await open(`${file}.${index}`, 'r');
+    } catch {
+      // Two missing in a row: the end (a rotation leaves at most one gap at a time).
+      if (++missing === 2) break;
+      continue;
+    }
+    missing = 0;
+    const info = await handle.stat().catch(() => undefined);
+    if (info === undefined || seen.has(info.ino) || info.ino === after) {
+      await handle.close().catch(() => undefined);
+      if (info?.ino === after) break;
+      continue;
+    }
+    seen.add(info.ino);
+    files.push({ index, handle, ino: info.ino, size: info.size });
+  }
+  return files;
+}
+
+async function closeAll(files: OpenLogFile[]): Promise<void> {
+  for (const f of files) await f.handle.close().catch(() => undefined);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
