@@ -8,8 +8,9 @@
  *
  * --quick: a < 60 s smoke check with short runs, which also holds the standing rule
  * "sequential Sync p50 through the embedded gateway < 1 ms" and exits 1 when it breaks.
- * --profile: the gateways under --cpu-prof at 64 calls in flight (--profile-in-flight N), driven
- *   by the fc-embedded and fc-mosquitto clients (--targets to choose); prints their hot spots.
+ * --profile: the gateways and the clients under --cpu-prof at 64 calls in flight
+ *   (--profile-in-flight N), driving the fc-embedded and fc-mosquitto targets (--targets to
+ *   choose); prints the hot spots of each busy process, named by its role.
  */
 import { loadavg } from 'node:os';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -52,7 +53,7 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     context.startResponder(embedded.url, false),
   ]);
   const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string, fn = ECHO_FUNCTION) =>
-    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` });
+    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` }, gatewayOptions);
   const brokerPid = context.mosquitto.pid;
   const targets: Target[] = [
     { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
@@ -86,12 +87,27 @@ async function runProfile(context: BenchContext, seconds: number, inFlight: numb
     const result = await target.client.run({ mode: 'closed', inFlight, rate: 0, warmupMs: 1_000, durationMs: seconds * 1000, payloadBytes: PAYLOAD_BYTES, timeoutMs: 30_000 });
     context.progress(`  ${Math.round((result.completed / result.windowMs) * 1000)} req/s under the profiler`);
   }
+  // Who is who: profiles are named CPU.<date>.<pid>.…; the gateways and the clients of the
+  // profiled targets are reported, the idle clients of the others are not.
+  const roles = new Map<number, string>();
+  const onMosquitto = topology.targets.find((target) => target.key === 'fc-mosquitto')?.gateway;
+  for (const { gateway } of topology.targets) {
+    if (gateway !== undefined) roles.set(gateway.pid, gateway === onMosquitto ? 'gateway on Mosquitto' : 'gateway, embedded broker');
+  }
+  for (const key of keys) {
+    const target = topology.targets.find((candidate) => candidate.key === key);
+    if (target !== undefined) roles.set(target.client.pid, `client of ${key}`);
+  }
   await topology.stop();
-  // Each gateway process writes its profile when it exits (file name: CPU.<date>.<pid>...).
   const summaries: Record<string, ProfileSummary> = {};
   for (const file of (await readdir(dir)).filter((name) => name.endsWith('.cpuprofile'))) {
-    summaries[file] = await summarizeProfileFile(join(dir, file), 30);
-    process.stdout.write(`\n## ${join(dir, file)}\n${renderProfile(summaries[file])}\n`);
+    const role = roles.get(Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(file)?.[1]));
+    if (role === undefined) continue;
+    const summary = await summarizeProfileFile(join(dir, file), 30);
+    // A process writes one profile per thread; the writer and log threads' are near idle.
+    if (summary.busyMs < summary.totalMs * 0.02) continue;
+    summaries[`${role}: ${file}`] = summary;
+    process.stdout.write(`\n## ${role}: ${join(dir, file)}\n${renderProfile(summary)}\n`);
   }
   return summaries;
 }

@@ -49,7 +49,7 @@ export interface BenchContext {
   progress(message: string): void;
   startGateway(name: string, args: GatewayStartArgs, options?: { execArgv?: string[] }): Promise<BenchGateway>;
   startResponder(url: string, mqtt5: boolean): Promise<BenchResponder>;
-  startClient(name: string, args: ConnectArgs): Promise<BenchClient>;
+  startClient(name: string, args: ConnectArgs, options?: { execArgv?: string[] }): Promise<BenchClient>;
 }
 
 export interface BenchGateway {
@@ -115,8 +115,8 @@ export function createContext(options: { quick: boolean; durations: Durations; m
         stop: () => release(worker, () => worker.call('stop')),
       };
     },
-    async startClient(name, args) {
-      const worker = await track(name, 'client.js');
+    async startClient(name, args, startOptions = {}) {
+      const worker = await track(name, 'client.js', startOptions.execArgv);
       await worker.call('connect', args);
       return {
         pid: worker.pid,

@@ -160,6 +160,7 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
   const base = {
     clientId: options.clientId,
     connectTimeoutMs: options.connectTimeoutMs,
+    coalesceWrites: true,
     clean: !persistent,
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.password === undefined ? {} : { password: options.password }),

@@ -9,6 +9,7 @@
 import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from 'mqtt';
 import { ServiceUnavailableError } from '../errors.js';
 import { enableTcpNoDelay } from './tcp-nodelay.js';
+import { enableWriteCoalescing } from './write-coalescing.js';
 
 export interface ConnectMqttOptions extends IClientOptions {
   /**
@@ -18,6 +19,12 @@ export interface ConnectMqttOptions extends IClientOptions {
    * @example connectMqtt('mqtt://127.0.0.1:1883', { connectTimeoutMs: 2_000 })
    */
   connectTimeoutMs?: number;
+  /**
+   * Send the packets of one event-loop turn in one socket write (write-coalescing.ts). On for
+   * FCClient and the gateway; off for a plain client (the benchmark's raw baselines).
+   * @default false
+   */
+  coalesceWrites?: boolean;
 }
 
 /**
@@ -38,7 +45,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  * is then closed, with no reconnect timer left behind.
  */
 export async function connectMqtt(url: string, options: ConnectMqttOptions = {}): Promise<MqttClient> {
-  const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, ...clientOptions } = options;
+  const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, coalesceWrites = false, ...clientOptions } = options;
   const reconnectPeriod = clientOptions.reconnectPeriod ?? DEFAULT_RECONNECT_PERIOD_MS;
   const debugging = process.env['DEBUG'] !== undefined && process.env['DEBUG'] !== '';
   const client = connect(url, {
@@ -51,6 +58,7 @@ export async function connectMqtt(url: string, options: ConnectMqttOptions = {})
     manualConnect: true,
   });
   enableTcpNoDelay(client);
+  if (coalesceWrites) enableWriteCoalescing(client);
 
   let lastError: Error | undefined;
   let onConnect: () => void = () => undefined;
