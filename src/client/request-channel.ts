@@ -176,7 +176,6 @@ export class RequestChannel {
       mqtt = await connectMqtt(options.brokerUrl, {
         clientId: options.clientId,
         connectTimeoutMs: options.connectTimeout,
-        coalesceWrites: true,
         ...(options.username === undefined ? {} : { username: options.username }),
         ...(options.password === undefined ? {} : { password: options.password }),
       });
