@@ -43,17 +43,17 @@ interface Topology {
 async function startTopology(context: BenchContext, options: { execArgv?: string[] } = {}): Promise<Topology> {
   const template = await writeTemplate([echoFunction(ECHO_FUNCTION), echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
   context.progress('starting gateways (Mosquitto, embedded) and raw echo responders');
-  const gatewayOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
+  const workerOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
   const [onMosquitto, embedded] = await Promise.all([
-    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: context.mosquitto.url }, gatewayOptions),
-    context.startGateway('gateway-embedded', { templatePath: template }, gatewayOptions),
+    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: context.mosquitto.url }, workerOptions),
+    context.startGateway('gateway-embedded', { templatePath: template }, workerOptions),
   ]);
   const [responderMosquitto, responderEmbedded] = await Promise.all([
     context.startResponder(context.mosquitto.url, true),
     context.startResponder(embedded.url, false),
   ]);
   const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string, fn = ECHO_FUNCTION) =>
-    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` }, gatewayOptions);
+    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` }, workerOptions);
   const brokerPid = context.mosquitto.pid;
   const targets: Target[] = [
     { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },

@@ -159,12 +159,11 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
       return;
     }
     // Rotated since the file last read, oldest first.
-    for (const f of files.filter((f) => f !== current).reverse()) {
-      try {
-        emit(decoder.write(await f.handle.readFile()));
-      } finally {
-        await f.handle.close();
-      }
+    const rotated = files.filter((f) => f !== current).reverse();
+    try {
+      for (const f of rotated) emit(decoder.write(await f.handle.readFile()));
+    } finally {
+      await closeAll(rotated);
     }
     handle = current.handle;
     offset = first ? (options.from?.inode === current.ino ? options.from.offset : current.size) : 0;
