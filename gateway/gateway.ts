@@ -2,14 +2,23 @@
  * The gateway process's core: registry + function host + broker link, and the embedded broker
  * when no external one is given. `Gateway.start()` is what `edgefc start` runs.
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { startEmbeddedBroker, type BrokerTlsOptions, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { AccessControl } from './security/access-control.js';
+import { createAuditLog } from './security/audit-log.js';
+import { createBrokerAuth } from './security/broker-auth.js';
+import { CallPolicy } from './security/call-policy.js';
+import { withInstanceCredentials } from './security/credentialed-runtime.js';
+import { ensureLocalOperator } from './security/local-credential.js';
+import { assertTrustedTemplate } from './security/trusted-templates.js';
+import { redactUrl } from '../src/mqtt/redact-url.js';
+import type { Runtime } from './runtime/types.js';
 import { dispatchMessage } from './dispatch/dispatch-message.js';
 import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
+import { defaultDataDir } from './data-dir.js';
 import { FunctionHost } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
 import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
@@ -37,8 +46,34 @@ export interface GatewayOptions {
   host?: string;
   /** Embedded broker's port; 0 picks a free one. @default 1883 */
   port?: number;
+  /** The gateway's own login to an external broker. */
   username?: string;
   password?: string;
+  /**
+   * No authentication and no authorization: anyone who reaches the broker may call any function,
+   * read everyone's replies and use every admin operation. For a closed lab network only; the
+   * gateway says so at start (docs/security.md §6).
+   * @default false
+   */
+  insecure?: boolean;
+  /**
+   * The access file: principals, roles, password hashes (gateway/security/access-file.ts).
+   * @default '<dataDir>/access.yml'
+   */
+  accessFile?: string;
+  /**
+   * Make (or renew) the local operator credential `<dataDir>/operator.credentials` at start, so
+   * the CLI on this box finds it (docs/security.md §2.2). Embedded broker only.
+   * @default true
+   */
+  localOperator?: boolean;
+  /** The embedded broker serves MQTT over TLS (mqtts) with these PEM files' contents. */
+  tls?: BrokerTlsOptions;
+  /**
+   * Directories `deploy` may load templates from (docs/protocol.md §9.7).
+   * @default the directory of `templatePath`
+   */
+  trustedTemplateDirs?: readonly string[];
   /** @default a logger writing to stderr */
   logger?: Logger;
   /** @default 5000 */
@@ -71,14 +106,7 @@ export interface GatewayOptions {
   logs?: Omit<FunctionLogOptions, 'dir'>;
 }
 
-export const DATA_DIR_ENV = 'EDGEFC_DATA_DIR';
-
-/** `--data` / `dataDir` default: `$EDGEFC_DATA_DIR`, else `.edgefc` in the working directory (gitignored). */
-export function defaultDataDir(): string {
-  const fromEnv = process.env[DATA_DIR_ENV];
-  if (fromEnv !== undefined && fromEnv !== '') return resolve(fromEnv.replace(/^~(?=$|\/)/, homedir()));
-  return resolve('.edgefc');
-}
+export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
 
 export class Gateway {
   readonly registry: Registry;
@@ -126,15 +154,47 @@ export class Gateway {
     const dataDir = options.dataDir ?? defaultDataDir();
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
+    const insecure = options.insecure ?? false;
+    const accessFile = options.accessFile ?? join(dataDir, 'access.yml');
+    let access: AccessControl | undefined;
     let broker: EmbeddedBroker | undefined;
     try {
-      broker = options.brokerUrl === undefined ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 }) : undefined;
+      access = insecure ? undefined : await AccessControl.open(accessFile);
+      const auth =
+        access === undefined
+          ? undefined
+          : createBrokerAuth(access, {
+              refused: (event) => logger.warn('broker refused a connection', event),
+              denied: (event) => logger.warn('broker denied a client', event),
+            });
+      if (access !== undefined && auth !== undefined) access.functions.onRevoke = (name) => auth.disconnect(name);
+      broker =
+        options.brokerUrl === undefined
+          ? await startEmbeddedBroker({
+              host: options.host ?? '127.0.0.1',
+              port: options.port ?? 1883,
+              ...(auth === undefined ? {} : { auth }),
+              ...(options.tls === undefined ? {} : { tls: options.tls }),
+            })
+          : undefined;
+      if (broker !== undefined && access !== undefined && (options.localOperator ?? true)) {
+        await ensureLocalOperator(dataDir, accessFile, broker.url);
+      }
     } catch (error) {
+      await broker?.close();
       await store.close();
       throw error;
     }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
-    const runtime = new RuntimeRegistry();
+    if (insecure) {
+      logger.warn('authentication is OFF (--insecure): anyone who reaches the broker can call every function, read every reply and deploy code', {
+        broker: redactUrl(brokerUrl),
+      });
+    }
+    // Instance credentials are checked by the embedded broker; an external broker knows only
+    // the principals broker-config wrote for it (docs/security.md §4).
+    const runtime: Runtime =
+      access !== undefined && broker !== undefined ? withInstanceCredentials(new RuntimeRegistry(), access.functions) : new RuntimeRegistry();
     const logs = new FunctionLogs({
       ...options.logs,
       dir: join(dataDir, 'logs'),
@@ -154,10 +214,29 @@ export class Gateway {
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const startedAt = Date.now();
+    const policy = access === undefined ? undefined : new CallPolicy(access);
+    const audit = createAuditLog(join(dataDir, 'audit.log'), {
+      onError: (error) => logger.warn('cannot write the audit log', { error: String(error) }),
+    });
+    const trustedDirs = options.trustedTemplateDirs ?? [dirname(resolve(options.templatePath))];
+    const deploy = async (file: string | undefined): Promise<DeployResult> =>
+      deployer.deploy(file === undefined ? undefined : await assertTrustedTemplate(file, trustedDirs));
     let link: GatewayTransport;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
-      context ??= { registry, host, async: asyncService, syncReplay, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
+      context ??= {
+        registry,
+        host,
+        async: asyncService,
+        syncReplay,
+        sink,
+        logger,
+        now: Date.now,
+        startedAt,
+        deploy,
+        audit: audit.sink,
+        ...(policy === undefined ? {} : { policy }),
+      };
       try {
         return dispatchMessage(context, message);
       } catch (error) {
@@ -200,8 +279,9 @@ export class Gateway {
     asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
     const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer });
     logger.info('gateway ready', {
-      broker: brokerUrl,
+      broker: redactUrl(brokerUrl),
       embedded: broker !== undefined,
+      authentication: access === undefined ? 'off' : 'on',
       mqtt: link.protocolVersion === 5 ? '5' : '3.1.1',
       functions: registry.functions().length,
       data: dataDir,

@@ -39,6 +39,13 @@ export const ErrorCode = {
   ProtocolError: 'ProtocolError',
   /** Anything else; unknown codes from the wire become this. */
   InternalError: 'InternalError',
+  /**
+   * The caller is known but not allowed to do this: a function its template does not grant it, an
+   * admin operation by a non-operator, a Response Topic that is not its own (docs/security.md).
+   */
+  AccessDenied: 'AccessDenied',
+  /** The broker refused the connection's credentials (unknown user, wrong password, client ID not its own). */
+  AuthenticationFailed: 'AuthenticationFailed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -153,6 +160,18 @@ export class ProtocolError extends EdgeFCError {
   }
 }
 
+export class AccessDeniedError extends EdgeFCError {
+  constructor(message: string, options?: EdgeFCErrorOptions) {
+    super(ErrorCode.AccessDenied, message, options);
+  }
+}
+
+export class AuthenticationFailedError extends EdgeFCError {
+  constructor(message: string, options?: EdgeFCErrorOptions) {
+    super(ErrorCode.AuthenticationFailed, message, options);
+  }
+}
+
 export class InternalError extends EdgeFCError {
   constructor(message: string, options?: EdgeFCErrorOptions) {
     super(ErrorCode.InternalError, message, options);
@@ -235,6 +254,8 @@ const SIMPLE_CLASSES: Record<string, SimpleErrorClass> = {
   [ErrorCode.Aborted]: AbortedError,
   [ErrorCode.ProtocolError]: ProtocolError,
   [ErrorCode.InternalError]: InternalError,
+  [ErrorCode.AccessDenied]: AccessDeniedError,
+  [ErrorCode.AuthenticationFailed]: AuthenticationFailedError,
 };
 
 const FUNCTION_CLASSES: Record<string, FunctionErrorClass> = {

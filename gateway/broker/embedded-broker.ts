@@ -31,7 +31,9 @@
  */
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { BrokerAuth } from '../security/broker-auth.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { createQos0Shedder } from './qos0-shedding.js';
 
@@ -82,6 +84,23 @@ export interface EmbeddedBrokerOptions {
    * @default 10_000
    */
   drainTimeoutMs?: number;
+  /**
+   * Who may connect, publish and subscribe (gateway/security/broker-auth.ts). Absent: anyone may
+   * do anything, as with aedes's defaults: only for `--insecure`.
+   */
+  auth?: BrokerAuth;
+  /**
+   * Serve MQTT over TLS (mqtts) instead of plain TCP. With `ca`, clients may present a
+   * certificate signed by it, and its subject CN names their principal (mutual TLS).
+   */
+  tls?: BrokerTlsOptions;
+}
+
+/** PEM contents, not paths. */
+export interface BrokerTlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
 }
 
 /**
@@ -162,10 +181,27 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   };
   if (shedQos0) aedesOptions.authorizeForward = shedder.authorizeForward;
   let interceptor: PublishInterceptor | undefined;
-  aedesOptions.authorizePublish = (_client, packet, callback) => {
+  const auth = options.auth;
+  if (auth !== undefined) {
+    aedesOptions.authenticate = (client, username, password, callback) => {
+      // ConnectRefused carries the CONNACK return code aedes wants (2, 4 or 5).
+      auth.authenticate(client, username, password, (error, ok) => callback(error as AuthenticateError | null, ok));
+    };
+    aedesOptions.authorizeSubscribe = (client, subscription, callback) => {
+      auth.authorizeSubscribe(client, subscription, callback);
+    };
+  }
+  aedesOptions.authorizePublish = (client, packet, callback) => {
     // aedes's default check, kept: clients may not publish into the broker's $SYS tree.
     if (packet.topic.startsWith('$SYS/')) {
       callback(new Error('$SYS/ topic is reserved'));
+      return;
+    }
+    // Checked before the gateway sees the message: a publish outside the principal's own
+    // topics never reaches the dispatcher (aedes then closes the connection).
+    const denial = client === null || auth === undefined ? undefined : auth.publishDenial(client, packet);
+    if (denial !== undefined) {
+      callback(new Error(denial));
       return;
     }
     if (interceptor === undefined) callback(null);
@@ -177,6 +213,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     log({ type: 'clientConnected', clientId: client.id, remoteAddress: remoteAddressOf(client) });
   });
   aedes.on('clientDisconnect', (client) => {
+    auth?.forget(client);
     log({ type: 'clientDisconnected', clientId: client.id });
   });
   aedes.on('clientError', (client, error) => {
@@ -193,12 +230,32 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // Sockets that never become aedes clients (no CONNECT yet) must be closed by us on close().
   const sockets = new Set<Socket>();
   const highWaterMark = options.socketHighWaterMark ?? DEFAULT_SOCKET_HIGH_WATER_MARK;
-  const server = createServer({ highWaterMark }, (socket) => {
+  const onSocket = (socket: Socket): void => {
     // See src/mqtt/tcp-nodelay.ts: without it a QoS 1 request/reply costs ~88 ms instead of <1 ms.
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     aedes.handle(socket);
+  };
+  const tls = options.tls;
+  const server: Server =
+    tls === undefined
+      ? createServer({ highWaterMark }, onSocket)
+      : createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true }),
+            // A client without a certificate may still log in with a password; one whose
+            // certificate does not verify is not trusted by it (broker-auth.ts reads `authorized`).
+            rejectUnauthorized: false,
+            highWaterMark,
+          },
+          onSocket,
+        );
+  // Raw TCP errors before the TLS handshake completes (a port scanner, a plain-MQTT client).
+  server.on('tlsClientError', (error: Error, socket: Socket) => {
+    log({ type: 'connectionError', remoteAddress: socket.remoteAddress, error });
   });
 
   let port: number;
@@ -222,7 +279,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     server,
     host,
     port,
-    url: `mqtt://${formatHostPort(clientHost(host), port)}`,
+    url: `${tls === undefined ? 'mqtt' : 'mqtts'}://${formatHostPort(clientHost(host), port)}`,
     stats: () => ({ connectedClients: aedes.connectedClients, droppedQos0: shedder.dropped }),
     interceptPublishes: (next) => {
       interceptor = next;

@@ -8,26 +8,33 @@ import { encodeFrame } from '../../src/protocol/envelope.js';
 import { ReplyStatus } from '../../src/protocol/reply.js';
 import { adminTopic } from '../../src/protocol/topics.js';
 import { RequestChannel } from '../../src/client/request-channel.js';
+import { resolveClientOptions, type ClientTls } from '../../src/client/options.js';
 
 export interface AdminClientOptions {
   brokerUrl: string;
   timeoutMs: number;
   username?: string;
   password?: string;
+  tls?: ClientTls;
 }
 
 export class AdminClient {
   readonly #channel: RequestChannel;
-  readonly #clientId = `edgefc-cli-${nanoid(10)}`;
+  /** The topic level of its admin requests: the operator's name when it logs in. */
+  readonly #address: string;
   readonly #timeoutMs: number;
 
   constructor(options: AdminClientOptions) {
     this.#timeoutMs = options.timeoutMs;
-    this.#channel = new RequestChannel({
+    const resolved = resolveClientOptions({
       brokerUrl: options.brokerUrl,
-      clientId: this.#clientId,
-      username: options.username,
-      password: options.password,
+      ...(options.username === undefined ? { clientId: `edgefc-cli-${nanoid(10)}` } : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
+    this.#address = resolved.address;
+    this.#channel = new RequestChannel({
+      ...resolved,
       connectTimeout: Math.min(options.timeoutMs, 5000),
       logger: { warn: (message) => process.emitWarning(message) },
     });
@@ -41,7 +48,7 @@ export class AdminClient {
       deadline: Date.now() + this.#timeoutMs,
       signal: undefined,
       timeoutError,
-      topic: adminTopic(this.#clientId, operation),
+      topic: adminTopic(this.#address, operation),
       frame: (remaining) => encodeFrame({ id: requestId, type: 'Sync', timeout: remaining }, Buffer.from(JSON.stringify(args))),
     });
     switch (reply.status) {

@@ -8,6 +8,8 @@ import type { Registry } from '../registry/registry.js';
 import type { DeployResult } from '../registry/deployer.js';
 import type { ReplySink } from '../transport/inbound-message.js';
 import type { SyncReplayCache } from './sync-replay.js';
+import type { AuditSink } from '../security/audit-log.js';
+import type { CallPolicy } from '../security/call-policy.js';
 
 export interface DispatchContext {
   registry: Registry;
@@ -23,4 +25,11 @@ export interface DispatchContext {
   startedAt: number;
   /** Redeploy a template (§9 `deploy`); absent where the gateway does not allow it. */
   deploy?: (templatePath: string | undefined) => Promise<DeployResult>;
+  /**
+   * Who may call what (docs/security.md §3.2), checked before anything runs. Absent only on a
+   * gateway started with `--insecure`.
+   */
+  policy?: CallPolicy;
+  /** Every admin operation asked for, with its principal and outcome (docs/security.md §5). */
+  audit?: AuditSink;
 }

@@ -2,7 +2,8 @@
  * Admin operations over MQTT (docs/protocol.md §9): what `edgefc list`, `stats` and
  * `invocations` ask.
  */
-import { InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from '../../src/errors.js';
+import { ErrorCode, InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from '../../src/errors.js';
+import type { AuditEntry } from '../security/audit-log.js';
 import { decodeFrame } from '../../src/protocol/envelope.js';
 import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
 import { replyTopic, type AdminAddress } from '../../src/protocol/topics.js';
@@ -44,19 +45,30 @@ const OPERATIONS: Record<string, AdminOperation> = {
 export function handleAdmin(context: DispatchContext, address: AdminAddress, payload: Buffer): void {
   const replyTo = replyTopic(address.clientId);
   let requestId = '';
-  const fail = (error: unknown): void => context.sink.publish(replyTo, encodeErrorReply(requestId, toEdgeFCError(error).toWire()));
+  let principal = address.clientId;
+  let args: Record<string, unknown> = {};
+  const audit = (outcome: AuditEntry['outcome'], code?: string): void =>
+    context.audit?.({ principal, clientId: address.clientId, operation: address.operation, args, outcome, ...(code === undefined ? {} : { code }) });
+  const fail = (error: unknown): void => {
+    const typed = toEdgeFCError(error);
+    audit(typed.code === ErrorCode.AccessDenied ? 'denied' : 'failed', typed.code);
+    context.sink.publish(replyTo, encodeErrorReply(requestId, typed.toWire()));
+  };
   try {
     const { header, body } = decodeFrame(payload);
     if (typeof header['id'] === 'string') requestId = header['id'];
+    // §9.8: operators only, on every broker; checked before the arguments are even read.
+    principal = context.policy?.assertOperator(address.clientId, address.operation).name ?? principal;
     const operation = OPERATIONS[address.operation];
     if (operation === undefined) {
       throw new InvalidArgumentError(`unknown admin operation "${address.operation}"; known: ${Object.keys(OPERATIONS).join(', ')} (§9.3)`);
     }
+    args = parseArgs(body);
     // Promise.resolve: cancel waits for its write to be committed; the others answer at once.
-    Promise.resolve(operation(context, parseArgs(body))).then(
-      (result) => context.sink.publish(replyTo, encodeOkReply(requestId, Buffer.from(JSON.stringify(result), 'utf8'), false)),
-      fail,
-    );
+    Promise.resolve(operation(context, args)).then((result) => {
+      audit('ok');
+      context.sink.publish(replyTo, encodeOkReply(requestId, Buffer.from(JSON.stringify(result), 'utf8'), false));
+    }, fail);
   } catch (error) {
     fail(error);
   }
@@ -119,7 +131,11 @@ async function cancelInvocation(context: DispatchContext, args: Record<string, u
   return { invocation: toView(record, true) };
 }
 
-/** §9.7: a template path on the gateway's machine; TemplateError (InvalidArgument) leaves the old deploy serving. */
+/**
+ * §9.7: a template path on the gateway's machine, inside a directory it trusts for deploys
+ * (AccessDenied otherwise, checked by the gateway's deploy); TemplateError (InvalidArgument)
+ * leaves the old deploy serving.
+ */
 function deploy(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
   const template = args['template'];
   if (template !== undefined && (typeof template !== 'string' || template === '')) {

@@ -56,6 +56,7 @@ function acceptAsync(
 ): Promise<void> {
   const { requestId } = request;
   const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+  context.policy?.assertMayInvoke(address.clientId, fn);
   const stored = context.async.accept(service, fn, {
     clientId: address.clientId,
     requestId,

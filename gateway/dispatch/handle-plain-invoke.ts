@@ -2,9 +2,10 @@
  * A plain MQTT 5 request (docs/protocol.md §8): no envelope; Response Topic and Correlation Data
  * carry the reply address; the payload is the event.
  */
-import { ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from '../../src/errors.js';
+import { AccessDeniedError, ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from '../../src/errors.js';
 import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from '../../src/protocol/request.js';
-import type { InvokeAddress } from '../../src/protocol/topics.js';
+import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
+import { responseTopicAllowed } from '../security/call-policy.js';
 import { newRequestId } from '../../src/protocol/request-id.js';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
@@ -20,11 +21,16 @@ const STATUS_BY_CODE: Partial<Record<ErrorCodeType, string>> = {
   [ErrorCode.FunctionTimeout]: '504',
   [ErrorCode.DeadlineExceeded]: '504',
   [ErrorCode.ServiceUnavailable]: '503',
+  [ErrorCode.AccessDenied]: '403',
 };
 
 export function handlePlainInvoke(context: DispatchContext, address: InvokeAddress, message: InboundMessage): void {
-  const { responseTopic, correlationData, messageExpiryInterval } = message;
-  if (responseTopic === undefined) return;
+  const { correlationData, messageExpiryInterval } = message;
+  if (message.responseTopic === undefined) return;
+  // §8.5: replies go only to the caller's own reply topic (or below it). Another Response Topic
+  // is answered AccessDenied there, never published to: it could be another client's inbox.
+  const allowed = responseTopicAllowed(address.clientId, message.responseTopic);
+  const responseTopic = allowed ? message.responseTopic : replyTopic(address.clientId);
   const arrivedAt = context.now();
   const reply = (payload: Buffer, userProperties: Record<string, string>): void => {
     context.sink.publish(responseTopic, payload, correlationData === undefined ? { userProperties } : { correlationData, userProperties });
@@ -36,6 +42,9 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
     });
   };
   try {
+    if (!allowed) {
+      throw new AccessDeniedError(`Response Topic ${message.responseTopic} is not ${responseTopic} or below it (docs/protocol.md §8.5)`);
+    }
     assertPayloadSize(InvocationType.Sync, message.payload.length);
     const call = startInvocation(
       context,

@@ -21,12 +21,14 @@ export interface StartedCall {
 }
 
 /**
- * Look up and start a call. Throws (synchronously) ServiceNotFound / FunctionNotFound, and
+ * Look up and start a call. Throws (synchronously) ServiceNotFound / FunctionNotFound,
+ * AccessDenied (the caller is not among the function's invokers, docs/security.md §3.2), and
  * whatever the host refuses at once (ResourceThrottled, ServiceUnavailable); the returned
  * promise carries the outcome of the run itself.
  */
 export function startInvocation(context: DispatchContext, address: InvokeAddress, request: CallRequest, arrivedAt: number): StartedCall {
   const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+  context.policy?.assertMayInvoke(address.clientId, fn);
   // §3.4: the deadline is on the gateway's clock, from arrival; the function timeout caps the run.
   const deadline = request.timeoutMs === undefined ? Number.POSITIVE_INFINITY : arrivedAt + request.timeoutMs;
   const invocation: Invocation = {

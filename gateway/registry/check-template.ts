@@ -2,6 +2,7 @@
  * Checks the parsed template field by field and converts it to the registry's types. Every
  * problem is recorded, none thrown, so the caller can report them all at once.
  */
+import { checkInvokers } from './check-invokers.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { nameProblem } from '../../src/protocol/names.js';
@@ -241,6 +242,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   const idleTimeoutMs = checkIdleTimeout(map, fnPath, problems);
   const asyncConfiguration = checkAsyncConfiguration(map, fnPath, problems);
   const triggers = checkTriggers(map, fnPath, problems);
+  const invokers = checkInvokers(map, fnPath, problems);
 
   if (
     problems.size > before ||
@@ -279,6 +281,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
     ...(asyncConfiguration === undefined ? {} : { asyncConfiguration }),
     ...(triggers === undefined ? {} : { triggers }),
+    ...(invokers === undefined ? {} : { invokers }),
   };
 }
 

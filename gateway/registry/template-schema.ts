@@ -28,6 +28,7 @@ export const FUNCTION_FIELDS = [
   'instanceLifecycleConfig',
   'asyncConfiguration',
   'triggers',
+  'invokers',
 ] as const;
 
 /** `customRuntimeConfig` of a `runtime: custom` function (FC's field; webServerMode from FC's customContainerConfig). */

@@ -72,6 +72,12 @@ export interface FunctionSpec {
   asyncConfiguration?: AsyncConfigSpec;
   /** MQTT topic filters whose messages become Async calls of this function (docs/protocol.md §11). */
   triggers?: readonly TriggerSpec[];
+  /**
+   * Who may invoke it (docs/security.md §3.2): `*`, `devices`, `functions`, `device:NAME`,
+   * `group:NAME`, `service:SERVICE`, `function:SERVICE/FUNCTION`. Operators always may.
+   * Absent: operators and hosted functions (gateway/security/call-policy.ts DEFAULT_INVOKERS).
+   */
+  invokers?: readonly string[];
 }
 
 /** Where an Async call's outcome goes (docs/protocol.md §10.5). */

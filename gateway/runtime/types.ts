@@ -43,6 +43,12 @@ export interface InstanceConfig {
    * Absent: the runtime writes none.
    */
   onFrame?: (frame: FunctionLogFrame) => void;
+  /**
+   * This instance's own broker login (gateway/security/credentialed-runtime.ts), handed to the
+   * function as EDGEFC_USERNAME / EDGEFC_PASSWORD and `context.credentials`. Absent on a gateway
+   * without authentication (`--insecure`).
+   */
+  brokerCredential?: { username: string; password: string };
 }
 
 export interface FunctionInstance {

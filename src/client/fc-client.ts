@@ -94,6 +94,8 @@ export interface AsyncStatus {
 
 export class FCClient {
   readonly clientId: string;
+  /** The `{clientId}` level of this client's topics: its username when it logs in, else its client ID. */
+  readonly address: string;
   readonly #options: ResolvedClientOptions;
   readonly #channel: RequestChannel;
   readonly #offline: OfflineQueue<InvokeResult>;
@@ -102,6 +104,8 @@ export class FCClient {
     this.#options = resolveClientOptions(options);
     assertClientId(this.#options.clientId);
     this.clientId = this.#options.clientId;
+    assertClientId(this.#options.address);
+    this.address = this.#options.address;
     this.#channel = new RequestChannel(this.#options);
     this.#offline = new OfflineQueue(this.#options.offlineQueueSize);
     this.#channel.onReconnect(() => this.#offline.flush());
@@ -135,7 +139,7 @@ export class FCClient {
       deadline: Date.now() + timeoutMs,
       signal: options.signal,
       timeoutError,
-      topic: statusTopic(this.clientId),
+      topic: statusTopic(this.address),
       frame: (remaining) => encodeFrame({ id: queryId, type: InvocationType.Sync, timeout: remaining }, Buffer.from(JSON.stringify({ requestId }))),
       resendOnReconnect: true, // a status query changes nothing
     });
@@ -223,7 +227,7 @@ export class FCClient {
       deadline: Date.now() + request.timeoutMs,
       signal,
       timeoutError,
-      topic: invokeTopic(this.clientId, request.serviceName, request.functionName),
+      topic: invokeTopic(this.address, request.serviceName, request.functionName),
       frame: (remaining) => {
         const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;

@@ -22,8 +22,21 @@ export interface FCClientOptions {
    * @default `edgefc_` + 16 random nanoid characters
    */
   clientId?: string;
+  /**
+   * Login (docs/security.md). With a username, the client's topic address (§2.2) is the username
+   * and the client ID is the username or `username_…`. Inside a hosted function the gateway
+   * sets EDGEFC_USERNAME / EDGEFC_PASSWORD to the instance's own credential.
+   * @default process.env.EDGEFC_USERNAME
+   */
   username?: string;
+  /** @default process.env.EDGEFC_PASSWORD */
   password?: string;
+  /**
+   * For `mqtts://` brokers: the CA that signed the broker's certificate (PEM), and a client
+   * certificate and key for mutual TLS (the certificate's CN names the principal).
+   * @example { ca: readFileSync('/etc/edgefc/ca.pem') }
+   */
+  tls?: ClientTls;
   /**
    * Default end-to-end budget of a call, in ms; `invokeFunction({ timeout })` overrides it.
    * @default 10000
@@ -50,9 +63,19 @@ export interface FCClientOptions {
   offlineQueueSize?: number;
 }
 
+/** PEM contents. */
+export interface ClientTls {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
 export interface ResolvedClientOptions {
   brokerUrl: string;
   clientId: string;
+  /** The `{clientId}` level of its topics: the username when it has one, else the client ID. */
+  address: string;
+  tls: ClientTls;
   username: string | undefined;
   password: string | undefined;
   timeout: number;
@@ -68,6 +91,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_OFFLINE_QUEUE_SIZE = 1000;
 /** Set by the gateway in every function process (gateway/runtime/node). */
 export const BROKER_URL_ENV = 'EDGEFC_BROKER_URL';
+/** The broker login: set by the gateway in every function process (its own credential), or by a device's operator. */
+export const USERNAME_ENV = 'EDGEFC_USERNAME';
+export const PASSWORD_ENV = 'EDGEFC_PASSWORD';
 
 const stderrLogger: ClientLogger = {
   warn(message) {
@@ -76,15 +102,27 @@ const stderrLogger: ClientLogger = {
 };
 
 export function resolveClientOptions(options: FCClientOptions): ResolvedClientOptions {
+  const username = options.username ?? nonEmpty(process.env[USERNAME_ENV]);
+  const password = options.password ?? nonEmpty(process.env[PASSWORD_ENV]);
+  // An authenticated client's topics are its principal's (docs/security.md §2): the broker binds
+  // them to the username. Its client ID is `username_` + 12 random characters, so one principal
+  // can hold several connections (principal names have no "_").
+  const clientId = options.clientId ?? (username === undefined ? `edgefc_${nanoid(16)}` : `${username}_${nanoid(12)}`);
   return {
     brokerUrl: options.brokerUrl ?? process.env[BROKER_URL_ENV] ?? DEFAULT_BROKER_URL,
-    clientId: options.clientId ?? `edgefc_${nanoid(16)}`,
-    username: options.username,
-    password: options.password,
+    clientId,
+    address: username ?? clientId,
+    tls: options.tls ?? {},
+    username,
+    password,
     timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
     connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     generateRequestId: options.generateRequestId ?? newRequestId,
     logger: options.logger ?? stderrLogger,
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
   };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -15,12 +15,16 @@ import {
 import { connectMqtt } from '../mqtt/connect.js';
 import { decodeReply, type Reply } from '../protocol/reply.js';
 import { replyTopic } from '../protocol/topics.js';
-import type { ClientLogger } from './options.js';
+import type { ClientLogger, ClientTls } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 
 export interface RequestChannelOptions {
   brokerUrl: string;
   clientId: string;
+  /** The topic level this client's calls and replies use (docs/protocol.md §2.2). */
+  address: string;
+  /** TLS material (PEM) for mqtts:// brokers. */
+  tls: ClientTls;
   username: string | undefined;
   password: string | undefined;
   connectTimeout: number;
@@ -67,7 +71,7 @@ export class RequestChannel {
 
   constructor(options: RequestChannelOptions) {
     this.#options = options;
-    this.#replyTopic = replyTopic(options.clientId);
+    this.#replyTopic = replyTopic(options.address);
   }
 
   get pendingCount(): number {
@@ -178,6 +182,7 @@ export class RequestChannel {
         connectTimeoutMs: options.connectTimeout,
         ...(options.username === undefined ? {} : { username: options.username }),
         ...(options.password === undefined ? {} : { password: options.password }),
+        ...options.tls,
       });
     } catch (error) {
       this.#connection = undefined; // the next call tries again

@@ -7,7 +7,8 @@
  * success the client reconnects on its own like any MQTT.js client.
  */
 import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from 'mqtt';
-import { ServiceUnavailableError } from '../errors.js';
+import { AuthenticationFailedError, ServiceUnavailableError } from '../errors.js';
+import { redactUrl } from './redact-url.js';
 import { enableTcpNoDelay } from './tcp-nodelay.js';
 import { enableWriteCoalescing } from './write-coalescing.js';
 
@@ -100,14 +101,26 @@ function describe(error: Error | undefined): string {
 
 function unreachable(url: string, timeoutMs: number, cause: Error | undefined): ServiceUnavailableError {
   return new ServiceUnavailableError(
-    `MQTT broker ${url} unreachable: ${describe(cause)} (gave up after ${timeoutMs} ms)`,
+    `MQTT broker ${redactUrl(url)} unreachable: ${describe(cause)} (gave up after ${timeoutMs} ms)`,
     cause === undefined ? {} : { cause },
   );
 }
 
-function refused(url: string, cause: ErrorWithReasonCode): ServiceUnavailableError {
-  return new ServiceUnavailableError(
-    `MQTT broker ${url} refused the connection: ${cause.message} (return code ${cause.code})`,
-    { cause },
-  );
+/**
+ * CONNACK return codes that mean "not you" (MQTT 3.1.1 §3.2.2.3: 2 identifier rejected, 4 bad
+ * user name or password, 5 not authorized; MQTT 5 reason codes 0x85-0x87, 0x8C).
+ */
+const AUTH_REFUSALS = new Set([2, 4, 5, 0x85, 0x86, 0x87, 0x8c]);
+
+function refused(url: string, cause: ErrorWithReasonCode): ServiceUnavailableError | AuthenticationFailedError {
+  const shown = redactUrl(url);
+  if (AUTH_REFUSALS.has(cause.code)) {
+    return new AuthenticationFailedError(
+      `MQTT broker ${shown} refused the login: ${cause.message} (return code ${cause.code}). ` +
+        'Give a username and password (EDGEFC_USERNAME, and EDGEFC_PASSWORD or --password-file), or a client certificate; ' +
+        'on the gateway\'s own box the CLI finds the local operator credential in the data directory (docs/security.md)',
+      { cause },
+    );
+  }
+  return new ServiceUnavailableError(`MQTT broker ${shown} refused the connection: ${cause.message} (return code ${cause.code})`, { cause });
 }

@@ -5,40 +5,15 @@
 import { EdgeFCError, FunctionError } from '../../../src/errors.js';
 import { AdminClient } from '../admin-client.js';
 import { UsageError } from '../usage-error.js';
+import { resolveConnection, type Connection, type ConnectionValues } from '../connection.js';
 
-export const DEFAULT_CLI_BROKER = 'mqtt://127.0.0.1:1883';
-
-export const connectionOptions = {
-  broker: { type: 'string', default: DEFAULT_CLI_BROKER },
-  username: { type: 'string' },
-  password: { type: 'string' },
-  timeout: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
+export { connectionOptions, DEFAULT_CLI_BROKER, type ConnectionValues } from '../connection.js';
 
 export function parseTimeoutMs(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms < 1) throw new UsageError(`--timeout must be a whole number of milliseconds (got "${value}")`);
   return ms;
-}
-
-/** What parseArgs gives for `connectionOptions`. */
-export interface ConnectionValues {
-  broker: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  timeout?: string | undefined;
-  json: boolean;
-}
-
-/** `--username`/`--password` as client options, left out when not given (exactOptionalPropertyTypes). */
-export function credentialsOf(values: { username?: string | undefined; password?: string | undefined }): { username?: string; password?: string } {
-  return {
-    ...(values.username === undefined ? {} : { username: values.username }),
-    ...(values.password === undefined ? {} : { password: values.password }),
-  };
 }
 
 export interface Output {
@@ -80,12 +55,17 @@ export interface AdminCall {
  * printFailure. Resolves with the exit code (0 or 1); the connection is closed on every path.
  * A bad `--timeout` throws a UsageError before anything connects.
  */
-export async function callGateway(values: ConnectionValues, output: Output, call: AdminCall): Promise<number> {
-  const client = new AdminClient({
-    brokerUrl: values.broker,
-    timeoutMs: parseTimeoutMs(values.timeout, call.defaultTimeoutMs),
-    ...credentialsOf(values),
-  });
+export async function callGateway(values: ConnectionValues & { timeout?: string | undefined; json: boolean }, output: Output, call: AdminCall): Promise<number> {
+  const timeoutMs = parseTimeoutMs(values.timeout, call.defaultTimeoutMs);
+  let connection: Connection;
+  try {
+    connection = await resolveConnection(values);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    printFailure(output, error, values.json);
+    return 1;
+  }
+  const client = new AdminClient({ ...connection, timeoutMs });
   try {
     const result = await client.call(call.operation, call.args);
     if (values.json) output.out(`${JSON.stringify(result)}\n`);

@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, credentialsOf, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { resolveConnection, type Connection } from '../connection.js';
 
 export const INVOKE_USAGE = `Usage: edgefc invoke SERVICE/FUNCTION [options]
 
@@ -99,12 +100,15 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
   const invokerContext = parseContext(values.context);
   if (invokerContext !== undefined) params.invokerContext = invokerContext;
 
-  const client = new FCClient({
-    brokerUrl: values.broker,
-    timeout,
-    connectTimeout: Math.min(timeout, 5000),
-    ...credentialsOf(values),
-  });
+  let connection: Connection;
+  try {
+    connection = await resolveConnection(values);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    printFailure(output, error, values.json);
+    return 1;
+  }
+  const client = new FCClient({ ...connection, timeout, connectTimeout: Math.min(timeout, 5000) });
   try {
     const result = await client.invokeFunction(params);
     printLog(result.logResult);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertRequestId } from '../../../src/protocol/names.js';
-import { defaultDataDir } from '../../gateway.js';
+import { defaultDataDir } from '../../data-dir.js';
 import { logFilePath } from '../../logging/function-logs.js';
 import { follow, readTail, type LogRecord } from '../../logging/log-reader.js';
 import { join, resolve } from 'node:path';

@@ -9,7 +9,13 @@ import { Gateway } from '../../gateway.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
 import { SAMPLE_TEMPLATE } from '../../package-root.js';
 import { UsageError } from '../usage-error.js';
-import { credentialsOf, printFailure, type Output } from './common.js';
+import { printFailure, type Output } from './common.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultDataDir } from '../../data-dir.js';
+import type { BrokerTlsOptions } from '../../broker/embedded-broker.js';
+import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local-credential.js';
+import { resolveConnection } from '../connection.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -21,7 +27,19 @@ Options:
   --host H            embedded broker's listen address (default 127.0.0.1; 0.0.0.0 serves the network)
   --port P            embedded broker's port (default 1883)
   --broker URL        use an external broker (e.g. Mosquitto) instead of the embedded one
-  --username U, --password P   credentials for the external broker
+  --username U, --password-file F   the gateway's login to the external broker (or
+                      --password-stdin, or EDGEFC_PASSWORD; never a password on the command line)
+
+Security (docs/security.md):
+  --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
+                      manage it with "edgefc users"). The local operator credential the CLI on
+                      this box uses is made at start: <data>/operator.credentials (mode 0600)
+  --tls-cert F, --tls-key F   serve mqtts (TLS) on the embedded broker (port 8883 by convention)
+  --tls-ca F          accept client certificates signed by this CA; their CN names the principal
+  --trusted-templates D   a directory "deploy" may load templates from (repeatable;
+                      default: the directory of --template)
+  --insecure          no authentication and no authorization: anyone who reaches the broker may
+                      call any function and deploy code. Closed lab networks only
   --data DIR          data directory: the durable Async store (default $EDGEFC_DATA_DIR, else ./.edgefc)
   --store-sync S      full | normal | off: full survives power loss, normal a killed process (default full)
   --log-level L       debug | info | warn | error (default info)
@@ -51,7 +69,15 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       broker: { type: 'string' },
       username: { type: 'string' },
       password: { type: 'string' },
+      'password-file': { type: 'string' },
+      'password-stdin': { type: 'boolean', default: false },
       data: { type: 'string' },
+      access: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'trusted-templates': { type: 'string', multiple: true },
+      insecure: { type: 'boolean', default: false },
       'store-sync': { type: 'string', default: 'full' },
       'log-level': { type: 'string', default: 'info' },
       'skip-demo': { type: 'boolean', default: false },
@@ -71,19 +97,35 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     throw new UsageError('--host and --port set the embedded broker; they do not go with --broker');
   }
 
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (values['tls-ca'] !== undefined && values['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+  if (values.broker !== undefined && values['tls-cert'] !== undefined) throw new UsageError('--tls-* set the embedded broker\'s listener; they do not go with --broker');
+  const dataDir = values.data ?? defaultDataDir();
   let gateway: Gateway;
   try {
+    // The external broker's login follows the CLI's rules (no password in argv).
+    const login: { username?: string; password?: string } =
+      values.broker === undefined || values.username === undefined
+        ? {}
+        : await resolveConnection({ ...values, broker: values.broker, credentials: undefined });
+    const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     gateway = await Gateway.start({
       templatePath: values.template,
       logger: createStreamLogger({ level }),
       port: parsePort(values.port),
       storeSync,
-      ...(values.data === undefined ? {} : { dataDir: values.data }),
+      dataDir,
+      insecure: values.insecure,
+      ...(values.access === undefined ? {} : { accessFile: values.access }),
+      ...(tls === undefined ? {} : { tls }),
+      ...(values['trusted-templates'] === undefined ? {} : { trustedTemplateDirs: values['trusted-templates'] }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
-      ...credentialsOf(values),
+      ...(login.username === undefined ? {} : { username: login.username }),
+      ...(login.password === undefined ? {} : { password: login.password }),
     });
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     printFailure(output, error, false);
     return 1;
   }
@@ -112,22 +154,29 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   });
 
   output.out(`edgefc gateway ready on ${gateway.brokerUrl} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);
-  if (!values['skip-demo']) await firstInvocation(gateway, output);
+  if (!values['skip-demo']) await firstInvocation(gateway, output, values.insecure ? undefined : join(dataDir, LOCAL_CREDENTIAL_FILE));
   await stopped;
   return 0;
 }
 
 /** Show the gateway working end to end: one real call through the broker, as a device makes it. */
-async function firstInvocation(gateway: Gateway, output: Output): Promise<void> {
+async function firstInvocation(gateway: Gateway, output: Output, credentialFile: string | undefined): Promise<void> {
   const sample = gateway.registry.find('EdgeFC', 'helloworld');
   if (sample === undefined) return;
-  const client = new FCClient({ brokerUrl: gateway.brokerUrl, timeout: 15_000 });
+  // As the CLI on this box will: with the local operator credential the gateway just wrote.
+  const login = credentialFile === undefined || !gateway.embedded ? undefined : await readLocalCredential(credentialFile).catch(() => undefined);
+  const client = new FCClient({
+    brokerUrl: gateway.brokerUrl,
+    timeout: 15_000,
+    ...(login === undefined ? {} : { username: login.username, password: login.password }),
+  });
   const started = performance.now();
   try {
     const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld', payload: 'hello from edgefc start' });
     const ms = (performance.now() - started).toFixed(1);
     output.out(`first invocation: EdgeFC/helloworld -> ${JSON.stringify(String(payload))} (${ms} ms, cold start included)\n`);
-    const broker = gateway.brokerUrl === 'mqtt://127.0.0.1:1883' ? '' : ` --broker ${gateway.brokerUrl}`;
+    // The CLI takes the broker from the credential file it finds in the data directory.
+    const broker = gateway.brokerUrl === 'mqtt://127.0.0.1:1883' || login !== undefined ? '' : ` --broker ${gateway.brokerUrl}`;
     output.out(`try:  npx edgefc invoke EdgeFC/helloworld${broker}\n      npx edgefc invoke EdgeFC/invoker${broker}\n      npx edgefc list${broker}\n`);
   } catch (error) {
     output.err('first invocation failed:\n');
@@ -135,4 +184,20 @@ async function firstInvocation(gateway: Gateway, output: Output): Promise<void> 
   } finally {
     await client.close();
   }
+}
+
+async function readTls(cert: string | undefined, key: string | undefined, ca: string | undefined): Promise<BrokerTlsOptions | undefined> {
+  if (cert === undefined || key === undefined) return undefined;
+  const read = async (file: string, flag: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new UsageError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  return {
+    cert: await read(cert, '--tls-cert'),
+    key: await read(key, '--tls-key'),
+    ...(ca === undefined ? {} : { ca: await read(ca, '--tls-ca') }),
+  };
 }

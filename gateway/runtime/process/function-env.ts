@@ -4,7 +4,14 @@
  * LANG, TZ, then the function's `environmentVariables`, then FC's variables, which win.
  * Runtimes add their own on top (NODE_PATH, FC_SERVER_PORT, FC_RUNTIME_API).
  */
+import { PASSWORD_ENV, USERNAME_ENV } from '../../../src/client/options.js';
+import type { GatewayIdentity } from '../../registry/types.js';
 import type { InstanceConfig } from '../types.js';
+
+/** Template credentials (for the function's own cloud calls) win over the broker login in FC's shape. */
+export function hasTemplateCredentials(identity: GatewayIdentity): boolean {
+  return identity.credentials.accessKeyId !== '';
+}
 
 /** Taken from the gateway's own environment; the Node.js runtime's spare processes start with these only. */
 export const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
@@ -35,6 +42,18 @@ export function functionEnv(
     FC_QUALIFIER: service.qualifier,
     FC_RUNTIME: fn.runtime,
   });
+  const login = config.brokerCredential;
+  if (login !== undefined) {
+    // What `new FCClient()` inside the function logs in with (src/client/options.ts), and FC's
+    // credential variables, which custom runtimes read for context.credentials.
+    env[USERNAME_ENV] = login.username;
+    env[PASSWORD_ENV] = login.password;
+    if (!hasTemplateCredentials(identity)) {
+      env['ALIBABA_CLOUD_ACCESS_KEY_ID'] = login.username;
+      env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'] = login.password;
+      env['ALIBABA_CLOUD_SECURITY_TOKEN'] = '';
+    }
+  }
   if (fn.initializer !== undefined) {
     env['FC_FUNCTION_INITIALIZER'] = fn.initializer;
     env['FC_INITIALIZATION_TIMEOUT'] = String(fn.initializationTimeoutMs / 1000);

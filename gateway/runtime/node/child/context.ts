@@ -4,6 +4,7 @@
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
 import type { LazyAbort } from './lazy-abort.js';
+import { PASSWORD_ENV, USERNAME_ENV } from '../../../../src/client/options.js';
 
 export interface FunctionContext {
   requestId: string;
@@ -34,6 +35,18 @@ export interface ContextSource {
   identity: GatewayIdentity;
 }
 
+/**
+ * FC's `context.credentials`: the template's, when it sets them (for the function's own cloud
+ * calls); otherwise the instance's broker login (docs/security.md §4), which the gateway put in
+ * the process environment.
+ */
+function credentialsOf(identity: GatewayIdentity): FunctionContext['credentials'] {
+  const { credentials } = identity;
+  const username = process.env[USERNAME_ENV];
+  if (credentials.accessKeyId !== '' || username === undefined) return { ...credentials };
+  return { accessKeyId: username, accessKeySecret: process.env[PASSWORD_ENV] ?? '', securityToken: '' };
+}
+
 /** A fresh object per call, so one call mutating its context cannot leak into the next. */
 export function buildContext(
   source: ContextSource,
@@ -50,11 +63,7 @@ export function buildContext(
   const { spec, service, identity } = source;
   return {
     requestId: call.requestId,
-    credentials: {
-      accessKeyId: identity.credentials.accessKeyId,
-      accessKeySecret: identity.credentials.accessKeySecret,
-      securityToken: identity.credentials.securityToken,
-    },
+    credentials: credentialsOf(identity),
     function: {
       name: spec.name,
       handler: spec.handler,

@@ -73,7 +73,7 @@ export class InProcessInstance implements FunctionInstance {
 
   /** Load the handler (once per gateway process per file). Rejects typed when it does not load. */
   static async start(config: InstanceConfig, options: InProcessInstanceOptions): Promise<InProcessInstance> {
-    prepareSdkResolution(options.runtimeModulesDir, options.sdkHookPath, config.brokerUrl);
+    prepareSdkResolution(options.runtimeModulesDir, options.sdkHookPath, config.brokerUrl, config.brokerCredential);
     const scope = InProcessInstance.#loadScope(config);
     const loaded = await runInScope(scope, () => loadExport(config.fn.codeDir, config.fn.handler));
     if (!loaded.ok) throw new UnhandledInvocationError(loaded.error);

@@ -10,7 +10,7 @@
 import Module, { register } from 'node:module';
 import { delimiter } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BROKER_URL_ENV } from '../../../../src/client/options.js';
+import { BROKER_URL_ENV, PASSWORD_ENV, USERNAME_ENV } from '../../../../src/client/options.js';
 import type { SdkHookData } from '../child/sdk-resolve-hook.js';
 
 /** Node's CommonJS loader; `_initPaths` re-reads NODE_PATH (see ../child/adopt-function.ts). */
@@ -20,9 +20,19 @@ interface LoaderInternals {
 
 let prepared = false;
 
-export function prepareSdkResolution(runtimeModulesDir: string, sdkHookPath: string, brokerUrl: string): void {
+export function prepareSdkResolution(
+  runtimeModulesDir: string,
+  sdkHookPath: string,
+  brokerUrl: string,
+  login: { username: string; password: string } | undefined,
+): void {
   // The broker can differ per gateway start only; later instances see the same URL.
   process.env[BROKER_URL_ENV] = brokerUrl;
+  // In-process functions share one login for the gateway's life (security/credentialed-runtime.ts).
+  if (login !== undefined) {
+    process.env[USERNAME_ENV] = login.username;
+    process.env[PASSWORD_ENV] = login.password;
+  }
   if (prepared) return;
   prepared = true;
   const current = process.env['NODE_PATH'];
