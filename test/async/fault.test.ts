@@ -68,7 +68,7 @@ describe.each(['aedes', 'mosquitto'] as const)('kill -9 during an Async burst (%
     await writeFile(templatePath, template(recordFile));
     const dataDir = join(dir, 'data');
     const start = async (): Promise<CliProcess> => {
-      const proc = startCliProcess(['start', '--broker', broker!.url, '--data', dataDir, '--template', templatePath, '--skip-demo', '--log-level', 'warn'], [process.execPath, CLI]);
+      const proc = startCliProcess(['start', '--broker', broker!.url, '--data', dataDir, '--template', templatePath, '--skip-demo', '--log-level', 'warn', '--insecure'], [process.execPath, CLI]);
       await proc.waitForOutput(/edgefc gateway ready on/, 15_000);
       return proc;
     };

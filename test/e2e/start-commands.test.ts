@@ -31,9 +31,10 @@ describe('starting the gateway', () => {
     expect(stdout).toMatch(/Hello/);
   });
 
-  it('edgefc gateway --broker URL runs against an external Mosquitto', async () => {
+  // Without authentication on either side: the secure Mosquitto setup has its own suite (test/security/).
+  it('edgefc gateway --broker URL --insecure runs against an external Mosquitto', async () => {
     mosquitto = await startMosquitto();
-    proc = startCliProcess(['gateway', '--broker', mosquitto.url]);
+    proc = startCliProcess(['gateway', '--broker', mosquitto.url, '--insecure']);
     await proc.waitForOutput(/first invocation: EdgeFC\/helloworld -> "Hello/);
     expect(proc.output()).toContain('(external broker)');
     expect(proc.output()).toContain('mqtt=5'); // Mosquitto speaks MQTT 5: plain requests work too

@@ -315,7 +315,7 @@ export function defineGatewaySuite(
       it('answers mosquitto_rr with the function result', async () => {
         const port = new URL(env.url).port;
         const { stdout, code } = await run('mosquitto_rr', [
-          '-V', '5', '-p', port, '-t', 'edgefc/v1/invoke/rr/EdgeFC/jsonfield', '-e', 'replies/rr', '-m', '{"key":"via rr"}', '-W', '10',
+          '-V', '5', '-p', port, '-t', 'edgefc/v1/invoke/rr/EdgeFC/jsonfield', '-e', 'edgefc/v1/reply/rr', '-m', '{"key":"via rr"}', '-W', '10',
         ]);
         expect(code).toBe(0);
         expect(stdout.trim()).toBe('via rr');
@@ -324,13 +324,13 @@ export function defineGatewaySuite(
       it('echoes the correlation data and reports errors with x-fc-status', async () => {
         const v5 = await mqtt.connectAsync(env.url, { protocolVersion: 5, clientId: 'v5_plain' });
         try {
-          await v5.subscribeAsync('replies/v5', { qos: 1 });
+          await v5.subscribeAsync('edgefc/v1/reply/v5_plain/#', { qos: 1 });
           const replies: { payload: Buffer; properties: mqtt.IPublishPacket['properties'] }[] = [];
           v5.on('message', (_topic, payload, packet) => replies.push({ payload, properties: packet.properties }));
           const ask = (fn: string, correlation: string, payload: string) =>
             v5.publishAsync(`edgefc/v1/invoke/v5_plain/EdgeFC/${fn}`, payload, {
               qos: 1,
-              properties: { responseTopic: 'replies/v5', correlationData: Buffer.from(correlation) },
+              properties: { responseTopic: 'edgefc/v1/reply/v5_plain/rr', correlationData: Buffer.from(correlation) },
             });
           await ask('jsonfield', 'c-ok', '{"key":"v5"}');
           await ask('nosuch', 'c-missing', '');
@@ -342,6 +342,27 @@ export function defineGatewaySuite(
           const missing = byCorrelation.get('c-missing');
           expect(JSON.parse(String(missing?.payload))).toMatchObject({ code: 'FunctionNotFound' });
           expect(missing?.properties?.userProperties).toMatchObject({ 'x-fc-status': '404', 'x-fc-error-code': 'FunctionNotFound' });
+
+          // §8.5: a Response Topic that is not the caller's own is answered AccessDenied on its
+          // own reply topic, and nothing is published where it pointed.
+          const elsewhere: string[] = [];
+          const bystander = await mqtt.connectAsync(env.url, { protocolVersion: 5, clientId: 'bystander' });
+          try {
+            await bystander.subscribeAsync('edgefc/v1/reply/bystander', { qos: 1 });
+            bystander.on('message', (topic) => elsewhere.push(topic));
+            await v5.publishAsync('edgefc/v1/invoke/v5_plain/EdgeFC/jsonfield', '{"key":"stolen"}', {
+              qos: 1,
+              properties: { responseTopic: 'edgefc/v1/reply/bystander', correlationData: Buffer.from('c-elsewhere') },
+            });
+            await vi.waitFor(() => expect(replies).toHaveLength(3));
+            const denied = replies[2];
+            expect(JSON.parse(String(denied?.payload))).toMatchObject({ code: 'AccessDenied' });
+            expect(denied?.properties?.userProperties).toMatchObject({ 'x-fc-status': '403', 'x-fc-error-code': 'AccessDenied' });
+            // The gateway answers a request once, on one topic: the denial came on the caller's own.
+            expect(elsewhere).toEqual([]);
+          } finally {
+            await bystander.endAsync();
+          }
         } finally {
           await v5.endAsync();
         }

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient } from '../../src/index.js';
-import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions');
 
@@ -42,7 +42,7 @@ services:
   proc = startCliProcess(['start', '--template', file, '--port', '0', '--data', join(dir, 'data'), '--skip-demo']);
   await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
   const url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
-  client = new FCClient({ brokerUrl: url, timeout: 5000 });
+  client = new FCClient({ brokerUrl: url, timeout: 5000, ...(await operatorLogin(join(dir, 'data'))) });
 });
 
 afterAll(async () => {
@@ -99,13 +99,13 @@ describe('isolation: none on a gateway process', () => {
 
   test('edgefc list shows where each function runs', async () => {
     const url = /ready on (mqtt:\/\/\S+)/.exec(proc?.output() ?? '')?.[1] ?? '';
-    const listed = await runCli(['list', '--json', '--broker', url]);
+    const listed = await runCli(['list', '--json', '--broker', url, '--data', join(dir, 'data')]);
     const { services } = JSON.parse(listed.stdout) as { services: { functions: { name: string; isolation: string }[] }[] };
     expect(services[0]?.functions.map((fn) => [fn.name, fn.isolation])).toEqual([
       ['inside', 'none'],
       ['outside', 'process'],
     ]);
-    expect((await runCli(['list', '--broker', url])).stdout).toMatch(/^Trusted\s+inside\s+nodejs20\s.*\snone\s*$/m);
+    expect((await runCli(['list', '--broker', url, '--data', join(dir, 'data')])).stdout).toMatch(/^Trusted\s+inside\s+nodejs20\s.*\snone\s*$/m);
   });
 
   test("the crash is in the function's log, under the request ID of the call that crashed", async () => {

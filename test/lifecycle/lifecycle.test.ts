@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient } from '../../src/index.js';
 import { processExists } from '../../gateway/runtime/process/process-tree.js';
-import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 
 const HERE = resolve(fileURLToPath(import.meta.url), '..');
@@ -150,7 +150,7 @@ describe('SIGHUP', () => {
     proc = startCliProcess(['start', '--template', file, '--port', '0', '--data', join(dir, 'data'), '--skip-demo']);
     await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
     const url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
-    const client = new FCClient({ brokerUrl: url, timeout: 5000 });
+    const client = new FCClient({ brokerUrl: url, timeout: 5000, ...(await operatorLogin(join(dir, 'data'))) });
     try {
       expect((await call(client)).startsWith('v1 ')).toBe(true);
       await writeFile(file, template('v2'));
