@@ -19,7 +19,7 @@
 import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/client/fc-client.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
-import { invokeTopic } from '../../src/protocol/topics.js';
+import { replyTopic as gatewayReplyTopic, invokeTopic } from '../../src/protocol/topics.js';
 import { RAW_REPLY_PREFIX, RAW_REQUEST_PREFIX, RR_REPLY_PREFIX, RR_REQUEST_PREFIX } from '../lib/bench-topics.js';
 import { Histogram, type HistogramJson } from '../lib/histogram.js';
 import { serve } from '../lib/ipc.js';
@@ -161,7 +161,8 @@ async function openRequester(args: ConnectArgs, clientId: string): Promise<Reque
     case 'mqtt5-gateway':
     case 'mqtt5-raw': {
       const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 5, connectTimeoutMs: 10_000 });
-      const replyTopic = RR_REPLY_PREFIX + clientId;
+      // §8.5: a plain request through the gateway must name the caller's own reply topic.
+      const replyTopic = args.protocol === 'mqtt5-raw' ? RR_REPLY_PREFIX + clientId : gatewayReplyTopic(clientId);
       await mqtt.subscribeAsync(replyTopic, { qos: 1 });
       const requestTopic = args.protocol === 'mqtt5-raw' ? RR_REQUEST_PREFIX + clientId : invokeTopic(clientId, args.service, args.fn);
       return new RawRequester(mqtt, requestTopic, replyTopic);

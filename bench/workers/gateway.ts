@@ -43,6 +43,9 @@ serve({
       templatePath: args.templatePath,
       logger: createStreamLogger({ level: 'warn' }),
       dataDir,
+      // The raw baselines' echo clients share the broker without logins; the bench with
+      // authentication on is issue 14's (docs/security.md).
+      insecure: true,
       ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
     });
     return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };

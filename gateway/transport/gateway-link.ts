@@ -6,7 +6,7 @@
  * back to 3.1.1 when the broker refuses (aedes, older brokers).
  */
 import { ErrorWithReasonCode, type IClientPublishOptions, type IClientSubscribeOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { AuthenticationFailedError, ServiceUnavailableError } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from '../../src/protocol/topics.js';
 import type { Logger } from '../logging/logger.js';
@@ -175,8 +175,10 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
       });
       return { client, protocolVersion: 5 };
     } catch (error) {
-      // Only a broker that answered and said no gets a second try; an unreachable one fails now.
+      // Only a broker that answered and said no gets a second try; an unreachable one fails now,
+      // and so does a refused login: it is not about the protocol version.
       if (!(error instanceof Error && error.cause instanceof ErrorWithReasonCode)) throw error;
+      if (error instanceof AuthenticationFailedError) throw error;
       options.logger.info('broker refused MQTT 5; using MQTT 3.1.1 (plain MQTT 5 requests are off)', {
         error: error.message,
       });
