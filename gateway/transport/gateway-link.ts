@@ -8,6 +8,7 @@
 import { ErrorWithReasonCode, type IClientPublishOptions, type IClientSubscribeOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { AuthenticationFailedError, ServiceUnavailableError } from '../../src/errors.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
+import { redactUrl } from '../../src/mqtt/redact-url.js';
 import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from '../../src/protocol/topics.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayTransport, MessageHandler } from './gateway-transport.js';
@@ -93,8 +94,8 @@ export class GatewayLink implements GatewayTransport {
       // Settled either way: a failed write was answered with an error reply, which the caller acts on.
       stored.then(ack, ack);
     };
-    client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: options.brokerUrl }));
-    client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: options.brokerUrl }));
+    client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: redactUrl(options.brokerUrl) }));
+    client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: redactUrl(options.brokerUrl) }));
     client.on('error', (error) => options.logger.warn('broker connection error', { error: error.message }));
     try {
       const topics = [INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION, STATUS_SUBSCRIPTION];

@@ -16,6 +16,7 @@ import { defaultDataDir } from '../../data-dir.js';
 import type { BrokerTlsOptions } from '../../broker/embedded-broker.js';
 import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local-credential.js';
 import { resolveConnection } from '../connection.js';
+import { redactUrl } from '../../../src/mqtt/redact-url.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -153,7 +154,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     );
   });
 
-  output.out(`edgefc gateway ready on ${gateway.brokerUrl} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);
+  output.out(`edgefc gateway ready on ${redactUrl(gateway.brokerUrl)} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);
   if (!values['skip-demo']) await firstInvocation(gateway, output, values.insecure ? undefined : join(dataDir, LOCAL_CREDENTIAL_FILE));
   await stopped;
   return 0;
@@ -176,7 +177,7 @@ async function firstInvocation(gateway: Gateway, output: Output, credentialFile:
     const ms = (performance.now() - started).toFixed(1);
     output.out(`first invocation: EdgeFC/helloworld -> ${JSON.stringify(String(payload))} (${ms} ms, cold start included)\n`);
     // The CLI takes the broker from the credential file it finds in the data directory.
-    const broker = gateway.brokerUrl === 'mqtt://127.0.0.1:1883' || login !== undefined ? '' : ` --broker ${gateway.brokerUrl}`;
+    const broker = gateway.brokerUrl === 'mqtt://127.0.0.1:1883' || login !== undefined ? '' : ` --broker ${redactUrl(gateway.brokerUrl)}`;
     output.out(`try:  npx edgefc invoke EdgeFC/helloworld${broker}\n      npx edgefc invoke EdgeFC/invoker${broker}\n      npx edgefc list${broker}\n`);
   } catch (error) {
     output.err('first invocation failed:\n');
