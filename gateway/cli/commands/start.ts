@@ -98,6 +98,12 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     throw new UsageError('--host and --port set the embedded broker; they do not go with --broker');
   }
 
+  if (values.password !== undefined) {
+    throw new UsageError('--password is not accepted: a password on the command line is visible to every local user (ps). Use --password-file F, --password-stdin or EDGEFC_PASSWORD');
+  }
+  if (values.broker === undefined && (values.username !== undefined || values['password-file'] !== undefined || values['password-stdin'])) {
+    throw new UsageError('--username and --password-file are the gateway\'s login to an external broker: they go with --broker (the embedded broker\'s logins are in the access file: edgefc users)');
+  }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (values['tls-ca'] !== undefined && values['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   if (values.broker !== undefined && values['tls-cert'] !== undefined) throw new UsageError('--tls-* set the embedded broker\'s listener; they do not go with --broker');
