@@ -168,6 +168,21 @@ describe('functions', () => {
     expect(JSON.parse(String(payload))).toMatchObject({ from: 'EdgeFC/helloworld' });
   });
 
+  test('an instance\'s login stops working once the instance stops', async () => {
+    const { context } = (await probe('credentials')) as { context: { accessKeyId: string; accessKeySecret: string } };
+    const login = { username: context.accessKeyId, password: context.accessKeySecret };
+    const before = await connectMqtt(env.gw.url, { ...login, clientId: login.username, connectTimeoutMs: 3000, reconnectPeriod: 0 });
+    const closed = new Promise<void>((resolve) => before.once('close', () => resolve()));
+    // A redeploy retires every pool: their instances stop, and their logins with them (the
+    // broker closes the connections made with a revoked login).
+    await env.gw.gateway.redeploy();
+    await closed;
+    await before.endAsync(true);
+    expect(await failure(connectMqtt(env.gw.url, { ...login, clientId: login.username, connectTimeoutMs: 3000, reconnectPeriod: 0 }))).toMatchObject({
+      code: ErrorCode.AuthenticationFailed,
+    });
+  });
+
   test('a function may not use admin operations nor subscribe to everything', async () => {
     expect(await probe('admin')).toMatchObject({ grants: [1, 128], reply: { status: 'error', error: { code: ErrorCode.AccessDenied } } });
   });
