@@ -11,6 +11,8 @@ import { createAuditLog } from './security/audit-log.js';
 import { createBrokerAuth } from './security/broker-auth.js';
 import { CallPolicy } from './security/call-policy.js';
 import { withInstanceCredentials } from './security/credentialed-runtime.js';
+import { readGatewaySecret } from './security/gateway-secrets.js';
+import { watchAccessFile, type AccessFileWatch } from './security/access-file-watch.js';
 import { ensureLocalOperator } from './security/local-credential.js';
 import { assertTrustedTemplate } from './security/trusted-templates.js';
 import { redactUrl } from '../src/mqtt/redact-url.js';
@@ -120,6 +122,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #logs: FunctionLogs;
   readonly #deployer: Deployer;
+  readonly #accessWatch: AccessFileWatch | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -132,6 +135,7 @@ export class Gateway {
     logger: Logger;
     logs: FunctionLogs;
     deployer: Deployer;
+    accessWatch: AccessFileWatch | undefined;
   }) {
     this.registry = parts.registry;
     this.brokerUrl = parts.brokerUrl;
@@ -143,6 +147,7 @@ export class Gateway {
     this.#logger = parts.logger;
     this.#logs = parts.logs;
     this.#deployer = parts.deployer;
+    this.#accessWatch = parts.accessWatch;
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -158,6 +163,7 @@ export class Gateway {
     const accessFile = options.accessFile ?? join(dataDir, 'access.yml');
     let access: AccessControl | undefined;
     let broker: EmbeddedBroker | undefined;
+    let functionSecret: Buffer | undefined;
     try {
       access = insecure ? undefined : await AccessControl.open(accessFile);
       const auth =
@@ -180,6 +186,8 @@ export class Gateway {
       if (broker !== undefined && access !== undefined && (options.localOperator ?? true)) {
         await ensureLocalOperator(dataDir, accessFile, broker.url);
       }
+      // An external broker knows each function's login from broker-config, derived from this secret.
+      if (broker === undefined && access !== undefined) functionSecret = await readGatewaySecret(dataDir);
     } catch (error) {
       await broker?.close();
       await store.close();
@@ -191,10 +199,16 @@ export class Gateway {
         broker: redactUrl(brokerUrl),
       });
     }
-    // Instance credentials are checked by the embedded broker; an external broker knows only
-    // the principals broker-config wrote for it (docs/security.md §4).
+    // Instance credentials are checked by the embedded broker; an external broker knows only the
+    // per-function logins broker-config derived from <data>/gateway.secret (docs/security.md §4).
+    if (functionSecret !== undefined) access?.functions.deriveFrom(functionSecret);
+    else if (broker === undefined && access !== undefined) {
+      logger.warn('no gateway.secret in the data directory: functions connect to the broker without a login (run "edgefc broker-config mosquitto")', { data: dataDir });
+    }
     const runtime: Runtime =
-      access !== undefined && broker !== undefined ? withInstanceCredentials(new RuntimeRegistry(), access.functions) : new RuntimeRegistry();
+      access !== undefined && (broker !== undefined || functionSecret !== undefined)
+        ? withInstanceCredentials(new RuntimeRegistry(), access.functions)
+        : new RuntimeRegistry();
     const logs = new FunctionLogs({
       ...options.logs,
       dir: join(dataDir, 'logs'),
@@ -277,7 +291,11 @@ export class Gateway {
       throw error;
     }
     asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer });
+    // Roles and groups as `edgefc users` leaves them, for every call: behind an external broker
+    // the gateway sees no CONNECT that would make it read the file again.
+    const accessWatch =
+      access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch });
     logger.info('gateway ready', {
       broker: redactUrl(brokerUrl),
       embedded: broker !== undefined,
@@ -316,6 +334,7 @@ export class Gateway {
 
   async #stop(): Promise<void> {
     this.#logger.info('gateway stopping');
+    this.#accessWatch?.close();
     // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
     // those running, write their outcomes, then close the store.
     this.#async.stopDispatch();

@@ -33,6 +33,11 @@ export interface MosquittoProcessOptions {
    * @default false
    */
   notices?: boolean;
+  /**
+   * Run with this config file instead (it must listen on `port`, which is then required); it is
+   * not removed at close. For tests of a generated config (edgefc broker-config mosquitto).
+   */
+  configFile?: string;
 }
 
 /** Debian puts mosquitto in /usr/sbin, which is not on a non-root user's PATH. */
@@ -61,7 +66,8 @@ const STARTUP_TIMEOUT_MS = 5_000;
 
 /** Spawn `bin -c <tmp conf>` and resolve once it accepts TCP connections. */
 export async function startMosquittoProcess(bin: string, options: MosquittoProcessOptions = {}): Promise<MosquittoProcess> {
-  if (options.port !== undefined) return startOnce(bin, options.port, options.notices === true);
+  if (options.configFile !== undefined && options.port === undefined) throw new Error('startMosquittoProcess: configFile needs the port it listens on');
+  if (options.port !== undefined) return startOnce(bin, options.port, options.notices === true, options.configFile);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -74,7 +80,7 @@ export async function startMosquittoProcess(bin: string, options: MosquittoProce
   throw lastError ?? new Error('mosquitto did not start');
 }
 
-async function startOnce(bin: string, port: number, notices: boolean): Promise<MosquittoProcess> {
+async function startOnce(bin: string, port: number, notices: boolean, configFile?: string): Promise<MosquittoProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'edgefc-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
   await writeFile(
@@ -98,7 +104,7 @@ async function startOnce(bin: string, port: number, notices: boolean): Promise<M
       '',
     ].join('\n'),
   );
-  const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, ['-c', configFile ?? conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8');

@@ -8,6 +8,8 @@ import { runDeploy } from './commands/deploy.js';
 import { runLogs } from './commands/logs.js';
 import { runList, runStats } from './commands/list.js';
 import { runStart } from './commands/start.js';
+import { runUsers } from './commands/users.js';
+import { runBrokerConfig } from './commands/broker-config.js';
 import type { Output } from './commands/common.js';
 import { UsageError } from './usage-error.js';
 
@@ -21,6 +23,8 @@ Commands:
   invocations         list, get or cancel the running gateway's Async invocations
   logs S/F            print a function's log (on the gateway's machine; --follow, --request-id)
   deploy              make the running gateway load its template again (or --template F)
+  users               add, list or remove who may connect (the access file)
+  broker-config       write Mosquitto's password, ACL and config files from the access file
 
 Run "edgefc <command> --help" for a command's options.
 `;
@@ -36,6 +40,8 @@ const COMMANDS: Record<string, Command> = {
   invocations: runInvocations,
   logs: runLogs,
   deploy: runDeploy,
+  users: (argv, output) => runUsers(argv, output),
+  'broker-config': runBrokerConfig,
 };
 
 const stdio: Output = {

@@ -6,9 +6,16 @@
  *
  * They never touch the disk: the embedded broker checks them in memory. 256 random bits, so they
  * need no slow hash; the stored digest is compared in constant time.
+ *
+ * On an external broker (`deriveFrom`), which cannot learn a login per instance, every instance of
+ * a function gets its function's login instead: `fn-<hash of S/F>` and a password derived from
+ * the gateway's secret (function-principals.ts), the one `edgefc broker-config` wrote for the
+ * broker. Those names stay known for the gateway's lifetime: the broker accepts them for as long
+ * as its files list them, so forgetting one here would only refuse calls the broker let through.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { customAlphabet } from 'nanoid';
+import { deriveFunctionPassword, functionPrincipalName } from './function-principals.js';
 import { PrincipalRole, type Principal } from './principal.js';
 
 /** 10 of 36 characters: ~51 bits, so live instances' names never collide (and are not secret). */
@@ -30,12 +37,19 @@ export class FunctionCredentials {
   readonly #passwords = new Map<string, string>();
   /** Told the principal name of every revoked credential (the broker closes its connections). */
   onRevoke: (username: string) => void = () => undefined;
+  #secret: Buffer | undefined;
+
+  /** From now on, issue each function's derived login (external broker, docs/security.md §4). */
+  deriveFrom(secret: Buffer): void {
+    this.#secret = secret;
+  }
 
   /** The credential of `instanceId` (made on first ask) for function `service/function`. */
   issue(instanceId: string, service: string, fn: string): InstanceCredential {
     if (this.#byInstance.has(instanceId)) this.revoke(instanceId);
-    const username = `fn-${instanceSuffix()}`;
-    const password = randomBytes(32).toString('base64url');
+    const secret = this.#secret;
+    const username = secret === undefined ? `fn-${instanceSuffix()}` : functionPrincipalName(service, fn);
+    const password = secret === undefined ? randomBytes(32).toString('base64url') : deriveFunctionPassword(secret, username);
     this.#byName.set(username, {
       principal: { name: username, role: PrincipalRole.function, groups: [], publish: [], subscribe: [], function: `${service}/${fn}` },
       digest: digest(password),
@@ -57,6 +71,8 @@ export class FunctionCredentials {
     if (username === undefined) return undefined;
     this.#byInstance.delete(instanceId);
     this.#passwords.delete(instanceId);
+    // A derived login is its function's, shared by its other instances (see the top of this file).
+    if (this.#secret !== undefined) return username;
     this.#byName.delete(username);
     this.onRevoke(username);
     return username;

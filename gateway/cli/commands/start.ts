@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../../data-dir.js';
 import type { BrokerTlsOptions } from '../../broker/embedded-broker.js';
 import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local-credential.js';
+import { readGatewayLogin } from '../../security/gateway-secrets.js';
 import { resolveConnection } from '../connection.js';
 import { redactUrl } from '../../../src/mqtt/redact-url.js';
 
@@ -29,7 +30,9 @@ Options:
   --port P            embedded broker's port (default 1883)
   --broker URL        use an external broker (e.g. Mosquitto) instead of the embedded one
   --username U, --password-file F   the gateway's login to the external broker (or
-                      --password-stdin, or EDGEFC_PASSWORD; never a password on the command line)
+                      --password-stdin, or EDGEFC_PASSWORD; never a password on the command line).
+                      Without --username: <data>/gateway.credentials when it exists
+                      (written by "edgefc broker-config mosquitto")
 
 Security (docs/security.md):
   --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
@@ -110,11 +113,14 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   const dataDir = values.data ?? defaultDataDir();
   let gateway: Gateway;
   try {
-    // The external broker's login follows the CLI's rules (no password in argv).
+    // The external broker's login follows the CLI's rules (no password in argv); without one,
+    // the login broker-config made for this data directory, if any.
     const login: { username?: string; password?: string } =
-      values.broker === undefined || values.username === undefined
+      values.broker === undefined
         ? {}
-        : await resolveConnection({ ...values, broker: values.broker, credentials: undefined });
+        : values.username === undefined
+          ? ((await readGatewayLogin(dataDir)) ?? {})
+          : await resolveConnection({ ...values, broker: values.broker, credentials: undefined });
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     gateway = await Gateway.start({
       templatePath: values.template,
@@ -170,8 +176,9 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
 async function firstInvocation(gateway: Gateway, output: Output, credentialFile: string | undefined): Promise<void> {
   const sample = gateway.registry.find('EdgeFC', 'helloworld');
   if (sample === undefined) return;
-  // As the CLI on this box will: with the local operator credential the gateway just wrote.
-  const login = credentialFile === undefined || !gateway.embedded ? undefined : await readLocalCredential(credentialFile).catch(() => undefined);
+  // As the CLI on this box will: with the local operator credential the gateway (embedded broker)
+  // or "edgefc broker-config" (Mosquitto) wrote.
+  const login = credentialFile === undefined ? undefined : await readLocalCredential(credentialFile).catch(() => undefined);
   const client = new FCClient({
     brokerUrl: gateway.brokerUrl,
     timeout: 15_000,
