@@ -6,8 +6,9 @@
  * root and not in it), the file stays `0600` for a Mosquitto running as this same user, and the
  * caller prints what to run.
  */
-import { chmod, chown, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../security/access-file.js';
 
 export interface WrittenFile {
   path: string;
@@ -37,21 +38,13 @@ export async function ensureBrokerDir(dir: string, group: { name: string; gid: n
 /** Write `dir/name` atomically: 0640 and group `group` when it can be given, else 0600. */
 export async function writeBrokerFile(dir: string, name: string, text: string, group: { name: string; gid: number } | undefined): Promise<WrittenFile> {
   const path = join(dir, name);
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
   let grouped = false;
-  if (group !== undefined) {
-    // A setgid directory of that group already gave it; otherwise root (or a member) can.
-    grouped = (await stat(temp)).gid === group.gid || (await chown(temp, process.getuid?.() ?? -1, group.gid).then(() => true, () => false));
-  }
-  const mode = grouped ? 0o640 : 0o600;
-  await chmod(temp, mode);
-  await rename(temp, path);
+  const mode = await writeFileAtomically(path, text, async (temp) => {
+    if (group !== undefined) {
+      // A setgid directory of that group already gave it; otherwise root (or a member) can.
+      grouped = (await stat(temp)).gid === group.gid || (await chown(temp, process.getuid?.() ?? -1, group.gid).then(() => true, () => false));
+    }
+    return grouped ? 0o640 : 0o600;
+  });
   return { path, mode, group: grouped ? group?.name : undefined };
 }

@@ -153,6 +153,14 @@ export async function saveAccessFile(file: AccessFile): Promise<void> {
 /** Create `path` (and its directory, 0700) holding `text`, mode 0600, replacing it atomically. */
 export async function writeSecretFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomically(path, text, () => Promise.resolve(0o600));
+}
+
+/**
+ * Write `text` to a temp file created 0600 (nobody else can read it at any moment), sync it, give
+ * it the mode `finish` decides (after, say, a chown), and rename it over `path`.
+ */
+export async function writeFileAtomically(path: string, text: string, finish: (temp: string) => Promise<number>): Promise<number> {
   const temp = `${path}.${process.pid}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
@@ -161,8 +169,10 @@ export async function writeSecretFile(path: string, text: string): Promise<void>
   } finally {
     await handle.close();
   }
-  await chmod(temp, 0o600); // open()'s mode is masked by the umask; make sure
+  const mode = await finish(temp);
+  await chmod(temp, mode); // open()'s mode is masked by the umask; make sure
   await rename(temp, path);
+  return mode;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

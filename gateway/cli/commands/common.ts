@@ -40,6 +40,20 @@ export function printFailure(output: Output, error: unknown, json: boolean): voi
   if (typed?.requestId !== undefined) output.err(`requestId: ${typed.requestId}\n`);
 }
 
+/**
+ * The connection a command should make (connection.ts), or undefined once a failure to find one
+ * (an unusable credential file) has been printed. A bad command line still throws UsageError.
+ */
+export async function connectionOrFailure(values: ConnectionValues, output: Output, json: boolean): Promise<Connection | undefined> {
+  try {
+    return await resolveConnection(values);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    printFailure(output, error, json);
+    return undefined;
+  }
+}
+
 export interface AdminCall {
   /** The admin operation (docs/protocol.md §9), e.g. `list`. */
   operation: string;
@@ -57,14 +71,8 @@ export interface AdminCall {
  */
 export async function callGateway(values: ConnectionValues & { timeout?: string | undefined; json: boolean }, output: Output, call: AdminCall): Promise<number> {
   const timeoutMs = parseTimeoutMs(values.timeout, call.defaultTimeoutMs);
-  let connection: Connection;
-  try {
-    connection = await resolveConnection(values);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    printFailure(output, error, values.json);
-    return 1;
-  }
+  const connection = await connectionOrFailure(values, output, values.json);
+  if (connection === undefined) return 1;
   const client = new AdminClient({ ...connection, timeoutMs });
   try {
     const result = await client.call(call.operation, call.args);

@@ -6,8 +6,7 @@ import { parseArgs } from 'node:util';
 import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
 import { UsageError } from '../usage-error.js';
-import { connectionOptions, parseTimeoutMs, printFailure, type Output } from './common.js';
-import { resolveConnection, type Connection } from '../connection.js';
+import { connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 
 export const INVOKE_USAGE = `Usage: edgefc invoke SERVICE/FUNCTION [options]
 
@@ -100,14 +99,8 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
   const invokerContext = parseContext(values.context);
   if (invokerContext !== undefined) params.invokerContext = invokerContext;
 
-  let connection: Connection;
-  try {
-    connection = await resolveConnection(values);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    printFailure(output, error, values.json);
-    return 1;
-  }
+  const connection = await connectionOrFailure(values, output, values.json);
+  if (connection === undefined) return 1;
   const client = new FCClient({ ...connection, timeout, connectTimeout: Math.min(timeout, 5000) });
   try {
     const result = await client.invokeFunction(params);
