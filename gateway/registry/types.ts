@@ -72,6 +72,20 @@ export interface FunctionSpec {
   asyncConfiguration?: AsyncConfigSpec;
   /** MQTT topic filters whose messages become Async calls of this function (docs/protocol.md §11). */
   triggers?: readonly TriggerSpec[];
+  /**
+   * Who the function's processes run as. Set when the gateway places a function
+   * (gateway/containment/containment.ts), never by the template; `codeDir` is then the staged
+   * copy of codeUri. Absent: the gateway's own user and codeUri itself.
+   */
+  runAs?: RunAs;
+}
+
+/** A function's own user: numeric ids (no /etc/passwd entry needed) and its private home. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  /** HOME for the function, unless its environmentVariables set one: writable by it alone. */
+  home: string;
 }
 
 /** Where an Async call's outcome goes (docs/protocol.md §10.5). */
