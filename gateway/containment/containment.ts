@@ -17,7 +17,7 @@
  * `isolation: none` functions run inside the gateway and are never placed.
  */
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { EdgeFCError, ServiceUnavailableError } from '../../src/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { Isolation, type FunctionSpec, type RunAs, type Template } from '../registry/types.js';
@@ -59,7 +59,10 @@ export class Containment {
    * secured, or contained functions could not reach it.
    */
   static open(options: ContainmentOptions): Containment {
-    const { dataDir, logger } = options;
+    const { logger } = options;
+    // Absolute: staged paths become processes' cwd and FC_FUNC_CODE_PATH, and a spare resolves
+    // a relative cwd against its own (/), not the gateway's.
+    const dataDir = resolve(options.dataDir);
     const requested = options.setting ?? 'auto';
     const isRoot = options.isRoot ?? process.geteuid?.() === 0;
     let setting: Exclude<FunctionUserSetting, 'auto' | 'off'> | undefined;
