@@ -17,6 +17,8 @@ import { ensureLocalOperator } from './security/local-credential.js';
 import { assertTrustedTemplate } from './security/trusted-templates.js';
 import { redactUrl } from '../src/mqtt/redact-url.js';
 import type { Runtime } from './runtime/types.js';
+import { Containment } from './containment/containment.js';
+import type { FunctionUserSetting } from './containment/function-user.js';
 import { dispatchMessage } from './dispatch/dispatch-message.js';
 import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
@@ -106,6 +108,14 @@ export interface GatewayOptions {
    * @default { maxFileBytes: 10 MiB, maxFiles: 5, maxInvocationBytes: 1 MiB }
    */
   logs?: Omit<FunctionLogOptions, 'dir'>;
+  /**
+   * Which users functions run as (gateway/containment/, docs/runtime-node.md §10). `auto`: a
+   * root gateway gives each function its own uid from 2000000000-2000065535 and stages its code
+   * where only it can read it; a gateway that is not root runs them as itself (warned at start).
+   * @default 'auto'
+   * @example { uidRange: { first: 3_000_000, last: 3_009_999 } }
+   */
+  functionUser?: FunctionUserSetting;
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
@@ -154,9 +164,13 @@ export class Gateway {
     const logger = options.logger ?? createStreamLogger();
     // A bad template fails before anything listens (file, field and why: registry/load-template).
     const template = await loadTemplate(options.templatePath);
-    const registry = new Registry(template);
-    // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const dataDir = options.dataDir ?? defaultDataDir();
+    // The data directory locked down before anything is written to it, and each function given
+    // its user and staged code before anything runs (containment/containment.ts).
+    const containment = Containment.open({ dataDir, logger, ...(options.functionUser === undefined ? {} : { setting: options.functionUser }) });
+    const registry = new Registry(await containment.place(template));
+    await containment.collect(registry.functions());
+    // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
     const insecure = options.insecure ?? false;
@@ -217,7 +231,14 @@ export class Gateway {
     });
     const host = new FunctionHost({ registry, runtime, brokerUrl, logger, logs });
     // `link` exists before anyone can deploy (the deployer is reached through it).
-    const deployer = new Deployer({ registry, host, logger, setTriggerFilters: (filters) => link.setTriggerFilters(filters) });
+    const deployer = new Deployer({
+      registry,
+      host,
+      logger,
+      setTriggerFilters: (filters) => link.setTriggerFilters(filters),
+      place: (next) => containment.place(next),
+      collect: (served) => containment.collect(served),
+    });
     const asyncService = new AsyncService({
       store,
       registry,

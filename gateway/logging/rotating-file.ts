@@ -166,8 +166,9 @@ export class RotatingFile {
 
   async #open(): Promise<FileHandle> {
     if (this.#handle !== undefined) return this.#handle;
-    await mkdir(path.dirname(this.path), { recursive: true });
-    const handle = await open(this.path, 'a');
+    // Born private (docs/runtime-node.md §10): a function's output is not other users' to read.
+    await mkdir(path.dirname(this.path), { recursive: true, mode: 0o700 });
+    const handle = await open(this.path, 'a', 0o600);
     this.#size = (await handle.stat()).size;
     this.#handle = handle;
     return handle;
@@ -187,7 +188,7 @@ export class RotatingFile {
     }
     if (this.#maxFiles === 1) {
       // Nothing is kept: start the one file over.
-      const handle = await open(this.path, 'w');
+      const handle = await open(this.path, 'w', 0o600);
       this.#size = 0;
       this.#handle = handle;
       return handle;

@@ -34,11 +34,23 @@ export interface DeployerOptions {
   load?: (file: string) => Promise<Template>;
   /** Make the broker link take these trigger filters (GatewayTransport.setTriggerFilters). */
   setTriggerFilters: (filters: readonly string[]) => Promise<void>;
+  /**
+   * Give each function its user and staged code (containment/containment.ts) before it serves;
+   * a rejection refuses the deploy. @default the template as loaded
+   */
+  place?: (template: Template) => Promise<Template>;
+  /**
+   * Remove what no function of `served` uses (staged code); called when no pool of an earlier
+   * deploy is left running. @default nothing to remove
+   */
+  collect?: (served: readonly FunctionSpec[]) => Promise<void>;
 }
 
 export class Deployer {
   readonly #options: DeployerOptions;
   #last: Promise<unknown> = Promise.resolve();
+  /** Deploys whose retired pools still run calls. */
+  #draining = 0;
 
   constructor(options: DeployerOptions) {
     this.#options = options;
@@ -61,6 +73,7 @@ export class Deployer {
     let template: Template;
     try {
       template = await load(file);
+      if (this.#options.place !== undefined) template = await this.#options.place(template);
     } catch (error) {
       logger.warn('redeploy refused; the previous template keeps serving', {
         template: file,
@@ -82,11 +95,29 @@ export class Deployer {
         functions: inProcess.map((fn) => `${fn.serviceName}/${fn.name}`).join(' '),
       });
     }
+    this.#draining += 1;
     void drained.then(
       () => logger.info('previous deploy drained', { pools: retired }),
       () => undefined,
-    );
+    ).finally(() => {
+      this.#draining -= 1;
+      if (this.#draining === 0) this.#collect();
+    });
     return { template: template.path, functions: registry.functions().length, retired, triggersChanged };
+  }
+
+  /**
+   * Every pool of an earlier deploy is gone: what the registry serves now is all that runs.
+   * Queued behind deploys in progress, so code staged for one is never removed under it.
+   */
+  #collect(): void {
+    const { collect, registry, logger } = this.#options;
+    if (collect === undefined) return;
+    // Checked again when its turn comes: a deploy queued before it may have retired pools since.
+    const next = this.#last.then(() => (this.#draining === 0 ? collect(registry.functions()) : undefined));
+    this.#last = next.catch((error: unknown) => {
+      logger.warn('could not remove unused staged code', { error: error instanceof Error ? error.message : String(error) });
+    });
   }
 
   /** Subscribe `after`; when the broker refuses (the link then keeps `before`), refuse the deploy. */

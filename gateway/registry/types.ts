@@ -78,6 +78,20 @@ export interface FunctionSpec {
    * Absent: operators and hosted functions (gateway/security/call-policy.ts DEFAULT_INVOKERS).
    */
   invokers?: readonly string[];
+  /**
+   * Who the function's processes run as. Set when the gateway places a function
+   * (gateway/containment/containment.ts), never by the template; `codeDir` is then the staged
+   * copy of codeUri. Absent: the gateway's own user and codeUri itself.
+   */
+  runAs?: RunAs;
+}
+
+/** A function's own user: numeric ids (no /etc/passwd entry needed) and its private home. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  /** HOME for the function, unless its environmentVariables set one: writable by it alone. */
+  home: string;
 }
 
 /** Where an Async call's outcome goes (docs/protocol.md §10.5). */

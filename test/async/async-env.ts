@@ -3,10 +3,10 @@
  * they ran: every run appends one JSON line to a file.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayOptions } from '../../gateway/gateway.js';
+import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 
 export const RECORD_CODE = new URL('./functions/record', import.meta.url).pathname;
@@ -60,8 +60,9 @@ ${fn(`        triggers:
 }
 
 export async function startAsyncEnv(brokerUrl?: string, gateway: Partial<GatewayOptions> = {}): Promise<AsyncEnv> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgefc-async-'));
-  const recordFile = join(dir, 'runs.jsonl');
+  // The record function appends its runs here, as its own user.
+  const dir = await functionWritableDir(await traversableTempDir('edgefc-async-'));
+  const recordFile = await functionWritableFile(join(dir, 'runs.jsonl'));
   const templatePath = join(dir, 'template.yml');
   await writeFile(templatePath, asyncTemplate(recordFile));
   const env = await startTestGateway({

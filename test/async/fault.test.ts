@@ -7,8 +7,7 @@
  * The broker runs in the test (aedes) or beside it (Mosquitto) so it outlives the gateway; the
  * client retries a call that got no answer with the same request ID, as a device would.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FCClient } from '../../src/index.js';
@@ -16,6 +15,7 @@ import { startAedes, startMosquitto, type RunningBroker, type TestBroker } from 
 import { CLI, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { RECORD_CODE, type Run } from './async-env.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const CALLS = 2000;
 const IN_FLIGHT = 64;
@@ -62,8 +62,8 @@ describe.each(['aedes', 'mosquitto'] as const)('kill -9 during an Async burst (%
 
   it(`every accepted call of ${CALLS} runs at least once across 4 SIGKILLs`, { timeout: 60_000 }, async () => {
     broker = kind === 'aedes' ? await startAedes() : await startMosquitto();
-    dir = await mkdtemp(join(tmpdir(), 'edgefc-fault-'));
-    const recordFile = join(dir, 'runs.jsonl');
+    dir = await functionWritableDir(await traversableTempDir('edgefc-fault-'));
+    const recordFile = await functionWritableFile(join(dir, 'runs.jsonl'));
     const templatePath = join(dir, 'template.yml');
     await writeFile(templatePath, template(recordFile));
     const dataDir = join(dir, 'data');

@@ -167,7 +167,9 @@ export function defineGatewaySuite(
         expect(error).toMatchObject({ code: 'HandledInvocationError', errorType: 'RangeError', errorMessage: 'value out of range' });
         // The trace is the function's own: its handler frame, none of the runtime's.
         const trace = error['stackTrace'] as string[];
-        expect(trace[0]).toMatch(/gateway-functions\/fail\/index\.js:\d+:\d+/);
+        // Where the function's code is: its codeUri, or the copy staged for its own user
+        // (<data>/code/<uid>/<hash>, gateway/containment/code-stager.ts) when the gateway is root.
+        expect(trace[0]).toMatch(/(?:gateway-functions\/fail|\/code\/\d+\/[0-9a-f]{32})\/index\.js:\d+:\d+/);
         expect(trace.join('\n')).not.toMatch(/runtime\/node\/child/);
       });
 

@@ -4,13 +4,13 @@
  * process.exit) fails only its own call, is logged to the function, and never stops the
  * gateway. A separate process, because here the test runner listens for uncaught errors too.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient } from '../../src/index.js';
 import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions');
 
@@ -19,7 +19,7 @@ let proc: CliProcess | undefined;
 let client: FCClient;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgefc-inproc-'));
+  dir = await traversableTempDir('edgefc-inproc-');
   const file = join(dir, 'template.yml');
   await writeFile(
     file,

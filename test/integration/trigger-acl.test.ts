@@ -4,14 +4,14 @@
  * an external aedes that refuses SUBSCRIBEs to forbidden/#, as EMQX's ACL does (SUBACK 0x80);
  * Mosquitto 2.0 grants every subscription and filters on delivery instead.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorCode } from '../../src/index.js';
 import { startAedes, type AedesTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const CONTEXT = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions/context');
 
@@ -34,7 +34,7 @@ services:
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgefc-acl-'));
+  dir = await traversableTempDir('edgefc-acl-');
   broker = await startAedes();
   // aedes's hook: a null subscription is a refusal (SUBACK 0x80).
   broker.embedded.aedes.authorizeSubscribe = (_client, subscription, callback) =>

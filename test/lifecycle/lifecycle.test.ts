@@ -5,8 +5,7 @@
  * old one keeps serving. Real processes, real files, the real CLI.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -14,13 +13,17 @@ import { ErrorCode, FCClient } from '../../src/index.js';
 import { processExists } from '../../gateway/runtime/process/process-tree.js';
 import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { functionWritableDir, traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const HERE = resolve(fileURLToPath(import.meta.url), '..');
-const WEB = resolve(HERE, '../fixtures/runtimes/web');
+// The web entry point requires ../ops.js: codeUri is their common directory, since only codeUri
+// is the function (staged alone when functions run as their own users, as FC uploads it alone).
+const RUNTIMES = resolve(HERE, '../fixtures/runtimes');
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgefc-life-'));
+  // Functions record their runs in STATE_DIR (this directory), as their own users.
+  dir = await functionWritableDir(await traversableTempDir('edgefc-life-'));
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -59,7 +62,9 @@ describe('idle instances', () => {
       `${template('v1', '        instanceLifecycleConfig:\n          idleTimeout: 1\n')}      web:
         runtime: custom
         handler: index.handler
-        codeUri: ${JSON.stringify(WEB)}
+        codeUri: ${JSON.stringify(RUNTIMES)}
+        customRuntimeConfig:
+          command: ['./web/bootstrap']
         environmentVariables:
           STATE_DIR: ${JSON.stringify(dir)}
         instanceLifecycleConfig:

@@ -20,7 +20,17 @@ const TIMEOUT_RUNS = 5;
 /** Measured lateness of the timeout runs, per runtime, for the report in docs/runtime-custom.md. */
 export const timeoutLateness: Record<string, number[]> = {};
 
-export function defineContract(target: ContractTarget): void {
+export interface ContractOptions {
+  /**
+   * Assert how late timeouts come (the runtime's own precision). A rerun of the contract that
+   * changes something else (contained.contract.test.ts: the user) checks outcomes only, so the
+   * precision is asserted once per runtime, not twice on a loaded box. @default true
+   */
+  timing?: boolean;
+}
+
+export function defineContract(target: ContractTarget, options: ContractOptions = {}): void {
+  const timing = options.timing ?? true;
   describe(`runtime contract: ${target.name}`, () => {
     test('a text result arrives as text', async ({ harness }) => {
       const result = await harness.pool(target).invoke(invocation({ payload: op('echo', { text: 'world' }) }));
@@ -72,7 +82,7 @@ export function defineContract(target: ContractTarget): void {
         const err = await rejectionOf(pool.invoke(invocation({ payload: op('pid') })));
         expect(err.code).toBe(ErrorCode.InitializationTimeout);
         // Includes the instance's start (≤ ~150 ms for a Node process).
-        expect(Date.now() - started).toBeLessThan(300 + 400);
+        if (timing) expect(Date.now() - started).toBeLessThan(300 + 400);
       });
 
       test('a failing initializer → InitializationError; the next call runs it again', async ({ harness }) => {
@@ -97,6 +107,7 @@ export function defineContract(target: ContractTarget): void {
         expect(err.code).toBe(ErrorCode.FunctionTimeout);
         await instance.stop();
       }
+      if (!timing) return;
       timeoutLateness[target.name] = late;
       expect(Math.max(...late)).toBeLessThan(TIMEOUT_SLACK_MS);
     });
@@ -107,7 +118,7 @@ export function defineContract(target: ContractTarget): void {
       const err = await rejectionOf(instance.invoke(invocation({ payload: op('loop'), deadline: started + 250 })));
       expect(err.code).toBe(ErrorCode.FunctionTimeout);
       expect(err.message).toContain("caller's deadline");
-      expect(Date.now() - started).toBeLessThan(250 + TIMEOUT_SLACK_MS);
+      if (timing) expect(Date.now() - started).toBeLessThan(250 + TIMEOUT_SLACK_MS);
     });
 
     test('a call whose deadline has passed is refused and never runs', async ({ harness }) => {

@@ -3,7 +3,7 @@
  * pools and runtimes are closed, then no process any of them started, nor anything in their
  * process groups (the functions' own children), may be left.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test as base } from 'vitest';
@@ -32,6 +32,8 @@ export class ContractHarness {
 
   config(target: ContractTarget, overrides: Partial<FunctionSpec> = {}): InstanceConfig {
     const fn = functionSpec({ ...target.spec, ...overrides });
+    // A function with a user of its own writes its records here as that user (contained.contract.test.ts).
+    if (fn.runAs !== undefined) chmodSync(this.stateDir, 0o1777);
     return {
       service,
       fn: { ...fn, environmentVariables: { STATE_DIR: this.stateDir, ...fn.environmentVariables } },

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { FCClient } from '../../../src/client/fc-client.js';
 import { STORE_SYNC_MODES, type StoreSync } from '../../async/async-store.js';
+import { parseFunctionUser } from '../../containment/function-user.js';
 import { Gateway } from '../../gateway.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
 import { SAMPLE_TEMPLATE } from '../../package-root.js';
@@ -48,6 +49,8 @@ Security (docs/security.md):
   --store-sync S      full | normal | off: full survives power loss, normal a killed process (default full)
   --log-level L       debug | info | warn | error (default info)
   --skip-demo         do not make the first sample invocation at start
+  --function-user U   who functions run as when the gateway is root: auto (a uid per function,
+                      default), uids:FIRST-LAST, UID[:GID] or a user name (one for all), off
 
 SIGHUP (kill -HUP PID) reloads the template without a restart, as "edgefc deploy" does.
 Functions' logs: <data>/logs/SERVICE/FUNCTION.log ("edgefc logs S/F").
@@ -85,6 +88,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       'store-sync': { type: 'string', default: 'full' },
       'log-level': { type: 'string', default: 'info' },
       'skip-demo': { type: 'boolean', default: false },
+      'function-user': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -136,6 +140,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
       ...(login.username === undefined ? {} : { username: login.username }),
       ...(login.password === undefined ? {} : { password: login.password }),
+      ...(values['function-user'] === undefined ? {} : { functionUser: parseFunctionUser(values['function-user']) }),
     });
   } catch (error) {
     if (error instanceof UsageError) throw error;

@@ -15,6 +15,7 @@ import type { EdgeFCError } from '../../../src/errors.js';
 import { FunctionTimeoutError } from '../../../src/errors.js';
 import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
 import { functionEnv } from '../process/function-env.js';
+import { withFunctionHome } from '../process/run-as.js';
 import { InstanceErrorType, commandOf, deadlineExceeded, memoryExceeded, timeoutMessage } from '../process/instance-errors.js';
 import { ManagedProcess, describeExit } from '../process/managed-process.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
@@ -103,7 +104,7 @@ export class CustomEventInstance implements FunctionInstance {
     }
     const budget = Math.min(invocation.deadline - now, fn.timeoutMs);
     const { identity } = this.#config;
-    const env = functionEnv(this.#config, this.id);
+    const env = withFunctionHome(functionEnv(this.#config, this.id), this.#config.fn);
     Object.assign(env, {
       [EVENT_VARIABLE]: eventText,
       // Web mode sends these as headers; here the environment is the only channel.

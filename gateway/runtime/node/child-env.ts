@@ -10,6 +10,7 @@
  */
 import { delimiter } from 'node:path';
 import { INHERITED_ENV, functionEnv } from '../process/function-env.js';
+import { withFunctionHome } from '../process/run-as.js';
 import type { InstanceConfig } from '../types.js';
 
 export function childEnv(
@@ -18,7 +19,7 @@ export function childEnv(
   instanceId: string,
   parentEnv: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const env = functionEnv(config, instanceId, parentEnv);
+  const env = withFunctionHome(functionEnv(config, instanceId, parentEnv), config.fn);
   // A function may bring its own NODE_PATH; ours goes last so its modules take precedence.
   const ownNodePath = config.fn.environmentVariables['NODE_PATH'];
   env['NODE_PATH'] = ownNodePath === undefined || ownNodePath === ''

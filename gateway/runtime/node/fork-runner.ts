@@ -10,12 +10,15 @@ export interface ForkRunnerOptions {
   cwd: string;
   env: Record<string, string>;
   memorySizeMB: number;
+  /** The function's own user (FunctionSpec.runAs); absent: the gateway's. Spares never get one. */
+  user?: { uid: number; gid: number };
 }
 
 /** Throws synchronously only for bad arguments; spawn failures arrive as 'error' events. */
 export function forkRunner(options: ForkRunnerOptions): ChildProcess {
   return fork(options.runnerPath, [], {
     cwd: options.cwd,
+    ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
     env: options.env,
     execArgv: [
       // Caps the V8 heap; Buffers are held to memorySize by the RSS watchdog (memory-watchdog.ts).

@@ -30,7 +30,7 @@ import type { FunctionLogLevel } from '../../logging/function-log.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
 import { IpcBatcher, unbatch } from './child/ipc-batch.js';
-import type { ChildMessage, ParentMessage } from './child/ipc-messages.js';
+import type { ChildMessage, LoadMessage, ParentMessage } from './child/ipc-messages.js';
 import { forkRunner } from './fork-runner.js';
 import type { TakenSpare } from './spare-processes.js';
 import { LineSplitter, capLogLine } from '../process/log-lines.js';
@@ -166,7 +166,13 @@ export class NodeInstance implements FunctionInstance {
     try {
       child =
         options.spare?.child ??
-        forkRunner({ runnerPath: options.runnerPath, cwd: fn.codeDir, env: options.env, memorySizeMB: fn.memorySizeMB });
+        forkRunner({
+          runnerPath: options.runnerPath,
+          cwd: fn.codeDir,
+          env: options.env,
+          memorySizeMB: fn.memorySizeMB,
+          ...(fn.runAs === undefined ? {} : { user: fn.runAs }),
+        });
     } catch (err) {
       // fork() throws synchronously only for bad arguments; treat as a failed spawn.
       this.#child = undefined;
@@ -395,9 +401,15 @@ export class NodeInstance implements FunctionInstance {
         service: this.#config.service,
         identity: this.#config.identity,
         runtimeModulesDir: this.#options.runtimeModulesDir,
-        ...(this.#options.spare === undefined ? {} : { adopt: { env: this.#options.env, cwd: this.#config.fn.codeDir } }),
+        ...(this.#options.spare === undefined ? {} : { adopt: this.#adoption() }),
       });
     });
+  }
+
+  /** What a spare needs to become this instance: what fork() would have given it (child/adopt-function.ts). */
+  #adoption(): NonNullable<LoadMessage['adopt']> {
+    const { codeDir, runAs } = this.#config.fn;
+    return { env: this.#options.env, cwd: codeDir, ...(runAs === undefined ? {} : { user: { uid: runAs.uid, gid: runAs.gid } }) };
   }
 
   #wire(child: ChildProcess): void {

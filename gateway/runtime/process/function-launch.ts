@@ -9,6 +9,7 @@ import type { InstanceConfig } from '../types.js';
 import { functionEnv } from './function-env.js';
 import { commandOf } from './instance-errors.js';
 import { LOOPBACK } from './loopback-port.js';
+import { withFunctionHome } from './run-as.js';
 
 export interface FunctionLaunch {
   command: string;
@@ -19,7 +20,7 @@ export interface FunctionLaunch {
 /** A custom runtime web server (docs/runtime-custom.md §3), to listen on `port`. */
 export function webServerLaunch(config: InstanceConfig, instanceId: string, port: number): FunctionLaunch {
   const { command, args } = commandOf(config.fn);
-  const env = functionEnv(config, instanceId);
+  const env = withFunctionHome(functionEnv(config, instanceId), config.fn);
   // FC_SERVER_PORT is FC's variable for the port to listen on; FC_CUSTOM_LISTEN_PORT its older
   // name, still read by some bootstraps.
   env['FC_SERVER_PORT'] = String(port);
@@ -31,7 +32,7 @@ export function webServerLaunch(config: InstanceConfig, instanceId: string, port
 /** A `runtime: go1` executable (§5), to pull its invocations from the runtime API on `apiPort`. */
 export function runtimeApiLaunch(config: InstanceConfig, instanceId: string, apiPort: number): FunctionLaunch {
   const { fn } = config;
-  const env = functionEnv(config, instanceId);
+  const env = withFunctionHome(functionEnv(config, instanceId), config.fn);
   env['FC_RUNTIME_API'] = `${LOOPBACK}:${apiPort}`;
   return { command: join(fn.codeDir, ...fn.handler.split('/')), args: [], env };
 }

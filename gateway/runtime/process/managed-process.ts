@@ -13,6 +13,7 @@ import { LineSplitter, capLogLine } from './log-lines.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { killProcessGroup } from './process-tree.js';
 import { writeFrame } from './invocation-frames.js';
+import { spawnIdentity } from './run-as.js';
 
 /** After 'exit', how long to wait for 'close' (stdio drained) before finishing anyway. */
 const CLOSE_AFTER_EXIT_MS = 1000;
@@ -79,6 +80,8 @@ export class ManagedProcess {
     // callers); ENOENT and EACCES arrive as 'error' events.
     const child = spawn(options.command, options.args, {
       cwd: fn.codeDir,
+      // The function's own user when it has one (run-as.ts).
+      ...spawnIdentity(fn),
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Leader of its own process group: kill(-pid) reaches everything it starts.

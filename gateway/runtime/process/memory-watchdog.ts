@@ -7,7 +7,8 @@
  * loop is blocked, which an in-process check would not. Over the limit → the caller kills it.
  * Between two reads a function can overshoot by what it allocates in 100 ms.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childPids } from './process-tree.js';
 
 /** @default 100 ms between RSS reads. */
 export const DEFAULT_WATCHDOG_INTERVAL_MS = 100;
@@ -45,26 +46,6 @@ export function readTreeRssBytes(pid: number): number | undefined {
     queue.push(...childPids(next));
   }
   return total;
-}
-
-function childPids(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tasks) {
-    try {
-      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
-        if (child.trim() !== '') out.push(Number(child));
-      }
-    } catch {
-      // The thread ended, or the kernel lacks the file: that thread's children go unmeasured.
-    }
-  }
-  return out;
 }
 
 export class MemoryWatchdog {

@@ -68,3 +68,40 @@ export function processAlive(pid: number): boolean {
   const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   return state !== 'Z' && state !== 'X';
 }
+
+/** Direct children of `pid`, from /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN). */
+export function childPids(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tasks) {
+    try {
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) {
+        if (child.trim() !== '') out.push(Number(child));
+      }
+    } catch {
+      // The thread ended, or the kernel lacks the file: that thread's children go unmeasured.
+    }
+  }
+  return out;
+}
+
+/**
+ * `pid` and every process under it, at most `limit` (a fork bomb must not make a walk of its
+ * tree the gateway's bottleneck).
+ */
+export function processTree(pid: number, limit = 1_000): number[] {
+  const seen = new Set<number>();
+  const queue = [pid];
+  while (queue.length > 0 && seen.size < limit) {
+    const next = queue.shift();
+    if (next === undefined || seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...childPids(next));
+  }
+  return [...seen];
+}

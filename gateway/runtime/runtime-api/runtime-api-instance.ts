@@ -9,8 +9,14 @@
  * A call that times out was handed to the process, which is still inside it (the SDK runs one
  * invocation at a time per poller): the instance is retired and stopped once idle, as a
  * custom web server is (custom-web-instance.ts).
+ *
+ * Every connection to the API is checked before a byte of it is read: the peer's socket must
+ * belong to the function's uid and to a process of this instance (peer-check.ts), since any
+ * local user can reach a loopback port and the SDK sends no credential. A refused connection is
+ * closed, and the first refusal of an instance is logged to the function's log.
  */
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
   FunctionTimeoutError,
@@ -36,6 +42,8 @@ import { parseErrorBody } from './api-error-body.js';
 import { writeFrame } from '../process/invocation-frames.js';
 import type { FramePhase, FunctionLogFrame } from '../../logging/function-log.js';
 import { InvocationGate, instanceName } from '../process/invocation-gate.js';
+import { processTree } from '../process/process-tree.js';
+import { checkLoopbackPeer, type PeerRule, type PeerVerdict } from './peer-check.js';
 
 export const API_PREFIX = '/2020-11-11/runtime/invocation';
 
@@ -46,6 +54,9 @@ export const API_PREFIX = '/2020-11-11/runtime/invocation';
  */
 export const FunctionType = { handler: 0, initializer: 1, preFreeze: 2, preStop: 3 } as const;
 export type FunctionType = (typeof FunctionType)[keyof typeof FunctionType];
+
+/** /proc/net/tcp is Linux's, as is every box edgefc runs on; elsewhere (a developer's Mac) connections are not checked. */
+const PEERS_CHECKED = process.platform === 'linux';
 
 const ANSWER_PATH = /^\/2020-11-11\/runtime\/invocation\/([^/?]+)\/(response|error)$/;
 
@@ -69,7 +80,13 @@ export class RuntimeApiInstance implements FunctionInstance {
   readonly id: string;
   readonly #config: InstanceConfig;
   readonly #options: ProcessInstanceOptions;
+  /** Accepts connections paused, checks the peer, then hands them to #server. */
+  readonly #listener: net.Server;
   readonly #server: http.Server;
+  /** Connections accepted (checked or being checked), destroyed at stop. */
+  readonly #sockets = new Set<net.Socket>();
+  readonly #peerRule: PeerRule;
+  #refusalLogged = false;
   #process: ManagedProcess | undefined;
   /** Calls not yet handed out, oldest first. */
   readonly #queue: ApiCall[] = [];
@@ -126,6 +143,14 @@ export class RuntimeApiInstance implements FunctionInstance {
       this.#markClosed = resolve;
     });
     this.#server = http.createServer((req, res) => this.#onRequest(req, res));
+    this.#listener = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => void this.#admit(socket));
+    this.#peerRule = {
+      uid: config.fn.runAs?.uid ?? process.getuid?.() ?? -1,
+      pids: () => {
+        const pid = this.#process?.pid;
+        return pid === undefined ? [] : processTree(pid);
+      },
+    };
     // A long poll may wait for work for as long as the instance lives; the SDK's client never
     // times out (Timeout: 0) and keeps its connection, so ours must not cut either.
     this.#server.keepAliveTimeout = 0;
@@ -159,10 +184,10 @@ export class RuntimeApiInstance implements FunctionInstance {
 
   async #start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(0, LOOPBACK, () => resolve());
+      this.#listener.once('error', reject);
+      this.#listener.listen(0, LOOPBACK, () => resolve());
     });
-    const { port } = this.#server.address() as AddressInfo;
+    const { port } = this.#listener.address() as AddressInfo;
     const { fn } = this.#config;
     const ready = new Promise<void>((resolve) => {
       this.#onReady = resolve;
@@ -225,9 +250,46 @@ export class RuntimeApiInstance implements FunctionInstance {
     }
     this.#fail((requestId) => new ServiceUnavailableError(`${this.#name} was stopped`, { requestId }));
     await this.#process?.terminate(healthy ? this.#options.stopGraceMs : 0);
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#listener.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
     this.#markClosed();
+  }
+
+  /** Hand a connection to the HTTP server once its peer is this instance's process (peer-check.ts). */
+  async #admit(socket: net.Socket): Promise<void> {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    // Until the HTTP server has it: a reset while it is checked must not be an uncaught error.
+    socket.on('error', () => undefined);
+    const verdict: PeerVerdict = PEERS_CHECKED ? await checkLoopbackPeer(socket, this.#peerRule) : { ok: true };
+    if (socket.destroyed) return;
+    if (!verdict.ok) {
+      socket.destroy();
+      this.#logRefusal(verdict.reason);
+      return;
+    }
+    this.#server.emit('connection', socket);
+    socket.resume();
+  }
+
+  /** Once per instance: a refused connection is someone else probing, not the function failing. */
+  #logRefusal(reason: string): void {
+    if (this.#refusalLogged) return;
+    this.#refusalLogged = true;
+    const { fn } = this.#config;
+    try {
+      this.#config.onLog({
+        time: Date.now(),
+        serviceName: fn.serviceName,
+        functionName: fn.name,
+        requestId: '',
+        level: 'warn',
+        message: `runtime API of ${this.#name} refused a connection: ${reason} (further refusals of this instance are not logged)`,
+      });
+    } catch {
+      // A failing log sink must not take the instance down.
+    }
   }
 
   async #run(invocation: Invocation): Promise<InvocationResult> {

@@ -41,10 +41,11 @@ export interface LoadMessage {
   /** Directory holding the `linkedge-core-sdk` shim package (ESM imports resolve into it). */
   runtimeModulesDir: string;
   /**
-   * Only to a spare process: the function's whole environment and working directory, which a
-   * fresh fork gets from fork() itself (child/adopt-function.ts).
+   * Only to a spare process: the function's whole environment, working directory and, for a
+   * function with its own user, that uid and gid, which a fresh fork gets from fork() itself
+   * (child/adopt-function.ts).
    */
-  adopt?: { env: Record<string, string>; cwd: string };
+  adopt?: { env: Record<string, string>; cwd: string; user?: { uid: number; gid: number } };
 }
 
 /** Run the function's initializer; answered by `init-done` or `init-failed` with the same id. */

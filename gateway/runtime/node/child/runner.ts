@@ -67,9 +67,10 @@ function registerSdkHook(runtimeModulesDir: string): void {
 async function onLoad(message: LoadMessage): Promise<void> {
   if (message.adopt !== undefined) {
     try {
-      adoptFunction(message.adopt.env, message.adopt.cwd);
+      adoptFunction(message.adopt.env, message.adopt.cwd, message.adopt.user);
     } catch (err) {
-      // chdir failed: the code directory is gone. A fork into it would not have started either.
+      // chdir failed (the code directory is gone), or the switch to the function's user: a fork
+      // would not have started either.
       send({ type: ChildMessageType.loadFailed, error: toErrorFields(err), unavailable: true });
       return;
     }
