@@ -2,13 +2,13 @@
  * A gateway with authentication on (the default), on its embedded broker, with three principals
  * in its access file and a template whose functions grant different callers.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayOptions } from '../../gateway/gateway.js';
 import { formatAccessFile, writeSecretFile, type AccessEntry } from '../../gateway/security/access-file.js';
 import { hashPassword } from '../../gateway/security/password-hash.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SAMPLES = join(ROOT, 'functions');
@@ -47,7 +47,8 @@ ${fn(join(FIXTURES, 'probe'), '        timeout: 10\n')}
 }
 
 export async function startSecurityEnv(gateway: Partial<GatewayOptions> = {}): Promise<SecurityEnv> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgefc-sec-'));
+  // 0711: functions run as their own users and must traverse it to their staged code.
+  const dir = await traversableTempDir('edgefc-sec-');
   const templatePath = join(dir, 'template.yml');
   await writeFile(templatePath, template());
   // 1,000 iterations: the format's floor, so the suite does not spend seconds hashing.
