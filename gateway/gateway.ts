@@ -6,7 +6,9 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
+import { logBrokerEvent } from './broker/broker-log.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { ClientLimits, type ClientLimitOptions } from './dispatch/client-limits.js';
 import { dispatchMessage } from './dispatch/dispatch-message.js';
 import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
@@ -69,6 +71,19 @@ export interface GatewayOptions {
    * @default { maxFileBytes: 10 MiB, maxFiles: 5, maxInvocationBytes: 1 MiB }
    */
   logs?: Omit<FunctionLogOptions, 'dir'>;
+  /**
+   * Per-client limits on invocations (docs/protocol.md §7.5): calls in flight and calls per
+   * second per client ID, past which a call is refused with `ResourceThrottled`.
+   * @default { maxInFlight: 1000, callsPerSecond: 40_000, burst: 80_000, maxIdleClients: 10_000 }
+   * @example { maxInFlight: 32, callsPerSecond: 50, burst: 200 } // many small devices
+   */
+  clientLimits?: ClientLimitOptions;
+  /**
+   * Embedded broker: the largest MQTT packet a client may send, fixed header included; a
+   * client that announces a larger one is disconnected before it is read (§7.6).
+   * @default 7_340_032 (7 MiB)
+   */
+  maxPacketBytes?: number;
 }
 
 export const DATA_DIR_ENV = 'EDGEFC_DATA_DIR';
@@ -128,7 +143,15 @@ export class Gateway {
 
     let broker: EmbeddedBroker | undefined;
     try {
-      broker = options.brokerUrl === undefined ? await startEmbeddedBroker({ host: options.host ?? '127.0.0.1', port: options.port ?? 1883 }) : undefined;
+      broker =
+        options.brokerUrl === undefined
+          ? await startEmbeddedBroker({
+              host: options.host ?? '127.0.0.1',
+              port: options.port ?? 1883,
+              log: logBrokerEvent(logger),
+              ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: options.maxPacketBytes }),
+            })
+          : undefined;
     } catch (error) {
       await store.close();
       throw error;
@@ -153,11 +176,12 @@ export class Gateway {
       ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
+    const clientLimits = new ClientLimits(options.clientLimits);
     const startedAt = Date.now();
     let link: GatewayTransport;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
-      context ??= { registry, host, async: asyncService, syncReplay, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
+      context ??= { registry, host, async: asyncService, syncReplay, clientLimits, sink, logger, now: Date.now, startedAt, deploy: (file) => deployer.deploy(file) };
       try {
         return dispatchMessage(context, message);
       } catch (error) {
