@@ -125,14 +125,17 @@ export class FunctionHost {
         identity: registry.identity,
         brokerUrl,
         onLog: (line) => {
-          const text = formatFunctionLogLine(line);
           this.#logs.line(line);
           const tap = line.requestId === '' ? undefined : this.#logTaps.get(line.requestId);
           if (tap !== undefined) {
+            // Formatted only for a tapped call: a flood of lines past every budget costs no strings.
+            const text = formatFunctionLogLine(line);
             tap.push(text.length > LOG_TAIL_LINE_CHARS ? `${text.slice(0, LOG_TAIL_LINE_CHARS)}…` : text);
             if (tap.length > LOG_TAIL_LINES) tap.shift();
           }
         },
+        maxLogBytesPerCall: this.#logs.maxInvocationBytes,
+        onLogDropped: (requestId, bytes, lines) => this.#logs.dropped(fn.serviceName, fn.name, requestId, bytes, lines),
         onFrame: (frame) => this.#logs.frame(frame),
       });
       this.#pools.set(poolKey, pool);

@@ -19,6 +19,8 @@ import { redactUrl } from '../src/mqtt/redact-url.js';
 import type { Runtime } from './runtime/types.js';
 import { Containment } from './containment/containment.js';
 import type { FunctionUserSetting } from './containment/function-user.js';
+import { logBrokerEvent } from './broker/broker-log.js';
+import { ClientLimits, type ClientLimitOptions } from './dispatch/client-limits.js';
 import { dispatchMessage } from './dispatch/dispatch-message.js';
 import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
@@ -116,6 +118,19 @@ export interface GatewayOptions {
    * @example { uidRange: { first: 3_000_000, last: 3_009_999 } }
    */
   functionUser?: FunctionUserSetting;
+  /**
+   * Per-client limits on invocations (docs/protocol.md §7.5): calls in flight and calls per
+   * second per client ID, past which a call is refused with `ResourceThrottled`.
+   * @default { maxInFlight: 1000, callsPerSecond: 40_000, burst: 80_000, maxIdleClients: 10_000 }
+   * @example { maxInFlight: 32, callsPerSecond: 50, burst: 200 } // many small devices
+   */
+  clientLimits?: ClientLimitOptions;
+  /**
+   * Embedded broker: the largest MQTT packet a client may send, fixed header included; a
+   * client that announces a larger one is disconnected before it is read (§7.6).
+   * @default 7_340_032 (7 MiB)
+   */
+  maxPacketBytes?: number;
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
@@ -194,6 +209,8 @@ export class Gateway {
               host: options.host ?? '127.0.0.1',
               port: options.port ?? 1883,
               ...(auth === undefined ? {} : { auth }),
+              log: logBrokerEvent(logger),
+              ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: options.maxPacketBytes }),
               ...(options.tls === undefined ? {} : { tls: options.tls }),
             })
           : undefined;
@@ -248,6 +265,7 @@ export class Gateway {
       ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
+    const clientLimits = new ClientLimits(options.clientLimits);
     const startedAt = Date.now();
     const policy = access === undefined ? undefined : new CallPolicy(access);
     const audit = createAuditLog(join(dataDir, 'audit.log'), {
@@ -264,6 +282,7 @@ export class Gateway {
         host,
         async: asyncService,
         syncReplay,
+        clientLimits,
         sink,
         logger,
         now: Date.now,

@@ -13,7 +13,7 @@ export const ErrorCode = {
   ServiceNotFound: 'ServiceNotFound',
   /** The service exists but has no function of that name. */
   FunctionNotFound: 'FunctionNotFound',
-  /** The function's queue is full; retry later. Answered at once, the call is not queued. */
+  /** The function's queue is full, or the client is over its limits (protocol §7.5); retry later. Answered at once, the call is not queued. */
   ResourceThrottled: 'ResourceThrottled',
   /** The function ran past min(caller deadline, function timeout) and was stopped. */
   FunctionTimeout: 'FunctionTimeout',

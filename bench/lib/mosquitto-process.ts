@@ -94,6 +94,8 @@ async function startOnce(bin: string, port: number, notices: boolean, configFile
       // messages per client silently drops replies to a client with more calls in flight
       // (measured: 1,126 of 5,000 flood replies delivered at the default).
       'max_queued_messages 10000',
+      // As the embedded broker (docs/protocol.md §7.6): a larger packet is refused, not buffered.
+      'max_packet_size 7340032',
       // The bench connects 500 clients and more: the default is unlimited, but be explicit.
       'max_connections -1',
       'persistence false',

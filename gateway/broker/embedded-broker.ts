@@ -35,6 +35,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { BrokerAuth } from '../security/broker-auth.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
+import { guardPacketSize } from './packet-size-guard.js';
 import { createQos0Shedder } from './qos0-shedding.js';
 
 /** What the broker reports about its clients; it logs nothing itself. */
@@ -46,6 +47,12 @@ export type BrokerEvent =
   | { type: 'connectionError'; remoteAddress: string | undefined; error: Error }
   /** Once per slow episode: QoS 0 messages to this client are being dropped (see header). */
   | { type: 'slowClient'; clientId: string; bufferedBytes: number }
+  /**
+   * A packet over `maxPacketBytes` (`packetBytes`, fixed header included) or with a malformed
+   * Remaining Length (`packetBytes` undefined) was announced: the connection was closed before
+   * its body was read. `clientId` is undefined before CONNECT was handled.
+   */
+  | { type: 'oversizePacket'; clientId: string | undefined; remoteAddress: string | undefined; packetBytes: number | undefined; maxPacketBytes: number }
   | { type: 'brokerError'; error: Error };
 
 export interface EmbeddedBrokerOptions {
@@ -94,6 +101,14 @@ export interface EmbeddedBrokerOptions {
    * certificate signed by it, and its subject CN names their principal (mutual TLS).
    */
   tls?: BrokerTlsOptions;
+  /**
+   * Largest MQTT packet a client may send, fixed header included (see DEFAULT_MAX_PACKET_BYTES).
+   * A client that announces a larger one is disconnected before its body is read
+   * (./packet-size-guard.ts) and an `oversizePacket` event is logged.
+   * @default 7_340_032 (7 MiB)
+   * @example startEmbeddedBroker({ maxPacketBytes: 256 * 1024 }) // devices that only send Async calls
+   */
+  maxPacketBytes?: number;
 }
 
 /** PEM contents, not paths. */
@@ -149,6 +164,15 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
  * publisher's socket as one batch, so this also bounds in-flight messages per publisher.
  */
 const DEFAULT_SOCKET_HIGH_WATER_MARK = 256 * 1024;
+
+/**
+ * 7 MiB: the largest request the protocol allows is a Sync event of 6 MiB (docs/protocol.md
+ * §7.2) behind an envelope header of up to 64 KiB (§7.4) on a topic of at most ~330 bytes
+ * (prefix, a 64-character client ID, two 128-character names: §2.4, §7.1), about 6.07 MiB in
+ * all; the rest is headroom. A larger packet can only be refused by the gateway after it was
+ * read whole, so reading it is pure cost.
+ */
+export const DEFAULT_MAX_PACKET_BYTES = 7 * 1024 * 1024;
 
 /**
  * Start aedes on `host:port`. Rejects with `ServiceUnavailableError` ("cannot listen on
@@ -230,9 +254,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // Sockets that never become aedes clients (no CONNECT yet) must be closed by us on close().
   const sockets = new Set<Socket>();
   const highWaterMark = options.socketHighWaterMark ?? DEFAULT_SOCKET_HIGH_WATER_MARK;
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const onSocket = (socket: Socket): void => {
     // See src/mqtt/tcp-nodelay.ts: without it a QoS 1 request/reply costs ~88 ms instead of <1 ms.
     socket.setNoDelay(true);
+    // Before aedes reads anything: its parser would buffer an oversized body whole.
+    guardPacketSize(socket, maxPacketBytes, (violation) => {
+      log({
+        type: 'oversizePacket',
+        clientId: (socket as Socket & { client?: Client }).client?.id ?? undefined,
+        remoteAddress: socket.remoteAddress,
+        packetBytes: violation.kind === 'oversize' ? violation.packetBytes : undefined,
+        maxPacketBytes,
+      });
+    });
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     aedes.handle(socket);

@@ -7,6 +7,7 @@ import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeployResult } from '../registry/deployer.js';
 import type { ReplySink } from '../transport/inbound-message.js';
+import type { ClientLimits } from './client-limits.js';
 import type { SyncReplayCache } from './sync-replay.js';
 import type { AuditSink } from '../security/audit-log.js';
 import type { CallPolicy } from '../security/call-policy.js';
@@ -18,6 +19,8 @@ export interface DispatchContext {
   async: AsyncService;
   /** Sync retries by request ID (§10.2). */
   syncReplay: SyncReplayCache;
+  /** Calls in flight and rate per client ID (§7.5), checked before a call is queued. */
+  clientLimits: ClientLimits;
   sink: ReplySink;
   logger: Logger;
   /** Gateway clock, epoch ms; injectable for tests. */

@@ -22,19 +22,28 @@ export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAd
     if (request.invocationType === InvocationType.Async) return acceptAsync(context, address, request, replyTo);
     // §10.2: a retry of a Sync call that is running, or finished within the window, is not run again.
     const replay = context.syncReplay.lookup(address.clientId, requestId);
+    // §7.5: before anything is queued; a replay counts against the rate, not the calls in flight.
+    const release = context.clientLimits.admit(address.clientId, requestId, replay === undefined);
     // §3.6: the call's log tail, kept from before it starts (a replayed outcome has none).
     const tail = request.logType === LogType.Tail && replay === undefined ? tapLogTail(context.host.logs, requestId) : undefined;
     let outcome: Promise<InvocationResult>;
     try {
       outcome = replay ?? startInvocation(context, address, request, arrivedAt).result;
     } catch (error) {
+      release();
       tail?.();
       throw error;
     }
     if (replay === undefined) context.syncReplay.track(address.clientId, requestId, outcome);
     outcome.then(
-      (result) => context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary, tail?.())),
-      (error: unknown) => fail(context, replyTo, requestId, toEdgeFCError(error), tail?.()),
+      (result) => {
+        release();
+        context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary, tail?.()));
+      },
+      (error: unknown) => {
+        release();
+        fail(context, replyTo, requestId, toEdgeFCError(error), tail?.());
+      },
     );
   } catch (error) {
     const typed = toEdgeFCError(error);
@@ -55,19 +64,33 @@ function acceptAsync(
   replyTo: string,
 ): Promise<void> {
   const { requestId } = request;
-  const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
-  context.policy?.assertMayInvoke(address.clientId, fn);
-  const stored = context.async.accept(service, fn, {
-    clientId: address.clientId,
-    requestId,
-    source: 'invoke',
-    topic: undefined,
-    event: request.event,
-    invokerContext: request.invokerContext,
-    qualifier: request.qualifier,
-  });
+  // §7.5: an Async call is in flight until it is accepted; then its durable queue bounds it (§10.6).
+  const release = context.clientLimits.admit(address.clientId, requestId);
+  let stored: Promise<unknown>;
+  try {
+    const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+    context.policy?.assertMayInvoke(address.clientId, fn);
+    stored = context.async.accept(service, fn, {
+      clientId: address.clientId,
+      requestId,
+      source: 'invoke',
+      topic: undefined,
+      event: request.event,
+      invokerContext: request.invokerContext,
+      qualifier: request.qualifier,
+    });
+  } catch (error) {
+    release();
+    throw error;
+  }
   return stored.then(
-    () => context.sink.publish(replyTo, encodeAcceptedReply(requestId)),
-    (error: unknown) => fail(context, replyTo, requestId, toEdgeFCError(error)),
+    () => {
+      release();
+      context.sink.publish(replyTo, encodeAcceptedReply(requestId));
+    },
+    (error: unknown) => {
+      release();
+      fail(context, replyTo, requestId, toEdgeFCError(error));
+    },
   );
 }

@@ -41,16 +41,21 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       'x-fc-error-code': error.code,
     });
   };
+  // Gives back the client's in-flight slot (§7.5) once the call has an outcome; nothing to give back before admit.
+  let release = (): void => undefined;
   try {
     if (!allowed) {
       throw new AccessDeniedError(`Response Topic ${message.responseTopic} is not ${responseTopic} or below it (docs/protocol.md §8.5)`);
     }
     assertPayloadSize(InvocationType.Sync, message.payload.length);
+    const requestId = newRequestId();
+    // §7.5: before the call is queued.
+    release = context.clientLimits.admit(address.clientId, requestId);
     const call = startInvocation(
       context,
       address,
       {
-        requestId: newRequestId(),
+        requestId,
         invocationType: InvocationType.Sync,
         // §8.1: the message's expiry is the caller's budget; without one the function timeout bounds it.
         timeoutMs: messageExpiryInterval === undefined || messageExpiryInterval === 0 ? undefined : messageExpiryInterval * 1000,
@@ -61,10 +66,17 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       arrivedAt,
     );
     call.result.then(
-      (result) => reply(result.payload, { 'x-fc-status': '200' }),
-      (error: unknown) => fail(toEdgeFCError(error)),
+      (result) => {
+        release();
+        reply(result.payload, { 'x-fc-status': '200' });
+      },
+      (error: unknown) => {
+        release();
+        fail(toEdgeFCError(error));
+      },
     );
   } catch (error) {
+    release();
     fail(toEdgeFCError(error));
   }
 }

@@ -6,23 +6,24 @@
  * On the call's path this does string formatting and an array push per line; the disk is
  * written by RotatingFile's own loop. A call's output is capped (`maxInvocationBytes`): past
  * the cap its lines are counted, not kept, and one marker line says how much was dropped.
+ * Output outside any open call (request ID '', or of a call that has ended) is limited to
+ * `maxInvocationBytes` per second per function, with a marker line when it flows again
+ * (output-budget.ts). Either way nothing past a budget is kept, and nothing waits.
  */
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   formatFrame,
   formatFunctionLogLine,
   type FunctionLogFrame,
   type FunctionLogLine,
 } from './function-log.js';
+import { CallOutputBudget, DEFAULT_MAX_INVOCATION_LOG_BYTES, OutsideCallsBudget } from './output-budget.js';
 import { RotatingFile, type RotatingFileOptions } from './rotating-file.js';
 
 /** FC returns the last 4 KB of a call's log with `X-Fc-Log-Type: Tail`; so do we. */
 export const LOG_TAIL_BYTES = 4 * 1024;
-/**
- * 1 MiB per call: a tenth of a log file by default, so one chatty call cannot rotate a
- * function's history away; a stack trace or a few thousand lines fit well within it.
- */
-export const DEFAULT_MAX_INVOCATION_LOG_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_INVOCATION_LOG_BYTES } from './output-budget.js';
 /**
  * Calls whose output is being counted at once. Entries open at `Invoke Start` and close at
  * `Invoke End`; a frame that never comes (a process killed mid-line) must not grow this
@@ -41,7 +42,11 @@ export interface FunctionLogOptions {
   maxFileBytes?: number;
   /** Files kept per function, the current one included. @default 5 */
   maxFiles?: number;
-  /** Output one call may write before the rest of its lines are dropped. @default 1 MiB */
+  /**
+   * Output one call may write before the rest of its lines are dropped; also what a function
+   * may write per second outside calls.
+   * @default 1 MiB
+   */
   maxInvocationBytes?: number;
 }
 
@@ -50,12 +55,8 @@ export interface FunctionLogsOptions extends FunctionLogOptions {
   echo?: (line: string) => void;
   /** A log file that cannot be written (told once per failure streak). */
   onFileError?: (file: string, error: unknown) => void;
-}
-
-interface OpenCall {
-  bytes: number;
-  droppedBytes: number;
-  droppedLines: number;
+  /** Milliseconds, monotonic: the clock of the budget outside calls. @default performance.now */
+  now?: () => number;
 }
 
 /** The last LOG_TAIL_BYTES of one call's lines. */
@@ -87,14 +88,18 @@ export class FunctionLogs {
   readonly #options: FunctionLogsOptions;
   readonly #fileOptions: RotatingFileOptions;
   readonly #files = new Map<string, RotatingFile>();
-  readonly #calls = new Map<string, OpenCall>();
+  readonly #calls = new Map<string, CallOutputBudget>();
+  /** Per function (`S/F`): output outside calls. */
+  readonly #outside = new Map<string, OutsideCallsBudget>();
   readonly #tails = new Map<string, Tail>();
   readonly #maxInvocationBytes: number;
+  readonly #now: () => number;
   #closed = false;
 
   constructor(options: FunctionLogsOptions = {}) {
     this.#options = options;
     this.#maxInvocationBytes = options.maxInvocationBytes ?? DEFAULT_MAX_INVOCATION_LOG_BYTES;
+    this.#now = options.now ?? (() => performance.now());
     this.#fileOptions = {
       ...(options.maxFileBytes === undefined ? {} : { maxBytes: options.maxFileBytes }),
       ...(options.maxFiles === undefined ? {} : { maxFiles: options.maxFiles }),
@@ -107,19 +112,36 @@ export class FunctionLogs {
     return dir === undefined ? undefined : logFilePath(dir, serviceName, functionName);
   }
 
+  /** Output one call may write (and a function, per second, outside calls). */
+  get maxInvocationBytes(): number {
+    return this.#maxInvocationBytes;
+  }
+
   /** One line a function wrote. */
   line(line: FunctionLogLine): void {
+    const bytes = Buffer.byteLength(line.message);
     const call = line.requestId === '' ? undefined : this.#calls.get(line.requestId);
     if (call !== undefined) {
-      const bytes = Buffer.byteLength(line.message);
-      if (call.bytes + bytes > this.#maxInvocationBytes) {
-        call.droppedBytes += bytes;
-        call.droppedLines += 1;
-        return;
+      if (!call.take(bytes)) return;
+    } else {
+      const outside = this.#outsideOf(line.serviceName, line.functionName);
+      if (!outside.take(bytes)) return;
+      const dropped = outside.takeDropped();
+      if (dropped !== undefined) {
+        this.#emitMarker(line, '', `${dropped.bytes} bytes of output outside calls dropped (${dropped.lines} lines); outside calls a function may log ${this.#maxInvocationBytes} bytes per second`);
       }
-      call.bytes += bytes;
     }
     this.#emit(line.serviceName, line.functionName, line.requestId, formatFunctionLogLine(line));
+  }
+
+  /**
+   * Output a runtime dropped at the source (the function process counts console.* against the
+   * same budgets, so it never sends what would be dropped here): counted as if dropped here, so
+   * the call's marker line, or the next one outside calls, says so.
+   */
+  dropped(serviceName: string, functionName: string, requestId: string, bytes: number, lines: number): void {
+    const call = requestId === '' ? undefined : this.#calls.get(requestId);
+    (call ?? this.#outsideOf(serviceName, functionName)).addDropped(bytes, lines);
   }
 
   /** One frame line: opens or closes the call's output accounting. */
@@ -131,21 +153,13 @@ export class FunctionLogs {
         if (oldest !== undefined) this.#calls.delete(oldest);
       }
       // A second Start for an open call (the SDK's after ours) keeps the count it has.
-      if (!this.#calls.has(key)) this.#calls.set(key, { bytes: 0, droppedBytes: 0, droppedLines: 0 });
+      if (!this.#calls.has(key)) this.#calls.set(key, new CallOutputBudget(this.#maxInvocationBytes));
     }
     if (frame.phase === 'Invoke' && frame.edge === 'End') {
-      const call = this.#calls.get(key);
+      const dropped = this.#calls.get(key)?.takeDropped();
       this.#calls.delete(key);
-      if (call !== undefined && call.droppedLines > 0) {
-        const marker: FunctionLogLine = {
-          time: frame.time,
-          serviceName: frame.serviceName,
-          functionName: frame.functionName,
-          requestId: key,
-          level: 'warn',
-          message: `… [edgefc: ${call.droppedBytes} bytes of output dropped (${call.droppedLines} lines); a call may log ${this.#maxInvocationBytes} bytes]`,
-        };
-        this.#emit(frame.serviceName, frame.functionName, key, formatFunctionLogLine(marker));
+      if (dropped !== undefined) {
+        this.#emitMarker(frame, key, `${dropped.bytes} bytes of output dropped (${dropped.lines} lines); a call may log ${this.#maxInvocationBytes} bytes`);
       }
     }
     this.#emit(frame.serviceName, frame.functionName, key, formatFrame(frame), false);
@@ -176,6 +190,28 @@ export class FunctionLogs {
     this.#closed = true;
     await Promise.all([...this.#files.values()].map((file) => file.close()));
     this.#files.clear();
+  }
+
+  #outsideOf(serviceName: string, functionName: string): OutsideCallsBudget {
+    const key = `${serviceName}/${functionName}`;
+    let budget = this.#outside.get(key);
+    if (budget === undefined) {
+      budget = new OutsideCallsBudget(this.#maxInvocationBytes, this.#now);
+      this.#outside.set(key, budget);
+    }
+    return budget;
+  }
+
+  #emitMarker(at: { time: number; serviceName: string; functionName: string }, requestId: string, what: string): void {
+    const marker: FunctionLogLine = {
+      time: at.time,
+      serviceName: at.serviceName,
+      functionName: at.functionName,
+      requestId,
+      level: 'warn',
+      message: `… [edgefc: ${what}]`,
+    };
+    this.#emit(at.serviceName, at.functionName, requestId, formatFunctionLogLine(marker));
   }
 
   #emit(serviceName: string, functionName: string, requestId: string, text: string, echo = true): void {

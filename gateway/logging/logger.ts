@@ -33,11 +33,32 @@ export interface StreamLoggerOptions {
   level?: LogLevel;
   /** @default process.stderr */
   write?: (line: string) => void;
+  /**
+   * Bytes written but not yet taken by the output (a pipe whose reader is slow holds them in
+   * this process). Past `maxBacklogBytes`, functions' lines are dropped, and counted in a line
+   * once the output keeps up again; the gateway's own lines are always written.
+   * @default process.stderr.writableLength with the default `write`, else 0
+   */
+  backlog?: () => number;
+  /** @default 4 MiB */
+  maxBacklogBytes?: number;
 }
+
+/**
+ * 4 MiB, as a log file's write queue (rotating-file.ts): functions' lines are echoed to stderr
+ * too, and stderr to a pipe is asynchronous here (Node 20, Linux: a 10 MB write returns at once
+ * with writableLength 10,000,000), so a reader that falls behind would make the gateway hold
+ * them (measured: 100 MB a function printed after its call had ended was echoed whole, 109 MB,
+ * while the gateway's RSS peaked at 461 MB). The log files have them.
+ */
+const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export function createStreamLogger(options: StreamLoggerOptions = {}): Logger {
   const threshold = LEVEL_ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const backlog = options.backlog ?? (options.write === undefined ? () => process.stderr.writableLength : () => 0);
+  const maxBacklog = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
+  let droppedLines = 0;
   const log = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVEL_ORDER[level] < threshold) return;
     write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${renderFields(fields)}\n`);
@@ -47,7 +68,17 @@ export function createStreamLogger(options: StreamLoggerOptions = {}): Logger {
     info: (message, fields) => log('info', message, fields),
     warn: (message, fields) => log('warn', message, fields),
     error: (message, fields) => log('error', message, fields),
-    functionLine: (line) => write(`${line}\n`),
+    functionLine: (line) => {
+      if (backlog() > maxBacklog) {
+        droppedLines += 1;
+        return;
+      }
+      if (droppedLines > 0) {
+        log('warn', "functions' log lines not echoed here: the output did not keep up (they are in the log files)", { lines: droppedLines });
+        droppedLines = 0;
+      }
+      write(`${line}\n`);
+    },
   };
 }
 

@@ -39,6 +39,14 @@ export interface InstanceConfig {
   brokerUrl: string;
   onLog: (line: FunctionLogLine) => void;
   /**
+   * Output one call may log (FunctionLogOptions.maxInvocationBytes), for runtimes that can
+   * drop past it where the output is made instead of sending it to the gateway to be dropped.
+   * Absent: 1 MiB.
+   */
+  maxLogBytesPerCall?: number;
+  /** Lines such a runtime dropped at the source (`requestId` '' outside calls), to be counted in the log. */
+  onLogDropped?: (requestId: string, bytes: number, lines: number) => void;
+  /**
    * FC's frame lines around each call and initializer run (gateway/logging/function-log.ts).
    * Absent: the runtime writes none.
    */

@@ -145,6 +145,8 @@ function configText(input: MosquittoConfigInput): string {
     'set_tcp_nodelay true',
     '# Mosquitto\'s default of 1,000 queued messages per client silently drops replies to a busy client.',
     'max_queued_messages 10000',
+    '# As the embedded broker (docs/protocol.md §7.6): a larger packet is refused, not buffered whole.',
+    'max_packet_size 7340032',
     `listener ${input.listener.port} ${checked(input.listener.host)}`,
   ];
   const tls = input.tls;

@@ -76,6 +76,42 @@ describe('per-call cap', () => {
   });
 });
 
+describe('output outside calls', () => {
+  test('comes at maxInvocationBytes per second; a marker before the next kept line counts what was dropped', async () => {
+    let now = 0;
+    const logs = new FunctionLogs({ dir, maxInvocationBytes: 1000, now: () => now });
+    for (let i = 0; i < 20; i += 1) logs.line(line('', 'z'.repeat(100)));
+    // Lines of a call that has ended are outside calls too.
+    logs.frame(frame('ended', 'Start'));
+    logs.frame(frame('ended', 'End'));
+    logs.line(line('ended', 'late'));
+    now += 500; // 500 bytes refilled
+    logs.line(line('', 'after the pause'));
+    await logs.close();
+    const lines = (await readFile(join(dir, 'S', 'f.log'), 'utf8')).trimEnd().split('\n');
+    expect(lines.filter((l) => l.endsWith('z'.repeat(100)))).toHaveLength(10);
+    expect(lines.slice(-2)).toEqual([
+      '2025-01-01T00:00:00.000Z - [WARN] … [edgefc: 1004 bytes of output outside calls dropped (11 lines); outside calls a function may log 1000 bytes per second]',
+      '2025-01-01T00:00:00.000Z - [INFO] after the pause',
+    ]);
+  });
+
+  test('output a runtime dropped at the source is counted in the call\'s marker', async () => {
+    const logs = new FunctionLogs({ dir, maxInvocationBytes: 1000 });
+    logs.frame(frame('c', 'Start'));
+    logs.line(line('c', 'kept'));
+    logs.dropped('S', 'f', 'c', 99_000_000, 96_000);
+    logs.frame(frame('c', 'End'));
+    await logs.close();
+    const lines = (await readFile(join(dir, 'S', 'f.log'), 'utf8')).trimEnd().split('\n');
+    expect(lines.slice(-3)).toEqual([
+      '2025-01-01T00:00:00.000Z c [INFO] kept',
+      '2025-01-01T00:00:00.000Z c [WARN] … [edgefc: 99000000 bytes of output dropped (96000 lines); a call may log 1000 bytes]',
+      'FC Invoke End RequestId: c',
+    ]);
+  });
+});
+
 describe('tail', () => {
   test('a tapped call gets its last 4 KiB, frames included, and nothing of other calls', async () => {
     const logs = new FunctionLogs();
@@ -111,7 +147,8 @@ describe('failures and cost', () => {
   });
 
   test('writing a line costs the caller microseconds: the disk is written off its path', async () => {
-    const logs = new FunctionLogs({ dir });
+    // 1.4 MB of lines outside calls: more than the default 1 MiB per second lets through.
+    const logs = new FunctionLogs({ dir, maxInvocationBytes: 8 * 1024 * 1024 });
     const lines = 20_000;
     const message = 'a typical log line of about eighty characters, give or take a few ones';
     const started = performance.now();

@@ -119,6 +119,34 @@ describe('LineSplitter', () => {
     expect(lines).toEqual([`0123456789${TRUNCATION_MARKER}`, 'next']);
   });
 
+  it('a 100 MB line in 1 MiB chunks is emitted once, cut, and holds at most the cap meanwhile', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    const piece = Buffer.alloc(1024 * 1024, 0x78);
+    for (let i = 0; i < 100; i += 1) splitter.push(piece);
+    splitter.push(Buffer.from('\nnext\n'));
+    expect(lines).toEqual([`${'x'.repeat(8 * 1024)}${TRUNCATION_MARKER}`, 'next']);
+  });
+
+  it('cuts at a UTF-8 character boundary, also when the cap falls inside a character', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line), 5);
+    splitter.push('€€\n'); // 3 + 3 bytes: the second € does not fit in 5
+    splitter.push('ab😀cd\n'); // 2 + 4 bytes: the emoji does not fit either
+    splitter.push('abc€\n'); // 3 + 3
+    splitter.push('abcd\n');
+    expect(lines).toEqual([`€${TRUNCATION_MARKER}`, `ab${TRUNCATION_MARKER}`, `abc${TRUNCATION_MARKER}`, 'abcd']);
+  });
+
+  it('several lines in one chunk, empty lines and a last line without newline', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    splitter.push(Buffer.from('one\n\ntwo\nthr'));
+    splitter.push(Buffer.from('ee'));
+    splitter.end();
+    expect(lines).toEqual(['one', '', 'two', 'three']);
+  });
+
   it('capLogLine leaves short lines alone', () => {
     expect(capLogLine('short', 10)).toBe('short');
     expect(capLogLine('x'.repeat(12), 10)).toBe('x'.repeat(10) + TRUNCATION_MARKER);

@@ -66,6 +66,15 @@ describe('IpcBatcher', () => {
     expect(writes).toEqual(['a', 'b']);
   });
 
+  test('a batch goes out early at 256 messages, so a burst never becomes one huge message', async () => {
+    const { writes, batcher } = recorder();
+    for (let i = 0; i < 600; i++) batcher.send(String(i));
+    await nextTurn();
+    const sizes = writes.map((write) => (Array.isArray(write) ? write.length : 1));
+    expect(sizes).toEqual([1, 256, 256, 87]);
+    expect(writes.flatMap((write) => unbatch(write))).toEqual(Array.from({ length: 600 }, (_, i) => String(i)));
+  });
+
   test('unbatch reads both shapes', () => {
     expect(unbatch({ type: 'x' })).toEqual([{ type: 'x' }]);
     expect(unbatch([{ type: 'x' }, { type: 'y' }])).toEqual([{ type: 'x' }, { type: 'y' }]);

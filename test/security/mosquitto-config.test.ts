@@ -139,7 +139,7 @@ describe('the password file', () => {
   });
 });
 
-test('the config snippet: no anonymous logins, the two files, TCP_NODELAY, a deep queue, the listener', () => {
+test('the config snippet: no anonymous logins, the two files, TCP_NODELAY, a deep queue, a packet cap, the listener', () => {
   const config = mosquittoConfig(input()).config.split('\n').filter((line) => !line.startsWith('#'));
   expect(config).toEqual([
     'allow_anonymous false',
@@ -147,6 +147,7 @@ test('the config snippet: no anonymous logins, the two files, TCP_NODELAY, a dee
     'acl_file /etc/mosquitto/conf.d/acl',
     'set_tcp_nodelay true',
     'max_queued_messages 10000',
+    'max_packet_size 7340032',
     'listener 1883 0.0.0.0',
     '',
   ]);

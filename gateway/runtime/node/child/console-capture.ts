@@ -2,14 +2,25 @@
  * Routes `console.*` inside function code to the gateway as log lines tagged with the request
  * ID of the call that wrote them. The request ID travels in AsyncLocalStorage, so with
  * instanceConcurrency > 1 a line written after an `await` still lands on the right call.
+ *
+ * Each line is counted against its scope's output budget here, in the function process
+ * (gateway/logging/output-budget.ts): a line past it is dropped before it is formatted for the
+ * channel. Measured before: a call logging 100 MB as 1 KiB lines sent them as one IPC batch,
+ * and the gateway, deserializing it, went from 91 to 461 MB RSS and stalled its other calls.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
+import type { CallOutputBudget, OutsideCallsBudget } from '../../../logging/output-budget.js';
 import { capLogLine } from '../../process/log-lines.js';
 
 export interface CallScope {
   requestId: string;
+  /**
+   * What this scope may still log: a call's budget, shared with whatever it left running
+   * (timers outlive the call, not its budget); or the budget outside calls.
+   */
+  output: CallOutputBudget | OutsideCallsBudget;
 }
 
 export const callScope = new AsyncLocalStorage<CallScope>();
@@ -44,13 +55,18 @@ export function replaceConsole(write: ConsoleWriter): void {
   };
 }
 
-export function captureConsole(sink: LogSink): void {
+/**
+ * Send console output to `sink`, within budget: lines of `outside`'s scope when no call's scope
+ * is active. A line past its scope's budget is counted there and `onDropped` told.
+ */
+export function captureConsole(sink: LogSink, outside: CallScope, onDropped: (scope: CallScope) => void): void {
   replaceConsole((_method, level, message) => {
-    sink({
-      time: Date.now(),
-      requestId: callScope.getStore()?.requestId ?? '',
-      level,
-      message: capLogLine(message),
-    });
+    const scope = callScope.getStore() ?? outside;
+    const text = capLogLine(message);
+    if (!scope.output.take(Buffer.byteLength(text))) {
+      onDropped(scope);
+      return;
+    }
+    sink({ time: Date.now(), requestId: scope.requestId, level, message: text });
   });
 }

@@ -15,12 +15,23 @@
  * the turn's sends were made (measured: BENCHMARKS.md).
  *
  * On the wire a batch is an array of messages; a single message is sent as itself.
+ *
+ * Size: a batch goes out early once it holds MAX_BATCH messages. The receiver deserializes a
+ * batch in one go, on its event loop: one call's console lines are bounded by its log budget
+ * (1 MiB), but a turn of many calls, or a function writing to process.send itself, is not.
  */
 
 export type SendCallback = (err: Error | null) => void;
 
 /** Writes one message or an array of them; `callback` runs once the write is done or failed. */
 export type ChannelWrite<T> = (payload: T | T[], callback: SendCallback) => void;
+
+/**
+ * 256 messages: a batch of console lines (at most 8 Ki characters each, capLogLine) stays under
+ * ~4 MiB, a few ms to deserialize; a turn at 64 calls in flight makes ~64-128 messages (an
+ * invoke or a reply per call, and its lines), so the bench's batches are not split.
+ */
+const MAX_BATCH = 256;
 
 export class IpcBatcher<T> {
   readonly #write: ChannelWrite<T>;
@@ -37,6 +48,7 @@ export class IpcBatcher<T> {
     if (this.#turnOpen) {
       this.#queue.push(message);
       if (callback !== undefined) this.#callbacks.push(callback);
+      if (this.#queue.length >= MAX_BATCH) this.flush();
       return;
     }
     this.#turnOpen = true;

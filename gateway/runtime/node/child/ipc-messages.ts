@@ -40,6 +40,8 @@ export interface LoadMessage {
   identity: GatewayIdentity;
   /** Directory holding the `linkedge-core-sdk` shim package (ESM imports resolve into it). */
   runtimeModulesDir: string;
+  /** Output one call may log (InstanceConfig.maxLogBytesPerCall); absent: 1 MiB. */
+  maxLogBytesPerCall?: number;
   /**
    * Only to a spare process: the function's whole environment, working directory and, for a
    * function with its own user, that uid and gid, which a fresh fork gets from fork() itself
@@ -107,6 +109,7 @@ export const ChildMessageType = {
   result: 'result',
   error: 'error',
   log: 'log',
+  logDropped: 'log-dropped',
   pong: 'pong',
   preStopDone: 'pre-stop-done',
   crash: 'crash',
@@ -168,6 +171,14 @@ export interface LogMessage {
   message: string;
 }
 
+/** console lines the child dropped past a budget (request ID '': outside calls), since its last report. */
+export interface LogDroppedMessage {
+  type: typeof ChildMessageType.logDropped;
+  requestId: string;
+  bytes: number;
+  lines: number;
+}
+
 export interface PongMessage {
   type: typeof ChildMessageType.pong;
   nonce: number;
@@ -194,6 +205,7 @@ export type ChildMessage =
   | ResultMessage
   | ErrorMessage
   | LogMessage
+  | LogDroppedMessage
   | PongMessage
   | PreStopDoneMessage
   | CrashMessage;

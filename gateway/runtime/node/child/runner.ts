@@ -7,6 +7,7 @@
  * finds it.
  */
 import { register } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { FunctionTimeoutError } from '../../../../src/errors.js';
 import type { FunctionErrorFields } from '../../../../src/errors.js';
 import {
@@ -20,7 +21,10 @@ import { IpcBatcher, unbatch } from './ipc-batch.js';
 import { buildContext } from './context.js';
 import { LazyAbort } from './lazy-abort.js';
 import type { ContextSource } from './context.js';
-import { callScope, captureConsole } from './console-capture.js';
+import { callScope, captureConsole, type CallScope } from './console-capture.js';
+import { DroppedOutputReports } from './dropped-output.js';
+import { budgetStdio } from './stdio-budget.js';
+import { CallOutputBudget, DEFAULT_MAX_INVOCATION_LOG_BYTES, OutsideCallsBudget } from '../../../logging/output-budget.js';
 import { loadExport } from './load-handler.js';
 import { runLifecycleHook } from './run-hook.js';
 import type { AnyFunction } from './load-handler.js';
@@ -32,6 +36,10 @@ import type { SdkHookData } from './sdk-resolve-hook.js';
 
 let source: ContextSource | undefined;
 let handler: AnyFunction | undefined;
+/** Output one call may log; set by `load`. */
+let maxLogBytes = DEFAULT_MAX_INVOCATION_LOG_BYTES;
+/** The scope of everything that runs outside a call: module load, initializer, preStop. */
+let outsideCalls: CallScope = { requestId: '', output: new OutsideCallsBudget(maxLogBytes, () => performance.now()) };
 /** Calls running now, by callId; a call leaves this map when it answers or is aborted. */
 const running = new Map<number, LazyAbort>();
 let crashing = false;
@@ -52,6 +60,8 @@ const outbox = new IpcBatcher<ChildMessage>((payload, callback) => {
 function send(message: ChildMessage, after?: (err: Error | null) => void): void {
   outbox.send(message, after);
 }
+
+const droppedOutput = new DroppedOutputReports((requestId, bytes, lines) => send({ type: ChildMessageType.logDropped, requestId, bytes, lines }));
 
 let hookRegistered = false;
 
@@ -76,9 +86,13 @@ async function onLoad(message: LoadMessage): Promise<void> {
     }
   }
   source = { spec: message.spec, service: message.service, identity: message.identity };
-  captureConsole((line) => send({ type: ChildMessageType.log, ...line }));
+  maxLogBytes = message.maxLogBytesPerCall ?? DEFAULT_MAX_INVOCATION_LOG_BYTES;
+  outsideCalls = { requestId: '', output: new OutsideCallsBudget(maxLogBytes, () => performance.now()) };
+  captureConsole((line) => send({ type: ChildMessageType.log, ...line }), outsideCalls, droppedOutput.dropped);
+  budgetStdio(process.stdout, outsideCalls, droppedOutput.dropped);
+  budgetStdio(process.stderr, outsideCalls, droppedOutput.dropped);
   registerSdkHook(message.runtimeModulesDir);
-  const loaded = await callScope.run({ requestId: '' }, () => loadExport(message.spec.codeDir, message.spec.handler));
+  const loaded = await callScope.run(outsideCalls, () => loadExport(message.spec.codeDir, message.spec.handler));
   if (!loaded.ok) {
     send({ type: ChildMessageType.loadFailed, error: loaded.error });
     return;
@@ -97,7 +111,7 @@ async function onInit(message: InitMessage): Promise<void> {
     return;
   }
   // Initializer output is not part of any call (gateway/logging/function-log.ts): request ID ''.
-  const error = await callScope.run({ requestId: '' }, () => runLifecycleHook(source!, initializer, message.requestId));
+  const error = await callScope.run(outsideCalls, () => runLifecycleHook(source!, initializer, message.requestId));
   if (error === undefined) send({ type: ChildMessageType.initDone, initId: message.initId });
   else fail(error);
 }
@@ -108,7 +122,7 @@ async function onPreStop(): Promise<void> {
   const error =
     source === undefined || preStop === undefined
       ? undefined
-      : await callScope.run({ requestId: '' }, () => runLifecycleHook(source!, preStop.handler, ''));
+      : await callScope.run(outsideCalls, () => runLifecycleHook(source!, preStop.handler, ''));
   send({ type: ChildMessageType.preStopDone, ...(error === undefined ? {} : { error }) });
 }
 
@@ -135,12 +149,13 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
     retryCount: message.retryCount ?? 0,
   });
   const fn = handler;
-  const outcome = await callScope.run({ requestId: message.requestId }, () =>
-    runWithCallback(fn, [event, context], 3),
-  );
+  const scope: CallScope = { requestId: message.requestId, output: new CallOutputBudget(maxLogBytes) };
+  const outcome = await callScope.run(scope, () => runWithCallback(fn, [event, context], 3));
   // Aborted: the gateway already answered this call with FunctionTimeout; drop the late result.
   if (running.get(callId) !== controller) return;
   running.delete(callId);
+  // Ahead of the reply: the gateway writes the call's marker line when the reply ends it.
+  droppedOutput.report(scope);
   send(replyFor(callId, outcome));
 }
 
