@@ -6,13 +6,13 @@
  *
  * The gateway is a real `edgefc start` process, measured from outside (/proc/<pid>/status).
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { FCClient } from '../../src/index.js';
-import { startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { operatorLogin, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { traversableTempDir } from '../fixtures/temp-dirs.js';
 import { MB, vmRssBytes } from '../fixtures/proc-status.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions');
@@ -23,7 +23,7 @@ let client: FCClient;
 let pid: number;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgefc-flood-'));
+  dir = await traversableTempDir('edgefc-flood-');
   const file = join(dir, 'template.yml');
   // memorySize 512: the function itself holds a 100 MB string for the one-line floods.
   await writeFile(
@@ -44,7 +44,7 @@ services:
   await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
   const url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
   pid = proc.child.pid as number;
-  client = new FCClient({ brokerUrl: url, timeout: 60_000 });
+  client = new FCClient({ brokerUrl: url, timeout: 60_000, ...(await operatorLogin(join(dir, 'data'))) });
 });
 
 afterAll(async () => {
