@@ -100,7 +100,7 @@ describe('grants', () => {
   });
 
   it('follow a function\'s invokers, with operators always allowed', () => {
-    const spec = (invokers?: string[]): FunctionSpec => ({ serviceName: 'S', name: 'F', ...(invokers === undefined ? {} : { invokers }) }) as FunctionSpec;
+    const spec = (invokers?: string[]): FunctionSpec => ({ serviceName: 'S', name: 'F', ...(invokers === undefined ? {} : { invokers }) }) as unknown as FunctionSpec;
     const sensor = device('s-1', { groups: ['line-3'] });
     const operator: Principal = { ...device('op'), role: 'operator' };
     const fnOf = (fn: string): Principal => ({ name: 'fn-x', role: 'function', groups: [], publish: [], subscribe: [], function: fn });
