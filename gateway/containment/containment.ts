@@ -16,8 +16,8 @@
  * `functionUser: 'off'`) places nothing and says once, at start, what is then not contained.
  * `isolation: none` functions run inside the gateway and are never placed.
  */
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { EdgeFCError, ServiceUnavailableError } from '../../src/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { Isolation, type FunctionSpec, type RunAs, type Template } from '../registry/types.js';
@@ -72,6 +72,14 @@ export class Containment {
       logger.warn(
         `functions run as ${who}: not contained — each can read the gateway's environment and open files (/proc/<pid>/environ, fd), the data directory (Async store, logs) and every function's code`,
       );
+    } else if (requested === 'auto' && obstaclesToContainment(dataDir).length > 0) {
+      // `auto` must not break a gateway installed where no other user can reach (a clone under
+      // /root, 0700): it runs functions as root instead, and says why and how to contain them.
+      // An explicit --function-user is held to it: start fails below instead.
+      logger.warn(
+        `functions run as root: not contained, because function users could not reach ${obstaclesToContainment(dataDir).join('; ')}. ` +
+          'To contain them, make those paths traversable (chmod o+x) or readable by others, or install under /opt with --data /var/lib/edgefc (docs/runtime-node.md §10)',
+      );
     } else {
       setting = requested === 'auto' ? { uidRange: DEFAULT_UID_RANGE } : requested;
     }
@@ -100,7 +108,9 @@ export class Containment {
     }
     const unreadable = unreadablePaths();
     if (unreadable.length > 0) {
-      logger.warn('function users cannot read what Node.js functions need; they will fail to start', { paths: unreadable.join(' ') });
+      throw new ServiceUnavailableError(
+        `function users cannot read what Node.js functions need (${unreadable.join('; ')}): make it readable by others, install elsewhere, or --function-user off`,
+      );
     }
     let containment: Containment;
     try {
@@ -223,4 +233,15 @@ function withStagedCode(fn: FunctionSpec, staged: StagedCode, runAs: RunAs): Fun
     moved.customRuntimeConfig = { ...fn.customRuntimeConfig, command: [staged.dir + program.slice(fn.codeDir.length), ...rest] };
   }
   return moved;
+}
+
+/**
+ * What would keep function users from their code (a data directory below a directory they cannot
+ * traverse) or from what Node.js functions load (shared-paths.ts); empty when nothing does.
+ */
+function obstaclesToContainment(dataDir: string): string[] {
+  let above = dirname(dataDir);
+  while (!existsSync(above) && dirname(above) !== above) above = dirname(above);
+  const blocked = untraversableAncestor(above);
+  return [...(blocked === undefined ? [] : [`the data directory (${blocked} has no o+x)`]), ...unreadablePaths()];
 }
