@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { DeployResult } from '../../registry/deployer.js';
 import { UsageError } from '../usage-error.js';
 import { callGateway, connectionOptions, type Output } from './common.js';
+import { CONNECTION_USAGE } from '../connection.js';
 
 export const DEPLOY_USAGE = `Usage: edgefc deploy [--template F] [options]
 
@@ -18,10 +19,13 @@ its errors and the old one keeps serving.
 
 Options:
   --template F        template file on the gateway's machine (default: the one it serves, re-read)
-  --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
-  --username U, --password P
   --timeout MS        how long to wait for the answer (default 10000)
   --json              print the result as one JSON object
+
+Only operators may deploy, and only templates inside the directories the gateway trusts
+(edgefc start --trusted-templates).
+
+${CONNECTION_USAGE}
 `;
 
 export async function runDeploy(argv: string[], output: Output): Promise<number> {

@@ -7,6 +7,7 @@ import type { RecordView } from '../../async/invocation-record.js';
 import { renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 import { callGateway, connectionOptions, type Output } from './common.js';
+import { CONNECTION_USAGE } from '../connection.js';
 
 export const INVOCATIONS_USAGE = `Usage: edgefc invocations <list|get|cancel> [options]
 
@@ -19,9 +20,9 @@ Async invocations the running gateway has stored (newest first).
 States: enqueued, running, retrying, succeeded, failed, expired, cancelled.
 
 Options:
-  --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
-  --username U, --password P, --timeout MS
   --json              print the gateway's JSON answer
+
+${CONNECTION_USAGE}
 `;
 
 export async function runInvocations(argv: string[], output: Output): Promise<number> {

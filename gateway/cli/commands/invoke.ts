@@ -7,6 +7,7 @@ import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
 import { UsageError } from '../usage-error.js';
 import { connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
+import { CONNECTION_USAGE } from '../connection.js';
 
 export const INVOKE_USAGE = `Usage: edgefc invoke SERVICE/FUNCTION [options]
 
@@ -19,9 +20,9 @@ Options:
   --async             Async call: print the request ID once the gateway has accepted it
   --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
   --timeout MS        end-to-end budget in milliseconds (default 10000)
-  --broker URL        broker the gateway listens on (default mqtt://127.0.0.1:1883)
-  --username U, --password P
   --json              print one JSON object (for scripts)
+
+${CONNECTION_USAGE}
 `;
 
 export function parseTarget(target: string | undefined): { serviceName: string; functionName: string } {

@@ -7,10 +7,13 @@ import type { FunctionStats } from '../../function-host.js';
 import { renderTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 import { callGateway, connectionOptions, type Output } from './common.js';
+import { CONNECTION_USAGE } from '../connection.js';
 
-const usage = (command: string, what: string): string => `Usage: edgefc ${command} [--broker URL] [--json] [--timeout MS]
+const usage = (command: string, what: string): string => `Usage: edgefc ${command} [options]
 
 ${what}
+
+${CONNECTION_USAGE}
 `;
 
 async function askGateway(argv: string[], output: Output, command: string, what: string, render: (result: unknown) => string): Promise<number> {
