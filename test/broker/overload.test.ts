@@ -6,8 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { connectMqtt } from '../../src/mqtt/connect.js';
-import { forkBrokerChild, type BrokerChild, type BrokerChildOptions, type BrokerChildStats } from '../fixtures/broker-process.js';
+import { roundTrip, forkBrokerChild, type BrokerChild, type BrokerChildOptions, type BrokerChildStats } from '../fixtures/broker-process.js';
 import { flood, publishQos0Packet, rawConnect, rawSubscribe } from '../fixtures/mqtt-raw.js';
 
 const PUBLISHERS = 10;
@@ -83,17 +82,6 @@ async function floodBroker(options: BrokerChildOptions): Promise<FloodResult> {
   return { broker, published, mqBacklog, floodMs };
 }
 
-async function roundTrip(url: string): Promise<void> {
-  const client = await connectMqtt(url, { connectTimeoutMs: 3_000, reconnectPeriod: 0 });
-  try {
-    await client.subscribeAsync('probe/reply', { qos: 1 });
-    const received = new Promise<string>((resolve) => client.once('message', (_topic, payload) => resolve(payload.toString())));
-    await client.publishAsync('probe/reply', 'ping', { qos: 1 });
-    expect(await received).toBe('ping');
-  } finally {
-    await client.endAsync(true);
-  }
-}
 
 describe('embedded broker under a QoS 0 flood', () => {
   test('survives and still serves a fresh client', async () => {

@@ -6,8 +6,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { DEFAULT_MAX_PACKET_BYTES } from '../../gateway/broker/embedded-broker.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
-import { forkBrokerChild, type BrokerChild } from '../fixtures/broker-process.js';
+import { roundTrip, forkBrokerChild, type BrokerChild } from '../fixtures/broker-process.js';
 import { flood, rawConnect, remainingLength } from '../fixtures/mqtt-raw.js';
 import { MB, vmRssBytes } from '../fixtures/proc-status.js';
 
@@ -18,17 +17,6 @@ afterEach(async () => {
   await Promise.all(children.splice(0).map((child) => child.close()));
 });
 
-async function roundTrip(url: string): Promise<void> {
-  const client = await connectMqtt(url, { connectTimeoutMs: 3_000, reconnectPeriod: 0 });
-  try {
-    await client.subscribeAsync('probe/reply', { qos: 1 });
-    const received = new Promise<string>((resolve) => client.once('message', (_topic, payload) => resolve(payload.toString())));
-    await client.publishAsync('probe/reply', 'ping', { qos: 1 });
-    expect(await received).toBe('ping');
-  } finally {
-    await client.endAsync(true);
-  }
-}
 
 describe('embedded broker, packet size limit', () => {
   test('a 255 MiB publish is refused at its header: connection closed, RSS flat, others served', async () => {
