@@ -195,6 +195,9 @@ export class Gateway {
     let functionSecret: Buffer | undefined;
     try {
       access = insecure ? undefined : await AccessControl.open(accessFile);
+      if (access !== undefined) {
+        access.onReloadError = (error) => logger.warn('the changed access file cannot be used; the previous one stays in force', { error: String(error) });
+      }
       const auth =
         access === undefined
           ? undefined

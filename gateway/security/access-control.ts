@@ -4,7 +4,7 @@
  * broker's hooks (broker-auth.ts) and, on every broker, by the gateway itself (call-policy.ts)
  * from the topic's client level, which the broker binds to the principal.
  *
- * The access file is read again when its modification time changes (checked on each CONNECT),
+ * The access file is read again when it changes (inode, size or modification time) (checked on each CONNECT),
  * so `edgefc users add` takes effect for the next connection without a restart.
  */
 import { stat } from 'node:fs/promises';
@@ -40,9 +40,12 @@ const RESERVED_ROOT = TOPIC_PREFIX.split('/')[0] ?? 'edgefc';
 
 export class AccessControl {
   readonly functions = new FunctionCredentials();
+  /** Told when a changed access file cannot be used; the previous principals stay in force. */
+  onReloadError: (error: unknown) => void = () => undefined;
   readonly #path: string;
   #principals = new Map<string, AccessEntry>();
-  #mtimeMs = -1;
+  /** Which file was read: inode, size and mtime (a rewrite is a rename, so a new inode). */
+  #version: string | undefined;
 
   private constructor(path: string) {
     this.#path = path;
@@ -60,15 +63,24 @@ export class AccessControl {
 
   /** Re-read the access file if it changed since the last read. */
   async refresh(): Promise<void> {
-    let mtimeMs: number;
+    let version: string;
     try {
-      mtimeMs = (await stat(this.#path)).mtimeMs;
+      const info = await stat(this.#path);
+      version = `${info.ino}:${info.size}:${info.mtimeMs}`;
     } catch {
-      mtimeMs = 0;
+      version = 'missing';
     }
-    if (mtimeMs === this.#mtimeMs) return;
-    this.#principals = (await loadAccessFile(this.#path)).principals;
-    this.#mtimeMs = mtimeMs;
+    if (version === this.#version) return;
+    const first = this.#version === undefined;
+    this.#version = version;
+    try {
+      this.#principals = (await loadAccessFile(this.#path)).principals;
+    } catch (error) {
+      // At start a bad file stops the gateway; later, a bad edit must not lock everyone out:
+      // the last good principals stay, and the problem is reported (once per change).
+      if (first) throw error;
+      this.onReloadError(error);
+    }
   }
 
   entries(): AccessEntry[] {

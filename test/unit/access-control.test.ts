@@ -116,3 +116,18 @@ describe('grants', () => {
     expect(mayInvoke(sensor, spec(['*']))).toBe(true);
   });
 });
+
+describe('reloading', () => {
+  it('keeps the last good principals when the file is broken by an edit, and reports it', async () => {
+    const path = join(dir, 'reload.yml');
+    await writeSecretFile(path, formatAccessFile([device('s-1', { password: await hashPassword('p', 1000) })]));
+    const access = await AccessControl.open(path);
+    const errors: unknown[] = [];
+    access.onReloadError = (error) => errors.push(error);
+    await writeSecretFile(path, 'version: 1\nprincipals:\n  s-1: { role: device, password: clear-text }\n');
+    await access.refresh();
+    expect(errors).toHaveLength(1);
+    expect(access.principal('s-1')).toMatchObject({ role: 'device' });
+    await expect(access.authenticate({ clientId: 's-1', username: 's-1', password: Buffer.from('p'), certificateName: undefined })).resolves.toMatchObject({ name: 's-1' });
+  });
+});
