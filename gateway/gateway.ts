@@ -136,7 +136,7 @@ export interface GatewayOptions {
   maxPacketBytes?: number;
   /**
    * Serve /healthz, /readyz and Prometheus /metrics over HTTP here (gateway/metrics/,
-   * docs/security.md §7); /metrics wants the bearer token in `<dataDir>/metrics.token`.
+   * docs/security.md §9); /metrics wants the bearer token in `<dataDir>/metrics.token`.
    * `optional`: a port already taken is warned about and the gateway starts without it (the
    * CLI's default address); otherwise it stops the start.
    * @default no endpoint (the CLI's default is 127.0.0.1:9464)
@@ -160,8 +160,8 @@ export class Gateway {
   readonly #logs: FunctionLogs;
   readonly #deployer: Deployer;
   readonly #accessWatch: AccessFileWatch | undefined;
-  /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts). */
-  readonly metrics: GatewayMetrics;
+  /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
+  readonly metrics: GatewayMetrics | undefined;
   #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -176,7 +176,7 @@ export class Gateway {
     logs: FunctionLogs;
     deployer: Deployer;
     accessWatch: AccessFileWatch | undefined;
-    metrics: GatewayMetrics;
+    metrics: GatewayMetrics | undefined;
   }) {
     this.metrics = parts.metrics;
     this.registry = parts.registry;
@@ -267,12 +267,23 @@ export class Gateway {
       onFileError: (file, error) => logger.warn('cannot write a function log file', { file, error: String(error) }),
     });
     const embeddedBroker = broker;
-    const metrics: GatewayMetrics = new GatewayMetrics({
-      functions: (): FunctionStats[] => host.stats(),
-      asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
-      ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
+    // Without an endpoint nothing is counted: the call path stays as it was (--metrics off).
+    const metrics: GatewayMetrics | undefined =
+      options.metrics === undefined
+        ? undefined
+        : new GatewayMetrics({
+            functions: (): FunctionStats[] => host.stats(),
+            asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
+            ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
+          });
+    const host: FunctionHost = new FunctionHost({
+      registry,
+      runtime: metrics?.countColdStarts(runtime) ?? runtime,
+      brokerUrl,
+      logger,
+      logs,
+      ...(metrics === undefined ? {} : { metrics }),
     });
-    const host = new FunctionHost({ registry, runtime: metrics.countColdStarts(runtime), brokerUrl, logger, logs, metrics });
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
       registry,
@@ -288,7 +299,7 @@ export class Gateway {
       host,
       logger,
       backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
-      metrics,
+      ...(metrics === undefined ? {} : { metrics }),
       ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
@@ -316,7 +327,7 @@ export class Gateway {
         startedAt,
         deploy,
         audit: audit.sink,
-        metrics,
+        ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),
       };
       try {
@@ -364,9 +375,9 @@ export class Gateway {
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
     const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch, metrics });
-    if (options.metrics !== undefined) {
+    if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
-      await gateway.#serveMetrics(options.metrics, dataDir, () => ({
+      await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
         broker: transport instanceof GatewayLink ? transport.connected : (embeddedBroker?.server.listening ?? false),
         store: store.isOpen,
         template: registry.functions().length > 0,
@@ -393,9 +404,9 @@ export class Gateway {
     return this.#deployer.deploy(templatePath);
   }
 
-  async #serveMetrics(address: NonNullable<GatewayOptions['metrics']>, dataDir: string, readiness: () => Readiness): Promise<void> {
+  async #serveMetrics(metrics: GatewayMetrics, address: NonNullable<GatewayOptions['metrics']>, dataDir: string, readiness: () => Readiness): Promise<void> {
     try {
-      this.#metricsServer = await startMetricsServer({ ...address, token: await ensureMetricsToken(dataDir), registry: this.metrics.registry, readiness });
+      this.#metricsServer = await startMetricsServer({ ...address, token: await ensureMetricsToken(dataDir), registry: metrics.registry, readiness });
       this.#logger.info('metrics endpoint ready', { url: `${this.#metricsServer.url}/metrics`, token: join(dataDir, 'metrics.token') });
     } catch (error) {
       if (address.optional === true && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -1,6 +1,6 @@
 /**
  * The gateway's Prometheus metrics (prom-client), one registry per gateway: what `/metrics`
- * serves (metrics-server.ts, docs/operations.md in README "Health and metrics").
+ * serves (metrics-server.ts, docs/security.md §9).
  *
  * Labels are bounded: `function` is `SERVICE/FUNCTION` of a deployed function (a call to an
  * unknown one is refused before it is counted), `type` is Sync or Async, `outcome` is `ok` or an

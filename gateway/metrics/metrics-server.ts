@@ -1,5 +1,5 @@
 /**
- * The health and metrics endpoint (`edgefc start --metrics HOST:PORT`, docs/security.md §7):
+ * The health and metrics endpoint (`edgefc start --metrics HOST:PORT`, docs/security.md §9):
  *
  * - `GET /healthz`: 200 `ok` while the process serves HTTP. No token: it tells nothing but that.
  * - `GET /readyz`: 200 `ready` or 503 `not ready`; with the token, the reasons (broker, store,

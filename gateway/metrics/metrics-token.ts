@@ -1,7 +1,7 @@
 /**
  * The bearer token `/metrics` and `/readyz` ask for: `<data>/metrics.token`, mode 0600, made at
  * the first start and kept across restarts, so Prometheus reads it with
- * `authorization: { credentials_file: <data>/metrics.token }` (docs/security.md §7).
+ * `authorization: { credentials_file: <data>/metrics.token }` (docs/security.md §9).
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { readFile, writeFile, chmod } from 'node:fs/promises';
