@@ -10,6 +10,7 @@ import type { Registry } from './registry/registry.js';
 import type { FunctionSpec, ServiceSpec } from './registry/types.js';
 import { FunctionPool, type FunctionPoolStats } from './runtime/function-pool.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 
 /** A record's log tail: the last 20 lines, each cut at 500 characters, so a record stays small. */
 const LOG_TAIL_LINES = 20;
@@ -31,6 +32,8 @@ export interface FunctionHostOptions {
    * @default lines echoed to `logger.functionLine`, no files
    */
   logs?: FunctionLogs;
+  /** Counts and times every call submitted (gateway/metrics/gateway-metrics.ts). */
+  metrics?: GatewayMetrics;
 }
 
 export class FunctionHost {
@@ -79,7 +82,9 @@ export class FunctionHost {
    */
   submit(service: ServiceSpec, fn: FunctionSpec, invocation: Invocation): Promise<InvocationResult> {
     if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down');
-    return this.#pool(service, fn).submit(invocation);
+    const { metrics } = this.#options;
+    if (metrics === undefined) return this.#pool(service, fn).submit(invocation);
+    return metrics.timeSubmit(fn, invocation, () => this.#pool(service, fn).submit(invocation));
   }
 
   /** Start keeping the last lines the call `requestId` logs. */

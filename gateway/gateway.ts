@@ -25,7 +25,7 @@ import { dispatchMessage } from './dispatch/dispatch-message.js';
 import { SyncReplayCache } from './dispatch/sync-replay.js';
 import type { DispatchContext } from './dispatch/dispatch-context.js';
 import { defaultDataDir } from './data-dir.js';
-import { FunctionHost } from './function-host.js';
+import { FunctionHost, type FunctionStats } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
 import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
 import { Deployer, triggerFilters, type DeployResult } from './registry/deployer.js';
@@ -35,6 +35,9 @@ import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
 import { InProcessLink } from './transport/in-process-link.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
+import { ensureMetricsToken } from './metrics/metrics-token.js';
 
 export interface GatewayOptions {
   /** Path of the services/functions template (YAML). */
@@ -131,6 +134,15 @@ export interface GatewayOptions {
    * @default 7_340_032 (7 MiB)
    */
   maxPacketBytes?: number;
+  /**
+   * Serve /healthz, /readyz and Prometheus /metrics over HTTP here (gateway/metrics/,
+   * docs/security.md §9); /metrics wants the bearer token in `<dataDir>/metrics.token`.
+   * `optional`: a port already taken is warned about and the gateway starts without it (the
+   * CLI's default address); otherwise it stops the start.
+   * @default no endpoint (the CLI's default is 127.0.0.1:9464)
+   * @example { host: '127.0.0.1', port: 9464 }
+   */
+  metrics?: { host: string; port: number; optional?: boolean };
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
@@ -148,6 +160,9 @@ export class Gateway {
   readonly #logs: FunctionLogs;
   readonly #deployer: Deployer;
   readonly #accessWatch: AccessFileWatch | undefined;
+  /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
+  readonly metrics: GatewayMetrics | undefined;
+  #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -161,7 +176,9 @@ export class Gateway {
     logs: FunctionLogs;
     deployer: Deployer;
     accessWatch: AccessFileWatch | undefined;
+    metrics: GatewayMetrics | undefined;
   }) {
+    this.metrics = parts.metrics;
     this.registry = parts.registry;
     this.brokerUrl = parts.brokerUrl;
     this.embedded = parts.broker !== undefined;
@@ -246,10 +263,27 @@ export class Gateway {
     const logs = new FunctionLogs({
       ...options.logs,
       dir: join(dataDir, 'logs'),
-      echo: (line) => logger.functionLine(line),
+      echo: (line, record) => logger.functionLine(line, record),
       onFileError: (file, error) => logger.warn('cannot write a function log file', { file, error: String(error) }),
     });
-    const host = new FunctionHost({ registry, runtime, brokerUrl, logger, logs });
+    const embeddedBroker = broker;
+    // Without an endpoint nothing is counted: the call path stays as it was (--metrics off).
+    const metrics: GatewayMetrics | undefined =
+      options.metrics === undefined
+        ? undefined
+        : new GatewayMetrics({
+            functions: (): FunctionStats[] => host.stats(),
+            asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
+            ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
+          });
+    const host: FunctionHost = new FunctionHost({
+      registry,
+      runtime: metrics?.countColdStarts(runtime) ?? runtime,
+      brokerUrl,
+      logger,
+      logs,
+      ...(metrics === undefined ? {} : { metrics }),
+    });
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
       registry,
@@ -265,6 +299,7 @@ export class Gateway {
       host,
       logger,
       backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
+      ...(metrics === undefined ? {} : { metrics }),
       ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
@@ -292,6 +327,7 @@ export class Gateway {
         startedAt,
         deploy,
         audit: audit.sink,
+        ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),
       };
       try {
@@ -338,7 +374,15 @@ export class Gateway {
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch, metrics });
+    if (options.metrics !== undefined && metrics !== undefined) {
+      const transport = link;
+      await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
+        broker: transport instanceof GatewayLink ? transport.connected : (embeddedBroker?.server.listening ?? false),
+        store: store.isOpen,
+        template: registry.functions().length > 0,
+      }));
+    }
     logger.info('gateway ready', {
       broker: redactUrl(brokerUrl),
       embedded: broker !== undefined,
@@ -360,6 +404,25 @@ export class Gateway {
     return this.#deployer.deploy(templatePath);
   }
 
+  async #serveMetrics(metrics: GatewayMetrics, address: NonNullable<GatewayOptions['metrics']>, dataDir: string, readiness: () => Readiness): Promise<void> {
+    try {
+      this.#metricsServer = await startMetricsServer({ ...address, token: await ensureMetricsToken(dataDir), registry: metrics.registry, readiness });
+      this.#logger.info('metrics endpoint ready', { url: `${this.#metricsServer.url}/metrics`, token: join(dataDir, 'metrics.token') });
+    } catch (error) {
+      if (address.optional === true && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        this.#logger.warn('metrics endpoint not started: its address is in use (--metrics HOST:PORT picks another, --metrics off none)', { host: address.host, port: address.port });
+        return;
+      }
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Where /metrics, /readyz and /healthz are served, when they are. */
+  get metricsUrl(): string | undefined {
+    return this.#metricsServer?.url;
+  }
+
   /** Functions' output: files and call tails (docs/logs.md). */
   get logs(): FunctionLogs {
     return this.#logs;
@@ -378,6 +441,7 @@ export class Gateway {
   async #stop(): Promise<void> {
     this.#logger.info('gateway stopping');
     this.#accessWatch?.close();
+    await this.#metricsServer?.close();
     // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
     // those running, write their outcomes, then close the store.
     this.#async.stopDispatch();

@@ -49,6 +49,13 @@ export interface AsyncServiceOptions {
   retention?: Partial<RecordRetention>;
   /** How often finished records are pruned. @default 60_000 */
   pruneIntervalMs?: number;
+  /** Told of retries and of calls that end failed or expired (gateway/metrics/gateway-metrics.ts). */
+  metrics?: AsyncMetrics;
+}
+
+export interface AsyncMetrics {
+  asyncRetry(fn: string): void;
+  asyncDeadLetter(fn: string, reason: 'failed' | 'expired'): void;
 }
 
 /** Publishes a destination message (QoS 1); resolves once the broker has acknowledged it. */
@@ -84,8 +91,10 @@ export class AsyncService {
   #pruneTimer: NodeJS.Timeout | undefined;
   #dispatching = false;
   #closing = false;
+  readonly #metrics: AsyncMetrics | undefined;
 
   constructor(options: AsyncServiceOptions) {
+    this.#metrics = options.metrics;
     this.#store = options.store;
     this.#registry = options.registry;
     this.#host = options.host;
@@ -361,6 +370,7 @@ export class AsyncService {
       const at = now + retryDelayMs(attempts, this.#backoff);
       void this.#store.markRetrying(record.seq, at, now, now - started, wire, logTail).catch((e: unknown) => this.#logWriteFailure(record, e));
       lane.delay(record.seq, at);
+      this.#metrics?.asyncRetry(lane.label);
       this.#logger.debug('async call failed; will retry', { requestId: record.requestId, code: typed.code, attempts, retryAt: at });
       return;
     }
@@ -372,6 +382,7 @@ export class AsyncService {
   /** Write the final state, and hand the outcome to the destination (§10.5) atomically with it. */
   #finish(lane: Lane, call: RunnableCall, fields: FinishFields): void {
     const { record } = call;
+    if (fields.state === 'failed' || fields.state === 'expired') this.#metrics?.asyncDeadLetter(lane.label, fields.state);
     const dest: DestinationSpec | undefined = fields.state === 'succeeded' ? lane.config.onSuccess : fields.state === 'cancelled' ? undefined : lane.config.onFailure;
     // The record as finished, for a destination's message; only built when there is one.
     const final = (): InvocationRecord => ({

@@ -275,6 +275,11 @@ export class AsyncStore {
   }
 
   /** Commit what waits, stop the writer thread, close the file. */
+  /** False once close() has begun (readiness, metrics-server.ts). */
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -10,6 +10,9 @@ import { runList, runStats } from './commands/list.js';
 import { runStart } from './commands/start.js';
 import { runUsers } from './commands/users.js';
 import { runBrokerConfig } from './commands/broker-config.js';
+import { runDescribe } from './commands/describe.js';
+import { runValidate } from './commands/validate.js';
+import { runVersion } from './commands/version.js';
 import type { Output } from './commands/common.js';
 import { UsageError } from './usage-error.js';
 
@@ -25,6 +28,9 @@ Commands:
   deploy              make the running gateway load its template again (or --template F)
   users               add, list or remove who may connect (the access file)
   broker-config       write Mosquitto's password, ACL and config files from the access file
+  describe S/F        show one function of the running gateway (spec, env names, latency)
+  validate FILE       check a template offline (exit 0 good, 1 problems as file:line:col)
+  version             print edgefc's version (also --version)
 
 Run "edgefc <command> --help" for a command's options.
 `;
@@ -42,6 +48,10 @@ const COMMANDS: Record<string, Command> = {
   deploy: runDeploy,
   users: (argv, output) => runUsers(argv, output),
   'broker-config': runBrokerConfig,
+  describe: runDescribe,
+  validate: runValidate,
+  version: runVersion,
+  '--version': runVersion,
 };
 
 const stdio: Output = {

@@ -11,6 +11,7 @@ import type { ClientLimits } from './client-limits.js';
 import type { SyncReplayCache } from './sync-replay.js';
 import type { AuditSink } from '../security/audit-log.js';
 import type { CallPolicy } from '../security/call-policy.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 export interface DispatchContext {
   registry: Registry;
@@ -35,4 +36,6 @@ export interface DispatchContext {
   policy?: CallPolicy;
   /** Every admin operation asked for, with its principal and outcome (docs/security.md §5). */
   audit?: AuditSink;
+  /** Prometheus metrics (gateway/metrics/gateway-metrics.ts); absent with `--metrics off`. */
+  metrics?: GatewayMetrics;
 }

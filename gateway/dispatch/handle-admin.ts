@@ -12,6 +12,7 @@ import type { ListFilter } from '../async/async-store.js';
 import { InvocationState, isInvocationState, toView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { Isolation } from '../registry/types.js';
+import { describeFunction } from './describe-function.js';
 
 export interface ListedFunction {
   name: string;
@@ -40,6 +41,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   'invocations-get': getInvocation,
   'invocations-cancel': cancelInvocation,
   deploy,
+  describe: describeFunction,
 };
 
 export function handleAdmin(context: DispatchContext, address: AdminAddress, payload: Buffer): void {

@@ -39,10 +39,12 @@ export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAd
       (result) => {
         release();
         context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary, tail?.()));
+        context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
       },
       (error: unknown) => {
         release();
         fail(context, replyTo, requestId, toEdgeFCError(error), tail?.());
+        context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
       },
     );
   } catch (error) {

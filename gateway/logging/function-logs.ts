@@ -52,7 +52,7 @@ export interface FunctionLogOptions {
 
 export interface FunctionLogsOptions extends FunctionLogOptions {
   /** Every line as the gateway's log shows it, `[S/F] <line>`. @default none */
-  echo?: (line: string) => void;
+  echo?: (line: string, record?: FunctionLogLine) => void;
   /** A log file that cannot be written (told once per failure streak). */
   onFileError?: (file: string, error: unknown) => void;
   /** Milliseconds, monotonic: the clock of the budget outside calls. @default performance.now */
@@ -131,7 +131,7 @@ export class FunctionLogs {
         this.#emitMarker(line, '', `${dropped.bytes} bytes of output outside calls dropped (${dropped.lines} lines); outside calls a function may log ${this.#maxInvocationBytes} bytes per second`);
       }
     }
-    this.#emit(line.serviceName, line.functionName, line.requestId, formatFunctionLogLine(line));
+    this.#emit(line.serviceName, line.functionName, line.requestId, formatFunctionLogLine(line), true, line);
   }
 
   /**
@@ -211,12 +211,12 @@ export class FunctionLogs {
       level: 'warn',
       message: `… [edgefc: ${what}]`,
     };
-    this.#emit(at.serviceName, at.functionName, requestId, formatFunctionLogLine(marker));
+    this.#emit(at.serviceName, at.functionName, requestId, formatFunctionLogLine(marker), true, marker);
   }
 
-  #emit(serviceName: string, functionName: string, requestId: string, text: string, echo = true): void {
+  #emit(serviceName: string, functionName: string, requestId: string, text: string, echo = true, record?: FunctionLogLine): void {
     // Frames stay out of the gateway's own log: two lines per call would drown it at any rate.
-    if (echo) this.#options.echo?.(`[${serviceName}/${functionName}] ${text}`);
+    if (echo) this.#options.echo?.(`[${serviceName}/${functionName}] ${text}`, record);
     if (requestId !== '') this.#tails.get(requestId)?.push(text);
     this.#file(serviceName, functionName)?.write(text);
   }

@@ -1,7 +1,10 @@
 /**
  * The gateway's own log: one line per event, `<ISO time> <LEVEL> <message> key=value…`.
- * Injectable so tests and embedders can capture or silence it.
+ * Injectable so tests and embedders can capture or silence it. `format: 'json'` writes one JSON
+ * object per line instead (`edgefc start --log-format json`), for log shippers.
  */
+import type { FunctionLogLine } from './function-log.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -11,8 +14,11 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
-  /** A function's own output, already formatted (gateway/logging/function-log.ts). */
-  functionLine(line: string): void;
+  /**
+   * A function's own output, already formatted (gateway/logging/function-log.ts); `record` is
+   * the line it was made from, when there is one (a JSON logger writes its fields).
+   */
+  functionLine(line: string, record?: FunctionLogLine): void;
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -42,6 +48,12 @@ export interface StreamLoggerOptions {
   backlog?: () => number;
   /** @default 4 MiB */
   maxBacklogBytes?: number;
+  /**
+   * `text`: `<ISO time> <LEVEL> <message> key=value…`; `json`: `{"time","level","message",…fields}`
+   * per line, and functions' lines as `{"time","level","service","function","requestId","text"}`.
+   * @default 'text'
+   */
+  format?: 'text' | 'json';
 }
 
 /**
@@ -59,16 +71,20 @@ export function createStreamLogger(options: StreamLoggerOptions = {}): Logger {
   const backlog = options.backlog ?? (options.write === undefined ? () => process.stderr.writableLength : () => 0);
   const maxBacklog = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
   let droppedLines = 0;
+  const json = options.format === 'json';
   const log = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVEL_ORDER[level] < threshold) return;
-    write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${renderFields(fields)}\n`);
+    const time = new Date().toISOString();
+    // The fixed keys last: a field cannot pass itself off as the time, level or message.
+    if (json) write(`${JSON.stringify({ ...fields, time, level, message })}\n`);
+    else write(`${time} ${level.toUpperCase()} ${message}${renderFields(fields)}\n`);
   };
   return {
     debug: (message, fields) => log('debug', message, fields),
     info: (message, fields) => log('info', message, fields),
     warn: (message, fields) => log('warn', message, fields),
     error: (message, fields) => log('error', message, fields),
-    functionLine: (line) => {
+    functionLine: (line, record) => {
       if (backlog() > maxBacklog) {
         droppedLines += 1;
         return;
@@ -77,7 +93,12 @@ export function createStreamLogger(options: StreamLoggerOptions = {}): Logger {
         log('warn', "functions' log lines not echoed here: the output did not keep up (they are in the log files)", { lines: droppedLines });
         droppedLines = 0;
       }
-      write(`${line}\n`);
+      if (!json) write(`${line}\n`);
+      else if (record === undefined) write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', text: line })}\n`);
+      else {
+        const { time, level, serviceName: service, functionName, requestId, message: text } = record;
+        write(`${JSON.stringify({ time: new Date(time).toISOString(), level, service, function: functionName, requestId, text })}\n`);
+      }
     },
   };
 }

@@ -56,6 +56,11 @@ export class GatewayLink implements GatewayTransport {
     this.#triggerFilters = triggerFilters;
   }
 
+
+  /** Connected to the broker now (readiness, gateway/metrics/metrics-server.ts). */
+  get connected(): boolean {
+    return this.#client.connected;
+  }
   static async open(options: GatewayLinkOptions): Promise<GatewayLink> {
     const { client, protocolVersion } = await connectWithFallback(options);
     const link = new GatewayLink(client, protocolVersion, options.logger, [...(options.triggerFilters ?? [])]);

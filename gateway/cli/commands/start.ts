@@ -48,6 +48,11 @@ Security (docs/security.md):
   --data DIR          data directory: the durable Async store (default $EDGEFC_DATA_DIR, else ./.edgefc)
   --store-sync S      full | normal | off: full survives power loss, normal a killed process (default full)
   --log-level L       debug | info | warn | error (default info)
+  --log-format F      text | json: json writes one object per line (time, level, message, fields;
+                      functions' lines: service, function, requestId, level, text) (default text)
+  --metrics A         HOST:PORT serving /healthz, /readyz and Prometheus /metrics, or off
+                      (default 127.0.0.1:9464, skipped with a warning if taken). /metrics wants
+                      "Authorization: Bearer" + the token in <data>/metrics.token (mode 0600)
   --skip-demo         do not make the first sample invocation at start
   --function-user U   who functions run as when the gateway is root: auto (a uid per function,
                       default), uids:FIRST-LAST, UID[:GID] or a user name (one for all), off
@@ -63,6 +68,16 @@ function parsePort(value: string | undefined): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535 (got "${value}")`);
   return port;
+}
+
+/** `--metrics HOST:PORT` or `off`; absent: 127.0.0.1:9464, given up with a warning when taken. */
+export function parseMetricsAddress(value: string | undefined): { host: string; port: number; optional?: boolean } | undefined {
+  if (value === undefined) return { host: '127.0.0.1', port: 9464, optional: true };
+  if (value === 'off') return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) throw new UsageError(`--metrics must be HOST:PORT or off (got "${value}")`);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
 export async function runStart(argv: string[], output: Output): Promise<number> {
@@ -87,6 +102,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       insecure: { type: 'boolean', default: false },
       'store-sync': { type: 'string', default: 'full' },
       'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string', default: 'text' },
+      metrics: { type: 'string' },
       'skip-demo': { type: 'boolean', default: false },
       'function-user': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -99,6 +116,9 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
   const level = values['log-level'] as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const format = values['log-format'];
+  if (format !== 'text' && format !== 'json') throw new UsageError('--log-format must be text or json');
+  const metrics = parseMetricsAddress(values.metrics);
   const storeSync = values['store-sync'] as StoreSync;
   if (!STORE_SYNC_MODES.includes(storeSync)) throw new UsageError(`--store-sync must be one of ${STORE_SYNC_MODES.join(', ')}`);
   if (values.broker !== undefined && (values.host !== undefined || values.port !== undefined)) {
@@ -128,7 +148,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     gateway = await Gateway.start({
       templatePath: values.template,
-      logger: createStreamLogger({ level }),
+      logger: createStreamLogger({ level, format }),
+      ...(metrics === undefined ? {} : { metrics }),
       port: parsePort(values.port),
       storeSync,
       dataDir,

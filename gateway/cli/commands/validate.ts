@@ -1,0 +1,48 @@
+/**
+ * `edgefc validate FILE`: check a template offline with the checks a start or deploy makes
+ * (registry/load-template.ts); no gateway, no broker. Exit 0 when good, 1 with every problem as
+ * `file:line:col: field: reason`, 2 for a bad command line.
+ */
+import { parseArgs } from 'node:util';
+import { loadTemplate } from '../../registry/load-template.js';
+import { formatProblem, TemplateError } from '../../registry/template-error.js';
+import { UsageError } from '../usage-error.js';
+import { printFailure, type Output } from './common.js';
+
+export const VALIDATE_USAGE = `Usage: edgefc validate FILE [--json]
+
+Check a template without starting anything, with the checks "edgefc start" and "deploy" make.
+Exit status 0: good; 1: problems, printed as file:line:col: field: reason.
+
+Options:
+  --json              print {"ok", "file", "functions"} or {"ok": false, "problems": [...]}
+`;
+
+export async function runValidate(argv: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    output.out(VALIDATE_USAGE);
+    return 0;
+  }
+  const [file, ...rest] = positionals;
+  if (file === undefined || rest.length > 0) throw new UsageError('give one template file');
+  try {
+    const template = await loadTemplate(file);
+    const functions = template.functions.length;
+    if (values.json) output.out(`${JSON.stringify({ ok: true, file, functions })}\n`);
+    else output.out(`${file}: ok, ${template.services.length} service(s), ${functions} function(s)\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof TemplateError)) {
+      printFailure(output, error, values.json);
+      return 1;
+    }
+    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems })}\n`);
+    else for (const problem of error.problems) output.err(`${formatProblem(error.file, problem)}\n`);
+    return 1;
+  }
+}
