@@ -78,6 +78,7 @@ function acceptAsync(
       event: request.event,
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
+      trace: request.traceparent === undefined ? undefined : { traceparent: request.traceparent, ...(request.tracestate === undefined ? {} : { tracestate: request.tracestate }) },
     });
   } catch (error) {
     release();
