@@ -242,8 +242,10 @@ export class FCClient {
         const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
         if (request.logType === LogType.Tail) header.log = LogType.Tail;
-        header.traceparent = request.trace.traceparent;
-        if (request.trace.tracestate !== undefined) header.tracestate = request.trace.tracestate;
+        if (request.trace !== undefined) {
+          header.traceparent = request.trace.traceparent;
+          if (request.trace.tracestate !== undefined) header.tracestate = request.trace.tracestate;
+        }
         return encodeRequest(header, request.payload);
       },
       // The gateway dedupes invocations by (client ID, request ID): a repeat joins the running
@@ -279,7 +281,7 @@ export class FCClient {
     }
     return {
       logType,
-      trace: traceOf(params),
+      trace: traceOf(params, this.#options.traceContext),
       serviceName: params.serviceName,
       functionName: params.functionName,
       invocationType,
@@ -301,14 +303,14 @@ interface PreparedRequest {
   invokerContext: string | undefined;
   logType: LogType;
   /** §3.7: fixed when the call is made, so a repeat (§4.4) carries the same context. */
-  trace: TraceContext;
+  trace: TraceContext | undefined;
 }
 
 /**
  * §3.7.3: the caller's own context; else, inside a function, the running call's trace continued
  * with a span ID for this call; else a new trace per top-level call.
  */
-function traceOf(params: InvokeParams): TraceContext {
+function traceOf(params: InvokeParams, automatic: boolean): TraceContext | undefined {
   if (params.traceparent !== undefined) {
     const given = readTraceContext(params.traceparent, params.tracestate);
     if (given === undefined) {
@@ -316,6 +318,7 @@ function traceOf(params: InvokeParams): TraceContext {
     }
     return given;
   }
+  if (!automatic) return undefined;
   const ambient = ambientTraceContext();
   return ambient === undefined ? newTraceContext() : childTraceContext(ambient);
 }
