@@ -118,6 +118,14 @@ describe('trace context through function-to-function calls', () => {
     expect(callee.tracing.traceparent).toBe(innerRecord.traceparent);
   });
 
+  it('a client with traceContext: false sends none unless a call passes one', async () => {
+    const plain = env.client({ traceContext: false });
+    const seen = async (extra: { traceparent?: string }): Promise<Tracing> =>
+      (JSON.parse(String((await plain.invokeFunction({ serviceName: 'Trace', functionName: 'callee', ...extra })).payload)) as { tracing: Tracing }).tracing;
+    expect(await seen({})).toMatchObject({ traceparent: '', tracestate: '', openTracingSpanContext: '' });
+    expect((await seen({ traceparent: TRACEPARENT })).traceparent).toBe(TRACEPARENT);
+  });
+
   it('FCClient refuses a malformed traceparent up front (the gateway drops one a raw client sends: test/unit/trace-context.test.ts)', async () => {
     await expect(client.invokeFunction({ serviceName: 'Trace', functionName: 'callee', traceparent: 'nonsense' })).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
