@@ -40,6 +40,8 @@ services:
 ${fn('trace-caller', '        timeout: 10\n        maxInstances: 1\n        instanceConcurrency: 4\n')}
       callee:
 ${fn('trace-callee')}
+      callerinside:
+${fn('trace-caller', '        timeout: 10\n        isolation: none\n')}
 `;
 }
 
@@ -88,6 +90,14 @@ describe('trace context through function-to-function calls', () => {
     expect(traceIdOf(first.callee!.traceparent)).toBe(firstId);
     expect(traceIdOf(second.tracing.traceparent)).not.toBe(firstId);
     expect(traceIdOf(second.callee!.traceparent)).toBe(traceIdOf(second.tracing.traceparent));
+  });
+
+  it('the same through a function run inside the gateway process (isolation: none)', async () => {
+    const { payload } = await client.invokeFunction({ serviceName: 'Trace', functionName: 'callerinside', payload: JSON.stringify({ mode: 'Sync' }), traceparent: TRACEPARENT });
+    const answer = JSON.parse(String(payload)) as CallerAnswer;
+    expect(answer.tracing.traceparent).toBe(TRACEPARENT);
+    expect(traceIdOf(answer.callee!.traceparent)).toBe(TRACE_ID);
+    expect(answer.callee!.traceparent).not.toBe(TRACEPARENT);
   });
 
   it('concurrent calls on one instance keep their own traces (AsyncLocalStorage, not a shared variable)', async () => {
