@@ -10,3 +10,5 @@ export { InvocationType } from './protocol/request.js';
 export { encodeInvokerContext, decodeInvokerContext } from './protocol/invoker-context.js';
 export type { InvokerContext } from './protocol/invoker-context.js';
 export type { AsyncStatus } from './client/fc-client.js';
+export { parseTraceparent, formatTraceparent } from './protocol/trace-context.js';
+export type { TraceContext, ParsedTraceparent } from './protocol/trace-context.js';

@@ -320,6 +320,7 @@ export class AsyncService {
         // §10.4: an Async run is bounded by the function's timeout, not by the caller's wait for "accepted".
         deadline: Number.POSITIVE_INFINITY,
         retryCount: attempts - 1,
+        ...(record.trace === undefined ? {} : { trace: record.trace }),
       });
     } catch (error) {
       if (!this.#closing) this.#logger.debug('async call refused by the pool; retrying shortly', { requestId: record.requestId, error: String(error) });
@@ -416,6 +417,8 @@ export class AsyncService {
           invokerContext: undefined,
           qualifier: 'LATEST',
           createdAt: fields.finishedAt,
+          // §3.7: the destination's run belongs to the trace of the call it reports.
+          trace: record.trace,
         };
       }
     }

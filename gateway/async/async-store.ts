@@ -27,7 +27,7 @@ import {
   type InvocationState,
   type NewInvocation,
 } from './invocation-record.js';
-import { configureConnection, SCHEMA, SCHEMA_VERSION, STORE_FILE_NAME, type StoreSync } from './store-schema.js';
+import { configureConnection, migrateSchema, SCHEMA, STORE_FILE_NAME, type StoreSync } from './store-schema.js';
 import { StoreWriter } from './store-writer.js';
 import type { FinishFields, WriteBatchBuilder } from './store-writes.js';
 
@@ -70,7 +70,7 @@ export interface RunnableCall {
 
 const RECORD_COLUMNS = `seq, client_id, request_id, service, function, source, topic, state, attempts, created_at, updated_at,
   started_at, finished_at, next_attempt_at, duration_ms, length(event) AS event_bytes, result, result_binary, error, log_tail,
-  destination_pending`;
+  destination_pending, traceparent, tracestate`;
 
 interface RecordRow {
   seq: number;
@@ -94,6 +94,8 @@ interface RecordRow {
   error: string | null;
   log_tail: string | null;
   destination_pending: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 interface PayloadRow {
@@ -153,9 +155,7 @@ export class AsyncStore {
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new Error(`integrity check: ${String(check)}`);
       db.exec(SCHEMA);
-      const version = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
-      if (version === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
-      else if (version.value !== SCHEMA_VERSION) throw new Error(`schema version ${version.value}; this gateway reads ${SCHEMA_VERSION}`);
+      migrateSchema(db);
       return new AsyncStore(db, file, sync);
     } catch (error) {
       db.close();
@@ -342,5 +342,6 @@ function toRecord(row: RecordRow): InvocationRecord {
     error: row.error === null ? undefined : (JSON.parse(row.error) as WireError),
     logTail: row.log_tail === null ? [] : (JSON.parse(row.log_tail) as string[]),
     destinationPending: row.destination_pending ?? undefined,
+    ...(row.traceparent === null ? {} : { trace: row.tracestate === null ? { traceparent: row.traceparent } : { traceparent: row.traceparent, tracestate: row.tracestate } }),
   };
 }

@@ -60,6 +60,7 @@ export class FreshCalls {
         error: undefined,
         logTail: [],
         destinationPending: undefined,
+        ...(call.trace === undefined ? {} : { trace: call.trace }),
       },
       event,
       // As stored and read back: JSON (a trigger's context may hold an undefined `name`).

@@ -3,6 +3,7 @@
  * `edgefc invocations`, the admin operations and the status topic show it.
  */
 import type { WireError } from '../../src/errors.js';
+import type { TraceContext } from '../../src/protocol/trace-context.js';
 
 export const InvocationState = {
   enqueued: 'enqueued',
@@ -43,6 +44,8 @@ export interface NewInvocation extends InvocationOrigin {
   invokerContext: Record<string, unknown> | undefined;
   qualifier: string;
   createdAt: number;
+  /** The caller's W3C trace context (docs/protocol.md §3.7); absent when it came without one. */
+  trace?: TraceContext | undefined;
 }
 
 /** The whole record; times are epoch ms on the gateway's clock. */
@@ -66,6 +69,8 @@ export interface InvocationRecord extends InvocationOrigin {
   logTail: string[];
   /** An mqtt:// destination message not yet acknowledged by the broker. */
   destinationPending: string | undefined;
+  /** docs/protocol.md §3.7, §10.3. */
+  trace?: TraceContext;
 }
 
 /** The JSON shape of a record on the wire and in `--json` output (docs/protocol.md §10.3). */
@@ -88,6 +93,9 @@ export interface RecordView {
   resultBase64?: string;
   error?: WireError;
   logTail?: string[];
+  /** §10.3: the call's W3C traceparent. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -112,6 +120,8 @@ export function toView(record: InvocationRecord, withDetail: boolean): RecordVie
   if (record.state === 'retrying') set('nextAttemptAt', iso(record.nextAttemptAt));
   set('durationMs', record.durationMs);
   set('error', record.error);
+  set('traceparent', record.trace?.traceparent);
+  set('tracestate', record.trace?.tracestate);
   if (withDetail) {
     view.eventBytes = record.eventBytes;
     if (record.result !== undefined) {

@@ -10,7 +10,8 @@ export type StoreSync = 'full' | 'normal' | 'off';
 export const STORE_SYNC_MODES: readonly StoreSync[] = ['full', 'normal', 'off'];
 
 export const STORE_FILE_NAME = 'async.db';
-export const SCHEMA_VERSION = '1';
+/** 2: `traceparent`, `tracestate` (docs/protocol.md §10.3); a version 1 store is migrated (migrateSchema). */
+export const SCHEMA_VERSION = '2';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,11 +39,36 @@ CREATE TABLE IF NOT EXISTS invocations (
   error TEXT,
   log_tail TEXT,
   destination_pending TEXT,
+  traceparent TEXT,
+  tracestate TEXT,
   UNIQUE (client_id, request_id)
 );
 CREATE INDEX IF NOT EXISTS invocations_state ON invocations (state);
 CREATE INDEX IF NOT EXISTS invocations_function ON invocations (service, function);
 `;
+
+/**
+ * Bring a store written by an older gateway to SCHEMA_VERSION, in one transaction. Returns the
+ * version found. Version 1 lacks the trace columns: its calls have no trace context.
+ */
+export function migrateSchema(db: Database.Database): string | undefined {
+  const row = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
+  if (row === undefined) {
+    db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    return undefined;
+  }
+  if (row.value === '1') {
+    db.transaction(() => {
+      const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(invocations)').all().map((c) => c.name));
+      if (!columns.has('traceparent')) db.exec('ALTER TABLE invocations ADD COLUMN traceparent TEXT');
+      if (!columns.has('tracestate')) db.exec('ALTER TABLE invocations ADD COLUMN tracestate TEXT');
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+    })();
+    return row.value;
+  }
+  if (row.value !== SCHEMA_VERSION) throw new Error(`schema version ${row.value}; this gateway reads ${SCHEMA_VERSION}`);
+  return row.value;
+}
 
 /**
  * Journal and sync settings, the same on every connection: the last one to close checkpoints the

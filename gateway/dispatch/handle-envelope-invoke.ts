@@ -80,6 +80,7 @@ function acceptAsync(
       event: request.event,
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
+      trace: request.traceparent === undefined ? undefined : { traceparent: request.traceparent, ...(request.tracestate === undefined ? {} : { tracestate: request.tracestate }) },
     });
   } catch (error) {
     release();

@@ -39,5 +39,8 @@ export function startInvocation(context: DispatchContext, address: InvokeAddress
     qualifier: request.qualifier,
     deadline,
   };
+  if (request.traceparent !== undefined) {
+    invocation.trace = request.tracestate === undefined ? { traceparent: request.traceparent } : { traceparent: request.traceparent, tracestate: request.tracestate };
+  }
   return { service, fn, result: context.host.submit(service, fn, invocation) };
 }

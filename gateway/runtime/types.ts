@@ -3,6 +3,7 @@
  * runtime-agnostic; a runtime only knows how to start one instance of one function.
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../registry/types.js';
+import type { TraceContext } from '../../src/protocol/trace-context.js';
 import type { FunctionLogFrame, FunctionLogLine } from '../logging/function-log.js';
 
 export type InvocationType = 'Sync' | 'Async';
@@ -22,6 +23,8 @@ export interface Invocation {
    * handler can tell a retry from a first run (docs/protocol.md §10.2). Absent: 0.
    */
   retryCount?: number;
+  /** The call's W3C trace context (docs/protocol.md §3.7); absent for calls that came without one. */
+  trace?: TraceContext;
 }
 
 /** What a successful call produced. `binary` is true when the handler gave a Buffer. */

@@ -23,6 +23,7 @@ import {
   type RequestHeader,
 } from '../protocol/request.js';
 import { encodeFrame } from '../protocol/envelope.js';
+import { ambientTraceContext, childTraceContext, newTraceContext, readTraceContext, type TraceContext } from '../protocol/trace-context.js';
 import { invokeTopic, statusTopic } from '../protocol/topics.js';
 import { callbackify, type NodeCallback } from './callbackify.js';
 import { OfflineQueue } from './offline-queue.js';
@@ -52,6 +53,15 @@ export interface InvokeParams {
    * @default 'None'
    */
   logType?: LogType;
+  /**
+   * W3C traceparent to send with the call (docs/protocol.md §3.7), e.g. your own span's. A
+   * malformed one is refused here.
+   * @default inside a function, the running call's trace continued; elsewhere a new trace
+   * @example '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+   */
+  traceparent?: string;
+  /** W3C tracestate, sent with `traceparent` only. */
+  tracestate?: string;
 }
 
 export interface InvokeResult {
@@ -232,6 +242,10 @@ export class FCClient {
         const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
         if (request.logType === LogType.Tail) header.log = LogType.Tail;
+        if (request.trace !== undefined) {
+          header.traceparent = request.trace.traceparent;
+          if (request.trace.tracestate !== undefined) header.tracestate = request.trace.tracestate;
+        }
         return encodeRequest(header, request.payload);
       },
       // The gateway dedupes invocations by (client ID, request ID): a repeat joins the running
@@ -267,6 +281,7 @@ export class FCClient {
     }
     return {
       logType,
+      trace: traceOf(params, this.#options.traceContext),
       serviceName: params.serviceName,
       functionName: params.functionName,
       invocationType,
@@ -287,6 +302,25 @@ interface PreparedRequest {
   payload: Buffer;
   invokerContext: string | undefined;
   logType: LogType;
+  /** §3.7: fixed when the call is made, so a repeat (§4.4) carries the same context. */
+  trace: TraceContext | undefined;
+}
+
+/**
+ * §3.7.3: the caller's own context; else, inside a function, the running call's trace continued
+ * with a span ID for this call; else a new trace per top-level call.
+ */
+function traceOf(params: InvokeParams, automatic: boolean): TraceContext | undefined {
+  if (params.traceparent !== undefined) {
+    const given = readTraceContext(params.traceparent, params.tracestate);
+    if (given === undefined) {
+      throw new InvalidArgumentError(`traceparent must be a W3C traceparent, version-traceid-parentid-flags in lowercase hex (got ${JSON.stringify(params.traceparent)}) (§3.7)`);
+    }
+    return given;
+  }
+  if (!automatic) return undefined;
+  const ambient = ambientTraceContext();
+  return ambient === undefined ? newTraceContext() : childTraceContext(ambient);
 }
 
 function toResult(reply: Reply): InvokeResult {

@@ -61,6 +61,13 @@ export interface FCClientOptions {
    * @default 1000
    */
   offlineQueueSize?: number;
+  /**
+   * Send W3C trace context with every invocation (docs/protocol.md §3.7.3): the caller's
+   * `traceparent`, else the running function call's trace continued, else a new trace. false:
+   * only what a call passes as `traceparent` is sent.
+   * @default true
+   */
+  traceContext?: boolean;
 }
 
 /** PEM contents. */
@@ -83,6 +90,7 @@ export interface ResolvedClientOptions {
   generateRequestId: () => string;
   logger: ClientLogger;
   offlineQueueSize: number;
+  traceContext: boolean;
 }
 
 export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
@@ -120,6 +128,7 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     generateRequestId: options.generateRequestId ?? newRequestId,
     logger: options.logger ?? stderrLogger,
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
+    traceContext: options.traceContext ?? true,
   };
 }
 

@@ -8,6 +8,7 @@ import { decodeFrame, encodeFrameJson } from './envelope.js';
 import { decodeInvokerContext, type InvokerContext } from './invoker-context.js';
 import { MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES, MAX_TIMEOUT_MS } from './limits.js';
 import { assertRequestId } from './names.js';
+import { readTraceContext } from './trace-context.js';
 
 export const InvocationType = { Sync: 'Sync', Async: 'Async' } as const;
 export type InvocationType = (typeof InvocationType)[keyof typeof InvocationType];
@@ -24,6 +25,9 @@ export interface RequestHeader {
   qualifier?: string;
   /** §3.2, §3.6: `"Tail"` asks for the last 4 KiB of the call's log with the reply. */
   log?: LogType;
+  /** §3.7: W3C trace context of the call. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** §3.6: FC's X-Fc-Log-Type values. */
@@ -40,6 +44,9 @@ export interface DecodedRequest {
   event: Buffer;
   /** §3.6: present when the caller asked for the log tail. */
   logType?: typeof LogType.Tail;
+  /** §3.7: the caller's W3C trace context, when it sent a valid one. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export function isInvocationType(value: unknown): value is InvocationType {
@@ -75,6 +82,8 @@ export function encodeRequest(header: RequestHeader, event: Buffer | undefined):
   if (header.ctx !== undefined) json += `,"ctx":${JSON.stringify(header.ctx)}`;
   if (header.qualifier !== undefined) json += `,"qualifier":${JSON.stringify(header.qualifier)}`;
   if (header.log !== undefined) json += `,"log":${JSON.stringify(header.log)}`;
+  if (header.traceparent !== undefined) json += `,"traceparent":${JSON.stringify(header.traceparent)}`;
+  if (header.tracestate !== undefined) json += `,"tracestate":${JSON.stringify(header.tracestate)}`;
   return encodeFrameJson(`${json}}`, event);
 }
 
@@ -122,5 +131,16 @@ function validateHeader(requestId: string, header: Record<string, unknown>, body
   assertPayloadSize(type, body.length);
   const log = header['log'] ?? LogType.None;
   if (log !== LogType.None && log !== LogType.Tail) throw new InvalidArgumentError('log must be "None" or "Tail" (§3.6)');
-  return { requestId, invocationType: type, timeoutMs, invokerContext, qualifier, event: body, ...(log === LogType.Tail ? { logType: log } : {}) };
+  // §3.7.2: a malformed trace context is dropped, never an error.
+  const trace = readTraceContext(header['traceparent'], header['tracestate']);
+  return {
+    requestId,
+    invocationType: type,
+    timeoutMs,
+    invokerContext,
+    qualifier,
+    event: body,
+    ...(log === LogType.Tail ? { logType: log } : {}),
+    ...trace,
+  };
 }

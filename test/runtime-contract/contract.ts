@@ -162,6 +162,13 @@ export function defineContract(target: ContractTarget, options: ContractOptions 
       });
     });
 
+    test('the function receives the call\'s W3C trace context, and none when the call has none (docs/protocol.md §3.7.5)', async ({ harness }) => {
+      const pool = harness.pool(target);
+      const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'edgefc=t1,other=x' };
+      expect(parseResult(await pool.invoke(invocation({ payload: op('context'), trace })))).toMatchObject(trace);
+      expect(parseResult(await pool.invoke(invocation({ payload: op('context') })))).toMatchObject({ traceparent: '', tracestate: '' });
+    });
+
     test('shutdown: a call in flight fails ServiceUnavailable, and no process is left', async ({ harness }) => {
       const pool = harness.pool(target);
       const touch = harness.file('started');

@@ -8,7 +8,7 @@ import { MAX_LOG_LINE_CHARS, TRUNCATION_MARKER } from '../../gateway/runtime/pro
 import { FUNCTIONS_DIR, invocation, parseResult, test } from './harness.js';
 
 describe('context', () => {
-  test("has exactly FC's fields, plus invokerContext, signal and retryCount", async ({ harness }) => {
+  test("has exactly FC's fields, plus invokerContext, signal and retryCount; FC's tracing carries W3C trace context", async ({ harness }) => {
     const pool = harness.pool({
       handler: 'index.context',
       memorySizeMB: 256,
@@ -35,6 +35,8 @@ describe('context', () => {
       invokerContext: {},
       signal: true,
       retryCount: 0,
+      // docs/protocol.md §3.7.5: empty when the call came without trace context.
+      tracing: { traceparent: '', tracestate: '', openTracingSpanContext: '', openTracingSpanBaggages: {}, jaegerEndpoint: '' },
       keys: [
         'accountId',
         'credentials',
@@ -45,6 +47,7 @@ describe('context', () => {
         'retryCount',
         'service',
         'signal',
+        'tracing',
       ],
     });
   });

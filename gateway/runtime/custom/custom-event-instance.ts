@@ -120,6 +120,11 @@ export class CustomEventInstance implements FunctionInstance {
     if (invocation.invokerContext !== undefined) {
       env['FC_INVOKER_CONTEXT'] = Buffer.from(JSON.stringify(invocation.invokerContext)).toString('base64');
     }
+    // docs/protocol.md §3.7.5: OpenTelemetry's environment carrier names for a process per event.
+    if (invocation.trace !== undefined) {
+      env['TRACEPARENT'] = invocation.trace.traceparent;
+      if (invocation.trace.tracestate !== undefined) env['TRACESTATE'] = invocation.trace.tracestate;
+    }
     return framed(this.#config, 'Invoke', requestId, () => this.#spawnCall(requestId, env, budget));
   }
 

@@ -296,6 +296,7 @@ export class NodeInstance implements FunctionInstance {
         invokerContext: invocation.invokerContext,
         qualifier: invocation.qualifier,
         retryCount: invocation.retryCount ?? 0,
+        ...(invocation.trace === undefined ? {} : { trace: invocation.trace }),
       });
     });
   }

@@ -31,13 +31,19 @@ export const FcHeader = {
   /** Attempts before this one (Async retries); FC's header, read by fc-runtime-go-sdk. */
   retryCount: 'x-fc-retry-count',
   controlPath: 'x-fc-control-path',
+  /**
+   * W3C Trace Context's own header names (docs/protocol.md §3.7.5): FC's tracing headers carry
+   * Jaeger span contexts, and W3C's are what OpenTelemetry SDKs read.
+   */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
   /** Response header of a custom runtime's server: 200 success, 404 function error (FC). */
   status: 'x-fc-status',
 } as const;
 
 /** The call, or the part of it an initializer / pre-stop request has. */
 export type HeaderCall = Pick<Invocation, 'requestId' | 'qualifier'> &
-  Partial<Pick<Invocation, 'invocationType' | 'invokerContext' | 'retryCount'>>;
+  Partial<Pick<Invocation, 'invocationType' | 'invokerContext' | 'retryCount' | 'trace'>>;
 
 export function fcRequestHeaders(config: InstanceConfig, call: HeaderCall): Record<string, string> {
   const { fn, service, identity } = config;
@@ -65,6 +71,10 @@ export function fcRequestHeaders(config: InstanceConfig, call: HeaderCall): Reco
   if (call.invocationType !== undefined) headers[FcHeader.invocationType] = call.invocationType;
   if (call.invokerContext !== undefined) {
     headers[FcHeader.invokerContext] = Buffer.from(JSON.stringify(call.invokerContext)).toString('base64');
+  }
+  if (call.trace !== undefined) {
+    headers[FcHeader.traceparent] = call.trace.traceparent;
+    if (call.trace.tracestate !== undefined) headers[FcHeader.tracestate] = call.trace.tracestate;
   }
   for (const [name, value] of Object.entries(headers)) headers[name] = headerSafe(value);
   return headers;

@@ -8,6 +8,7 @@
  * channel. Measured before: a call logging 100 MB as 1 KiB lines sent them as one IPC batch,
  * and the gateway, deserializing it, went from 91 to 461 MB RSS and stalled its other calls.
  */
+import type { TraceContext } from '../../../../src/protocol/trace-context.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
@@ -21,6 +22,8 @@ export interface CallScope {
    * (timers outlive the call, not its budget); or the budget outside calls.
    */
   output: CallOutputBudget | OutsideCallsBudget;
+  /** The call's trace context, which `new FCClient()` in its code continues (docs/protocol.md §3.7.4). */
+  trace?: TraceContext;
 }
 
 export const callScope = new AsyncLocalStorage<CallScope>();

@@ -4,6 +4,7 @@
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
 import type { LazyAbort } from './lazy-abort.js';
+import { parseTraceparent, type TraceContext } from '../../../../src/protocol/trace-context.js';
 import { PASSWORD_ENV, USERNAME_ENV } from '../../../../src/client/options.js';
 
 export interface FunctionContext {
@@ -27,6 +28,19 @@ export interface FunctionContext {
   signal: AbortSignal;
   /** FC's name: earlier attempts of this Async call (0 on its first run, and for Sync calls). */
   retryCount: number;
+  /**
+   * FC's `context.tracing` (its Node.js tracing docs), carrying the call's W3C trace context
+   * (docs/protocol.md §3.7): `traceparent` and `tracestate` ('' when absent). FC's own members
+   * are Jaeger's: `openTracingSpanContext` is the same IDs as `traceid:spanid:0:flags`;
+   * `jaegerEndpoint` is '' (edgefc has no collector of its own) and there are no baggages.
+   */
+  tracing: {
+    traceparent: string;
+    tracestate: string;
+    openTracingSpanContext: string;
+    openTracingSpanBaggages: Record<string, string>;
+    jaegerEndpoint: string;
+  };
 }
 
 export interface ContextSource {
@@ -58,6 +72,7 @@ export function buildContext(
     abort: LazyAbort;
     /** @default 0 */
     retryCount?: number;
+    trace?: TraceContext | undefined;
   },
 ): FunctionContext {
   const { spec, service, identity } = source;
@@ -86,5 +101,17 @@ export function buildContext(
       return call.abort.signal;
     },
     retryCount: call.retryCount ?? 0,
+    tracing: tracingOf(call.trace),
+  };
+}
+
+function tracingOf(trace: TraceContext | undefined): FunctionContext['tracing'] {
+  const parsed = parseTraceparent(trace?.traceparent);
+  return {
+    traceparent: trace?.traceparent ?? '',
+    tracestate: trace?.tracestate ?? '',
+    openTracingSpanContext: parsed === undefined ? '' : `${parsed.traceId}:${parsed.parentId}:0:${parsed.flags}`,
+    openTracingSpanBaggages: {},
+    jaegerEndpoint: '',
   };
 }

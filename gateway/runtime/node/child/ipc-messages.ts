@@ -66,6 +66,8 @@ export interface InvokeMessage {
   qualifier: string;
   /** Async retries before this attempt (context.retryCount); absent on older parents: 0. */
   retryCount?: number;
+  /** docs/protocol.md §3.7; absent: the call has no trace context. */
+  trace?: { traceparent: string; tracestate?: string };
 }
 
 /** The gateway gave up on a call: abort its `context.signal`. Any later reply is ignored. */

@@ -33,6 +33,7 @@ import type { HandlerOutcome } from './run-handler.js';
 import { convertResult } from './result.js';
 import { toErrorFields } from './error-fields.js';
 import type { SdkHookData } from './sdk-resolve-hook.js';
+import { setAmbientTraceSource } from '../../../../src/protocol/trace-context.js';
 
 let source: ContextSource | undefined;
 let handler: AnyFunction | undefined;
@@ -60,6 +61,10 @@ const outbox = new IpcBatcher<ChildMessage>((payload, callback) => {
 function send(message: ChildMessage, after?: (err: Error | null) => void): void {
   outbox.send(message, after);
 }
+
+// §3.7.4: an FCClient in function code continues the trace of the call it runs in; the scope
+// follows that call's promises and timers, so concurrent calls in one instance do not mix.
+setAmbientTraceSource(() => callScope.getStore()?.trace);
 
 const droppedOutput = new DroppedOutputReports((requestId, bytes, lines) => send({ type: ChildMessageType.logDropped, requestId, bytes, lines }));
 
@@ -147,9 +152,11 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
     invokerContext: message.invokerContext,
     abort: controller,
     retryCount: message.retryCount ?? 0,
+    trace: message.trace,
   });
   const fn = handler;
   const scope: CallScope = { requestId: message.requestId, output: new CallOutputBudget(maxLogBytes) };
+  if (message.trace !== undefined) scope.trace = message.trace;
   const outcome = await callScope.run(scope, () => runWithCallback(fn, [event, context], 3));
   // Aborted: the gateway already answered this call with FunctionTimeout; drop the late result.
   if (running.get(callId) !== controller) return;

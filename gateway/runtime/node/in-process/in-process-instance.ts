@@ -172,9 +172,12 @@ export class InProcessInstance implements FunctionInstance {
         invokerContext: invocation.invokerContext,
         abort,
         retryCount: invocation.retryCount ?? 0,
+        trace: invocation.trace,
       });
       const handler = this.#handler;
-      runInScope(this.#scope(requestId, call), () => runWithCallback(handler, [invocation.event, context], 3)).then(
+      const scope = this.#scope(requestId, call);
+      if (invocation.trace !== undefined) scope.trace = invocation.trace;
+      runInScope(scope, () => runWithCallback(handler, [invocation.event, context], 3)).then(
         (outcome) => {
           const result = outcomeOf(outcome, requestId);
           finish(() => (result instanceof Error ? reject(result) : resolve(result)));

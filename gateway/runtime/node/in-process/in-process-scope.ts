@@ -20,6 +20,7 @@ import { inspect } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
 import { capLogLine } from '../../process/log-lines.js';
 import { replaceConsole } from '../child/console-capture.js';
+import { setAmbientTraceSource, type TraceContext } from '../../../../src/protocol/trace-context.js';
 
 /** The call (or load / initializer run, requestId '') that the code running now belongs to. */
 export interface InProcessScope {
@@ -29,6 +30,8 @@ export interface InProcessScope {
   log(requestId: string, level: FunctionLogLevel, message: string): void;
   /** An exception or rejection the function left unhandled, raised in `scope`. */
   crashed(scope: InProcessScope, reason: unknown): void;
+  /** The call's trace context, which `new FCClient()` in its code continues (docs/protocol.md §3.7.4). */
+  trace?: TraceContext;
 }
 
 const scopes = new AsyncLocalStorage<InProcessScope>();
@@ -52,6 +55,7 @@ export class ProcessExitRefused extends Error {
 
 function install(): void {
   installed = true;
+  setAmbientTraceSource(() => scopes.getStore()?.trace);
   const original = console as unknown as Record<string, (...args: unknown[]) => void>;
   const gatewayConsole = new Map(Object.entries(original).filter(([, value]) => typeof value === 'function'));
   replaceConsole((method, level, message) => {
