@@ -29,6 +29,11 @@ import { FunctionHost } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
 import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
 import { Deployer, triggerFilters, type DeployResult } from './registry/deployer.js';
+import { DeploymentStore } from './deployments/deployment-store.js';
+import { Deployments, LOCAL_PRINCIPAL, type DeploymentResult } from './deployments/deployments.js';
+import { DEFAULT_MAX_BUNDLE_BYTES } from './deployments/pack-bundle.js';
+import { UploadSessions } from './deployments/upload-sessions.js';
+import { InvalidArgumentError } from '../src/errors.js';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
 import { RuntimeRegistry } from './runtime/runtime-registry.js';
@@ -37,8 +42,17 @@ import type { GatewayTransport, MessageHandler } from './transport/gateway-trans
 import { InProcessLink } from './transport/in-process-link.js';
 
 export interface GatewayOptions {
-  /** Path of the services/functions template (YAML). */
-  templatePath: string;
+  /**
+   * Path of the services/functions template (YAML). Kept as a new deployment unless one with
+   * the same content is kept already, in which case the current deployment serves; absent, the
+   * current deployment serves, or nothing (docs/lifecycle.md "Deployments").
+   */
+  templatePath?: string;
+  /**
+   * Largest deploy bundle the gateway takes (docs/protocol.md §9.9).
+   * @default 67_108_864 (64 MiB)
+   */
+  maxBundleBytes?: number;
   /**
    * External broker to use, e.g. Mosquitto. When absent, the gateway starts its embedded broker.
    * @example 'mqtt://127.0.0.1:1883'
@@ -146,7 +160,7 @@ export class Gateway {
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
   readonly #logs: FunctionLogs;
-  readonly #deployer: Deployer;
+  readonly #deployments: Deployments;
   readonly #accessWatch: AccessFileWatch | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -159,7 +173,7 @@ export class Gateway {
     broker: EmbeddedBroker | undefined;
     logger: Logger;
     logs: FunctionLogs;
-    deployer: Deployer;
+    deployments: Deployments;
     accessWatch: AccessFileWatch | undefined;
   }) {
     this.registry = parts.registry;
@@ -171,18 +185,21 @@ export class Gateway {
     this.#broker = parts.broker;
     this.#logger = parts.logger;
     this.#logs = parts.logs;
-    this.#deployer = parts.deployer;
+    this.#deployments = parts.deployments;
     this.#accessWatch = parts.accessWatch;
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger ?? createStreamLogger();
     // A bad template fails before anything listens (file, field and why: registry/load-template).
-    const template = await loadTemplate(options.templatePath);
+    if (options.templatePath !== undefined) await loadTemplate(options.templatePath);
     const dataDir = options.dataDir ?? defaultDataDir();
     // The data directory locked down before anything is written to it, and each function given
     // its user and staged code before anything runs (containment/containment.ts).
     const containment = Containment.open({ dataDir, logger, ...(options.functionUser === undefined ? {} : { setting: options.functionUser }) });
+    const maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    const deploymentStore = DeploymentStore.open(dataDir);
+    const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
     const registry = new Registry(await containment.place(template));
     await containment.collect(registry.functions());
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
@@ -274,9 +291,12 @@ export class Gateway {
     const audit = createAuditLog(join(dataDir, 'audit.log'), {
       onError: (error) => logger.warn('cannot write the audit log', { error: String(error) }),
     });
-    const trustedDirs = options.trustedTemplateDirs ?? [dirname(resolve(options.templatePath))];
-    const deploy = async (file: string | undefined): Promise<DeployResult> =>
-      deployer.deploy(file === undefined ? undefined : await assertTrustedTemplate(file, trustedDirs));
+    const trustedDirs = options.trustedTemplateDirs ?? (options.templatePath === undefined ? [] : [dirname(resolve(options.templatePath))]);
+    const deployments = new Deployments({ store: deploymentStore, deployer, registry, logger, maxBundleBytes });
+    registry.explainMissing = (service, fn) => deployments.removedBy(service, fn);
+    const uploads = new UploadSessions({ maxBundleBytes });
+    const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
+      deployments.deployPath(file === undefined ? servedTemplate(registry) : await assertTrustedTemplate(file, trustedDirs), principal);
     let link: GatewayTransport;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
@@ -291,6 +311,8 @@ export class Gateway {
         now: Date.now,
         startedAt,
         deploy,
+        deployments,
+        uploads,
         audit: audit.sink,
         ...(policy === undefined ? {} : { policy }),
       };
@@ -338,7 +360,7 @@ export class Gateway {
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch });
     logger.info('gateway ready', {
       broker: redactUrl(brokerUrl),
       embedded: broker !== undefined,
@@ -356,8 +378,13 @@ export class Gateway {
    * template is refused with the same TemplateError as at start; the old one keeps serving.
    * `edgefc deploy` and SIGHUP to `edgefc start` call this.
    */
-  redeploy(templatePath?: string): Promise<DeployResult> {
-    return this.#deployer.deploy(templatePath);
+  redeploy(templatePath?: string): Promise<DeploymentResult> {
+    return this.#deployments.deployPath(templatePath ?? servedTemplate(this.registry), LOCAL_PRINCIPAL);
+  }
+
+  /** Deployments kept in the data directory (docs/lifecycle.md "Deployments"). */
+  get deployments(): Deployments {
+    return this.#deployments;
   }
 
   /** Functions' output: files and call tails (docs/logs.md). */
@@ -389,4 +416,10 @@ export class Gateway {
     await this.#broker?.close();
     this.#logger.info('gateway stopped');
   }
+}
+
+/** The template file now served, to read again (SIGHUP, `deploy` without a template). */
+function servedTemplate(registry: Registry): string {
+  if (registry.templatePath === '') throw new InvalidArgumentError('this gateway serves no deployment yet: deploy a template first (edgefc deploy --template F)');
+  return registry.templatePath;
 }
