@@ -296,7 +296,7 @@ export class Gateway {
     registry.explainMissing = (service, fn) => deployments.removedBy(service, fn);
     const uploads = new UploadSessions({ maxBundleBytes });
     const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
-      deployments.deployPath(file === undefined ? servedTemplate(registry) : await assertTrustedTemplate(file, trustedDirs), principal);
+      file === undefined ? deployments.reload(servedTemplate(registry)) : deployments.deployPath(await assertTrustedTemplate(file, trustedDirs), principal);
     let link: GatewayTransport;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
@@ -379,7 +379,7 @@ export class Gateway {
    * `edgefc deploy` and SIGHUP to `edgefc start` call this.
    */
   redeploy(templatePath?: string): Promise<DeploymentResult> {
-    return this.#deployments.deployPath(templatePath ?? servedTemplate(this.registry), LOCAL_PRINCIPAL);
+    return templatePath === undefined ? this.#deployments.reload(servedTemplate(this.registry)) : this.#deployments.deployPath(templatePath, LOCAL_PRINCIPAL);
   }
 
   /** Deployments kept in the data directory (docs/lifecycle.md "Deployments"). */

@@ -21,8 +21,8 @@ export interface DeploymentRecord {
   createdAt: string;
   /** Who asked for it: the operator's principal, or `local` (start, SIGHUP). */
   principal: string;
-  /** `upload` (edgefc deploy), `path` (a template on the gateway's machine), `rollback`, `remove`. */
-  source: 'upload' | 'path' | 'rollback' | 'remove';
+  /** `upload` (edgefc deploy), `function` (edgefc deploy --function), `path` (a template on the gateway's machine), `rollback`, `remove`. */
+  source: 'upload' | 'path' | 'rollback' | 'remove' | 'function';
   /** sha256 of the bundle, hex. */
   sha256: string;
   bytes: number;
@@ -34,6 +34,12 @@ export interface DeploymentRecord {
   removed: string[];
   /** Rollback and remove: the deployment whose bundle it reuses. */
   from?: string;
+  /**
+   * A per-function deploy (`edgefc deploy --function S/F`): only this function comes from the
+   * bundle; every other is served as deployment `base` serves it.
+   */
+  only?: string;
+  base?: string;
 }
 
 const CURRENT = 'CURRENT';

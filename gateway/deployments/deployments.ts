@@ -64,12 +64,12 @@ export class Deployments {
         logger.info('deployment recorded', { deployment: staged.id, template: templatePath });
         return template;
       }
-      if (current !== undefined && current.sha256 === packed.sha256) return without(template, current.removed);
+      if (current !== undefined && current.only === undefined && current.sha256 === packed.sha256) return without(template, current.removed);
       logger.info('--template is a deployment kept already; serving the current deployment', { template: templatePath, deployment: current?.id });
     }
     if (current === undefined) return emptyTemplate();
     logger.info('serving the current deployment', { deployment: current.id, createdAt: current.createdAt, principal: current.principal });
-    return without(await loadTemplate(store.templatePath(current)), current.removed);
+    return served(store, current);
   }
 
   /** A template on the gateway's machine (SIGHUP, `deploy {template}`), packed and kept. */
@@ -78,15 +78,32 @@ export class Deployments {
       const packed = await packOrWarn(file, this.#logger, this.#maxBundleBytes);
       if (packed === undefined) return this.#deployer.deploy(file);
       const current = this.store.current();
-      if (current?.sha256 === packed.sha256) return { ...(await this.#deployer.deploy(file, (t) => without(t, current.removed))), deployment: current.id };
+      if (current !== undefined && current.only === undefined && current.sha256 === packed.sha256) return { ...(await this.#deployer.deploy(file, (t) => without(t, current.removed))), deployment: current.id };
       const staged = this.store.stage(packed.bytes);
       return this.#switch(staged, () => this.#deployer.deploy(file), (functions) => record(staged.id, 'path', principal, packed.bytes.length, staged, functions, []));
     });
   }
 
-  /** An uploaded bundle (§9.9). */
-  deployBundle(bytes: Buffer, principal: string): Promise<DeploymentResult> {
+  /**
+   * Read the served template again (SIGHUP, `deploy` without a template): a template file served
+   * in place is deployed by path (kept when it changed); a kept deployment is served again as it is.
+   */
+  reload(servedPath: string): Promise<DeploymentResult> {
+    const current = this.store.current();
+    if (current === undefined || !servedPath.startsWith(`${this.store.dir}/`)) return this.deployPath(servedPath, LOCAL_PRINCIPAL);
     return this.#serial(async () => {
+      const template = await served(this.store, current);
+      return { ...(await this.#deployer.deploy(this.store.templatePath(current), () => template)), deployment: current.id };
+    });
+  }
+
+  /**
+   * An uploaded bundle (§9.9). With `only` (`S/F`): that function's spec and code from the
+   * bundle, every other function as the current deployment serves it.
+   */
+  deployBundle(bytes: Buffer, principal: string, only?: string): Promise<DeploymentResult> {
+    return this.#serial(async () => {
+      if (only !== undefined) return this.#deployFunction(bytes, principal, only);
       const staged = this.store.stage(bytes);
       return this.#switch(staged, () => this.#deployer.deploy(staged.templatePath), (functions) => record(staged.id, 'upload', principal, bytes.length, staged, functions, []));
     });
@@ -137,14 +154,39 @@ export class Deployments {
     return undefined;
   }
 
+  async #deployFunction(bytes: Buffer, principal: string, only: string): Promise<DeploymentResult> {
+    const current = this.store.current();
+    if (current === undefined) throw new InvalidArgumentError(`no deployment to replace ${only} in: deploy the whole template first`);
+    const base = await served(this.store, current);
+    const staged = this.store.stage(bytes);
+    const removed = current.removed.filter((name) => name !== only);
+    return this.#switch(
+      staged,
+      () => this.#deployer.deploy(staged.templatePath, (own) => without(merge(base, own, only), removed)),
+      (functions) => ({ ...record(staged.id, 'function', principal, bytes.length, staged, functions, removed), only, base: current.id }),
+    );
+  }
+
   async #reuse(from: DeploymentRecord, source: 'rollback' | 'remove', principal: string, removed: string[]): Promise<DeploymentResult> {
     const bytes = this.store.bundle(from);
     const staged = this.store.stage(bytes);
+    const base = from.only === undefined || from.base === undefined ? undefined : await served(this.store, this.#record(from.base));
+    const only = from.only;
     return this.#switch(
       staged,
-      () => this.#deployer.deploy(staged.templatePath, (t) => without(t, removed)),
-      (functions) => ({ ...record(staged.id, source, principal, bytes.length, staged, functions, removed), from: from.id }),
+      () => this.#deployer.deploy(staged.templatePath, (own) => without(base === undefined || only === undefined ? own : merge(base, own, only), removed)),
+      (functions) => ({
+        ...record(staged.id, source, principal, bytes.length, staged, functions, removed),
+        from: from.id,
+        ...(only === undefined || from.base === undefined ? {} : { only, base: from.base }),
+      }),
     );
+  }
+
+  #record(id: string): DeploymentRecord {
+    const found = this.store.get(id);
+    if (found === undefined) throw new InvalidArgumentError(`deployment ${id} is not kept any more`);
+    return found;
   }
 
   async #switch(
@@ -179,6 +221,26 @@ function fnName(fn: { serviceName: string; name: string }): string {
 
 function record(id: string, source: DeploymentRecord['source'], principal: string, bytes: number, staged: { template: string; sha256: string }, functions: string[], removed: string[]): DeploymentRecord {
   return { id, createdAt: new Date().toISOString(), principal, source, sha256: staged.sha256, bytes, template: staged.template, functions, removed };
+}
+
+/** What a deployment serves: its template, or for a per-function one its base with that function replaced. */
+async function served(store: DeploymentStore, entry: DeploymentRecord, depth = 0): Promise<Template> {
+  const own = await loadTemplate(store.templatePath(entry));
+  if (entry.only === undefined || entry.base === undefined) return without(own, entry.removed);
+  const base = store.get(entry.base);
+  if (base === undefined || depth > 1000) throw new InvalidArgumentError(`deployment ${entry.id} builds on ${entry.base}, which is not kept`);
+  return without(merge(await served(store, base, depth + 1), own, entry.only), entry.removed);
+}
+
+/** `base` with function `only` (`S/F`) as `own` defines it: replaced, or added with its service. */
+function merge(base: Template, own: Template, only: string): Template {
+  const spec = own.functions.find((fn) => fnName(fn) === only);
+  if (spec === undefined) throw new FunctionNotFoundError(`${only} is not in the uploaded template (${own.functions.map(fnName).join(', ') || 'no functions'})`);
+  const at = base.functions.findIndex((fn) => fnName(fn) === only);
+  const functions = at === -1 ? [...base.functions, spec] : base.functions.map((fn, i) => (i === at ? spec : fn));
+  const service = own.services.find((s) => s.name === spec.serviceName);
+  const services = base.services.some((s) => s.name === spec.serviceName) || service === undefined ? base.services : [...base.services, service];
+  return { ...base, services, functions };
 }
 
 function without(template: Template, removed: readonly string[]): Template {

@@ -23,7 +23,9 @@ export const DEPLOYMENT_OPERATIONS: Record<string, Operation> = {
   /** §9.9.4 */
   'deploy-commit': (context, args, principal) => {
     const { deployments, uploads } = parts(context);
-    return deployments.deployBundle(uploads.take(principal, args['uploadId']), principal);
+    const only = args['function'];
+    if (only !== undefined && (typeof only !== 'string' || only.split('/').length !== 2)) throw new InvalidArgumentError('"function" must be "SERVICE/FUNCTION" (§9.9.4)');
+    return deployments.deployBundle(uploads.take(principal, args['uploadId']), principal, only);
   },
   /** §9.9.5 */
   'deploy-abort': (context, args, principal) => {

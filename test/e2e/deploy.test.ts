@@ -194,4 +194,27 @@ describe('edgefc deploy', () => {
     await writeFile(join(marks, 'sync.release'), '');
     expect(await inFlight).toBe('v1 released');
   });
+
+  test('--function S/F replaces that function only, and a restart serves the same', async () => {
+    let url = await startGateway();
+    const file = await writeApp('v1');
+    expect((await cli(url, 'deploy', '--template', file)).code).toBe(0);
+    // The new code and a changed spec for hello; slow, changed on disk too, must stay as deployed.
+    await writeApp('v2', TEMPLATE.replace('codeUri: ./fn\n        timeout: 30\n      slow', 'codeUri: ./fn\n        timeout: 20\n      slow'));
+    const one = await cli(url, 'deploy', '--template', file, '--function', 'App/hello');
+    expect(one.stdout).toMatch(/as deployment d2: 2 function\(s\)/);
+    expect(one.code).toBe(0);
+    expect(await call('hello')).toBe('v2');
+    expect(await call('slow')).toBe('v1');
+    expect((await cli(url, 'deployments', 'list')).stdout).toMatch(/\*d2 .* function App\/hello on d1 /);
+    const missing = await cli(url, 'deploy', '--template', file, '--function', 'App/nope');
+    expect(missing.code).toBe(2);
+
+    await stopProcess(proc);
+    url = await startGateway();
+    expect(await call('hello')).toBe('v2');
+    expect(await call('slow')).toBe('v1');
+    expect((await cli(url, 'deploy', '--rollback', 'd1')).code).toBe(0);
+    expect(await call('hello')).toBe('v1');
+  });
 });

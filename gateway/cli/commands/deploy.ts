@@ -16,7 +16,7 @@ import { UsageError } from '../usage-error.js';
 import { callGateway, connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';
 
-export const DEPLOY_USAGE = `Usage: edgefc deploy --template F [options]
+export const DEPLOY_USAGE = `Usage: edgefc deploy --template F [--function S/F] [options]
        edgefc deploy --rollback [ID] [options]
        edgefc deploy [--on-gateway F] [options]
 
@@ -29,6 +29,8 @@ the old deployment keeps serving.
 
 Options:
   --template F        the template to pack and upload (code directories must be inside F's directory)
+  --function S/F      replace only that function (its spec and code, from F); every other
+                      function stays as the current deployment serves it
   --rollback [ID]     serve deployment ID again (default: the one before the current)
   --on-gateway F      a template on the gateway's machine, inside its --trusted-templates;
                       without --template, --rollback or --on-gateway: the one it serves, re-read
@@ -50,6 +52,7 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
       template: { type: 'string' },
       rollback: { type: 'boolean', default: false },
       'on-gateway': { type: 'string' },
+      function: { type: 'string' },
       'max-bundle-bytes': { type: 'string' },
     },
   });
@@ -59,6 +62,9 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
   }
   const modes = [values.template !== undefined, values.rollback, values['on-gateway'] !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError('--template, --rollback and --on-gateway go one at a time');
+  if (values.function !== undefined && (values.template === undefined || values.function.split('/').length !== 2)) {
+    throw new UsageError('--function S/F goes with --template F');
+  }
   if (positionals.length > (values.rollback ? 1 : 0)) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
   const print = (answer: unknown): void => printResult(output, answer as DeploymentResult);
   if (values.rollback) {
@@ -78,7 +84,11 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
   let packed;
   try {
     packed = await packTemplate(values.template, { maxBytes });
+    if (values.function !== undefined && !packed.functions.includes(values.function)) {
+      throw new UsageError(`${values.function} is not in ${values.template} (${packed.functions.join(', ')})`);
+    }
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     printFailure(output, error, values.json);
     return 1;
   }
@@ -100,7 +110,7 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
         output.err(`upload: ${tenth * 10}% (${sent} of ${packed.bytes.length} bytes, ${Date.now() - started} ms)\n`);
       }
     }
-    const result = await client.call('deploy-commit', { uploadId });
+    const result = await client.call('deploy-commit', { uploadId, ...(values.function === undefined ? {} : { function: values.function }) });
     uploadId = undefined;
     if (values.json) output.out(`${JSON.stringify(result)}\n`);
     else print(result);

@@ -52,7 +52,7 @@ export async function runDeployments(argv: string[], output: Output): Promise<nu
         `${d.current ? '*' : ' '}${d.id}`,
         d.createdAt,
         d.principal,
-        d.source + (d.from === undefined ? '' : ` of ${d.from}`),
+        d.source + (d.only === undefined ? '' : ` ${d.only} on ${d.base ?? '?'}`) + (d.from === undefined ? '' : ` of ${d.from}`),
         d.functions.length,
         d.bytes,
         d.sha256.slice(0, 12),
