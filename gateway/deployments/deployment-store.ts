@@ -53,7 +53,8 @@ export class DeploymentStore {
   }
 
   static open(dataDir: string): DeploymentStore {
-    const dir = path.join(dataDir, 'deployments');
+    // Absolute: served template paths (absolute, load-template.ts) are told apart by this prefix.
+    const dir = path.resolve(dataDir, 'deployments');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(dir)) {
       if (name !== CURRENT && !existsSync(path.join(dir, name, META))) rmSync(path.join(dir, name), { recursive: true, force: true });
