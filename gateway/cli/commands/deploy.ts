@@ -113,7 +113,7 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
     const result = await client.call('deploy-commit', { uploadId, ...(values.function === undefined ? {} : { function: values.function }) });
     uploadId = undefined;
     if (values.json) output.out(`${JSON.stringify(result)}\n`);
-    else print(result);
+    else printResult(output, result as DeploymentResult, values.template + (values.function === undefined ? '' : ` (${values.function} only)`));
     return 0;
   } catch (error) {
     printFailure(output, error, values.json);
@@ -124,8 +124,9 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
   }
 }
 
-function printResult(output: Output, result: DeploymentResult): void {
+/** `shown`: what the operator named (an upload), else the template the gateway serves. */
+function printResult(output: Output, result: DeploymentResult, shown = result.template): void {
   const id = result.deployment === undefined ? '' : ` as deployment ${result.deployment}`;
-  output.out(`deployed ${result.template}${id}: ${result.functions} function(s); ${result.retired} previous pool(s) finishing their calls\n`);
+  output.out(`deployed ${shown}${id}: ${result.functions} function(s); ${result.retired} previous pool(s) finishing their calls\n`);
   if (result.triggersChanged) output.out('trigger topics changed: the gateway now takes the new ones\n');
 }
