@@ -29,6 +29,11 @@ import { FunctionHost, type FunctionStats } from './function-host.js';
 import { createStreamLogger, type Logger } from './logging/logger.js';
 import { FunctionLogs, type FunctionLogOptions } from './logging/function-logs.js';
 import { Deployer, triggerFilters, type DeployResult } from './registry/deployer.js';
+import { DeploymentStore } from './deployments/deployment-store.js';
+import { Deployments, LOCAL_PRINCIPAL, type DeploymentResult } from './deployments/deployments.js';
+import { DEFAULT_MAX_BUNDLE_BYTES } from './deployments/pack-bundle.js';
+import { UploadSessions } from './deployments/upload-sessions.js';
+import { InvalidArgumentError } from '../src/errors.js';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
 import { RuntimeRegistry } from './runtime/runtime-registry.js';
@@ -40,8 +45,17 @@ import { startMetricsServer, type MetricsServer, type Readiness } from './metric
 import { ensureMetricsToken } from './metrics/metrics-token.js';
 
 export interface GatewayOptions {
-  /** Path of the services/functions template (YAML). */
-  templatePath: string;
+  /**
+   * Path of the services/functions template (YAML). Kept as a new deployment unless one with
+   * the same content is kept already, in which case the current deployment serves; absent, the
+   * current deployment serves, or nothing (docs/lifecycle.md "Deployments").
+   */
+  templatePath?: string;
+  /**
+   * Largest deploy bundle the gateway takes (docs/protocol.md §9.9).
+   * @default 67_108_864 (64 MiB)
+   */
+  maxBundleBytes?: number;
   /**
    * External broker to use, e.g. Mosquitto. When absent, the gateway starts its embedded broker.
    * @example 'mqtt://127.0.0.1:1883'
@@ -158,7 +172,7 @@ export class Gateway {
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
   readonly #logs: FunctionLogs;
-  readonly #deployer: Deployer;
+  readonly #deployments: Deployments;
   readonly #accessWatch: AccessFileWatch | undefined;
   /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
   readonly metrics: GatewayMetrics | undefined;
@@ -174,7 +188,7 @@ export class Gateway {
     broker: EmbeddedBroker | undefined;
     logger: Logger;
     logs: FunctionLogs;
-    deployer: Deployer;
+    deployments: Deployments;
     accessWatch: AccessFileWatch | undefined;
     metrics: GatewayMetrics | undefined;
   }) {
@@ -188,18 +202,21 @@ export class Gateway {
     this.#broker = parts.broker;
     this.#logger = parts.logger;
     this.#logs = parts.logs;
-    this.#deployer = parts.deployer;
+    this.#deployments = parts.deployments;
     this.#accessWatch = parts.accessWatch;
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger ?? createStreamLogger();
     // A bad template fails before anything listens (file, field and why: registry/load-template).
-    const template = await loadTemplate(options.templatePath);
+    if (options.templatePath !== undefined) await loadTemplate(options.templatePath);
     const dataDir = options.dataDir ?? defaultDataDir();
     // The data directory locked down before anything is written to it, and each function given
     // its user and staged code before anything runs (containment/containment.ts).
     const containment = Containment.open({ dataDir, logger, ...(options.functionUser === undefined ? {} : { setting: options.functionUser }) });
+    const maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    const deploymentStore = DeploymentStore.open(dataDir);
+    const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
     const registry = new Registry(await containment.place(template));
     await containment.collect(registry.functions());
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
@@ -309,9 +326,12 @@ export class Gateway {
     const audit = createAuditLog(join(dataDir, 'audit.log'), {
       onError: (error) => logger.warn('cannot write the audit log', { error: String(error) }),
     });
-    const trustedDirs = options.trustedTemplateDirs ?? [dirname(resolve(options.templatePath))];
-    const deploy = async (file: string | undefined): Promise<DeployResult> =>
-      deployer.deploy(file === undefined ? undefined : await assertTrustedTemplate(file, trustedDirs));
+    const trustedDirs = options.trustedTemplateDirs ?? (options.templatePath === undefined ? [] : [dirname(resolve(options.templatePath))]);
+    const deployments = new Deployments({ store: deploymentStore, deployer, registry, logger, maxBundleBytes });
+    registry.explainMissing = (service, fn) => deployments.removedBy(service, fn);
+    const uploads = new UploadSessions({ maxBundleBytes });
+    const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
+      file === undefined ? deployments.reload(servedTemplate(registry)) : deployments.deployPath(await assertTrustedTemplate(file, trustedDirs), principal);
     let link: GatewayTransport;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
@@ -326,6 +346,8 @@ export class Gateway {
         now: Date.now,
         startedAt,
         deploy,
+        deployments,
+        uploads,
         audit: audit.sink,
         ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),
@@ -374,7 +396,7 @@ export class Gateway {
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployer, accessWatch, metrics });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
@@ -400,8 +422,13 @@ export class Gateway {
    * template is refused with the same TemplateError as at start; the old one keeps serving.
    * `edgefc deploy` and SIGHUP to `edgefc start` call this.
    */
-  redeploy(templatePath?: string): Promise<DeployResult> {
-    return this.#deployer.deploy(templatePath);
+  redeploy(templatePath?: string): Promise<DeploymentResult> {
+    return templatePath === undefined ? this.#deployments.reload(servedTemplate(this.registry)) : this.#deployments.deployPath(templatePath, LOCAL_PRINCIPAL);
+  }
+
+  /** Deployments kept in the data directory (docs/lifecycle.md "Deployments"). */
+  get deployments(): Deployments {
+    return this.#deployments;
   }
 
   async #serveMetrics(metrics: GatewayMetrics, address: NonNullable<GatewayOptions['metrics']>, dataDir: string, readiness: () => Readiness): Promise<void> {
@@ -453,4 +480,10 @@ export class Gateway {
     await this.#broker?.close();
     this.#logger.info('gateway stopped');
   }
+}
+
+/** The template file now served, to read again (SIGHUP, `deploy` without a template). */
+function servedTemplate(registry: Registry): string {
+  if (registry.templatePath === '') throw new InvalidArgumentError('this gateway serves no deployment yet: deploy a template first (edgefc deploy --template F)');
+  return registry.templatePath;
 }

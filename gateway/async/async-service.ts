@@ -121,7 +121,7 @@ export class AsyncService {
       const entry = this.#registry.find(row.service, row.function);
       if (entry === undefined) {
         void this.#store.markFinished(row.seq, finish('failed', now, {
-          error: { code: ErrorCode.FunctionNotFound, message: `${row.service}/${row.function} is no longer in the template` },
+          error: { code: ErrorCode.FunctionNotFound, message: this.#registry.explainMissing?.(row.service, row.function) ?? `${row.service}/${row.function} is no longer in the template` },
         }));
         continue;
       }

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { INVOCATIONS_USAGE, runInvocations } from './commands/invocations.js';
 import { INVOKE_USAGE, runInvoke } from './commands/invoke.js';
 import { runDeploy } from './commands/deploy.js';
+import { runDeployments, runRemove } from './commands/deployments.js';
 import { runLogs } from './commands/logs.js';
 import { runList, runStats } from './commands/list.js';
 import { runStart } from './commands/start.js';
@@ -25,7 +26,10 @@ Commands:
   stats               show the running gateway's per-function counters
   invocations         list, get or cancel the running gateway's Async invocations
   logs S/F            print a function's log (on the gateway's machine; --follow, --request-id)
-  deploy              make the running gateway load its template again (or --template F)
+  deploy              upload a template and its code to the running gateway (--template F),
+                      roll back (--rollback [ID]) or make it read its template again
+  deployments list    the deployments the gateway keeps; * marks the one it serves
+  remove S/F          stop serving one function (a new deployment)
   users               add, list or remove who may connect (the access file)
   broker-config       write Mosquitto's password, ACL and config files from the access file
   describe S/F        show one function of the running gateway (spec, env names, latency)
@@ -46,6 +50,8 @@ const COMMANDS: Record<string, Command> = {
   invocations: runInvocations,
   logs: runLogs,
   deploy: runDeploy,
+  deployments: runDeployments,
+  remove: runRemove,
   users: (argv, output) => runUsers(argv, output),
   'broker-config': runBrokerConfig,
   describe: runDescribe,

@@ -6,6 +6,8 @@ import type { Logger } from '../logging/logger.js';
 import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
 import type { DeployResult } from '../registry/deployer.js';
+import type { Deployments } from '../deployments/deployments.js';
+import type { UploadSessions } from '../deployments/upload-sessions.js';
 import type { ReplySink } from '../transport/inbound-message.js';
 import type { ClientLimits } from './client-limits.js';
 import type { SyncReplayCache } from './sync-replay.js';
@@ -28,7 +30,10 @@ export interface DispatchContext {
   now: () => number;
   startedAt: number;
   /** Redeploy a template (§9 `deploy`); absent where the gateway does not allow it. */
-  deploy?: (templatePath: string | undefined) => Promise<DeployResult>;
+  deploy?: (templatePath: string | undefined, principal: string) => Promise<DeployResult>;
+  /** Deployments kept in the data directory and uploads in progress (§9.9–§9.11). */
+  deployments?: Deployments;
+  uploads?: UploadSessions;
   /**
    * Who may call what (docs/security.md §3.2), checked before anything runs. Absent only on a
    * gateway started with `--insecure`.

@@ -13,6 +13,7 @@ import { InvocationState, isInvocationState, toView } from '../async/invocation-
 import type { DispatchContext } from './dispatch-context.js';
 import { Isolation } from '../registry/types.js';
 import { describeFunction } from './describe-function.js';
+import { auditedArgs, DEPLOYMENT_OPERATIONS } from './handle-deployments.js';
 
 export interface ListedFunction {
   name: string;
@@ -32,7 +33,7 @@ export interface ListedService {
   functions: ListedFunction[];
 }
 
-type AdminOperation = (context: DispatchContext, args: Record<string, unknown>) => unknown;
+type AdminOperation = (context: DispatchContext, args: Record<string, unknown>, principal: string) => unknown;
 
 const OPERATIONS: Record<string, AdminOperation> = {
   list: (context) => ({ services: listServices(context) }),
@@ -42,6 +43,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   'invocations-cancel': cancelInvocation,
   deploy,
   describe: describeFunction,
+  ...DEPLOYMENT_OPERATIONS,
 };
 
 export function handleAdmin(context: DispatchContext, address: AdminAddress, payload: Buffer): void {
@@ -50,7 +52,7 @@ export function handleAdmin(context: DispatchContext, address: AdminAddress, pay
   let principal = address.clientId;
   let args: Record<string, unknown> = {};
   const audit = (outcome: AuditEntry['outcome'], code?: string): void =>
-    context.audit?.({ principal, clientId: address.clientId, operation: address.operation, args, outcome, ...(code === undefined ? {} : { code }) });
+    context.audit?.({ principal, clientId: address.clientId, operation: address.operation, args: auditedArgs(address.operation, args), outcome, ...(code === undefined ? {} : { code }) });
   const fail = (error: unknown): void => {
     const typed = toEdgeFCError(error);
     audit(typed.code === ErrorCode.AccessDenied ? 'denied' : 'failed', typed.code);
@@ -67,7 +69,7 @@ export function handleAdmin(context: DispatchContext, address: AdminAddress, pay
     }
     args = parseArgs(body);
     // Promise.resolve: cancel waits for its write to be committed; the others answer at once.
-    Promise.resolve(operation(context, args)).then((result) => {
+    Promise.resolve(operation(context, args, principal)).then((result) => {
       audit('ok');
       context.sink.publish(replyTo, encodeOkReply(requestId, Buffer.from(JSON.stringify(result), 'utf8'), false));
     }, fail);
@@ -138,13 +140,13 @@ async function cancelInvocation(context: DispatchContext, args: Record<string, u
  * (AccessDenied otherwise, checked by the gateway's deploy); TemplateError (InvalidArgument)
  * leaves the old deploy serving.
  */
-function deploy(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
+function deploy(context: DispatchContext, args: Record<string, unknown>, principal: string): Promise<unknown> {
   const template = args['template'];
   if (template !== undefined && (typeof template !== 'string' || template === '')) {
     throw new InvalidArgumentError('"template" must be a path on the gateway\'s machine (§9.7)');
   }
   if (context.deploy === undefined) throw new ServiceUnavailableError('this gateway does not take deploys (§9.7)');
-  return context.deploy(template);
+  return context.deploy(template, principal);
 }
 
 function listServices(context: DispatchContext): ListedService[] {

@@ -56,23 +56,27 @@ export class Deployer {
     this.#options = options;
   }
 
-  /** Deploy `templatePath` (default: the template now served, re-read). Rejects with TemplateError. */
-  deploy(templatePath?: string): Promise<DeployResult> {
+  /**
+   * Deploy `templatePath` (default: the template now served, re-read), passed through `select`
+   * (a deployment's removed functions left out). Rejects with TemplateError.
+   */
+  deploy(templatePath?: string, select?: (template: Template) => Template): Promise<DeployResult> {
     const next = this.#last.then(
-      () => this.#deploy(templatePath),
-      () => this.#deploy(templatePath),
+      () => this.#deploy(templatePath, select),
+      () => this.#deploy(templatePath, select),
     );
     this.#last = next.catch(() => undefined);
     return next;
   }
 
-  async #deploy(templatePath: string | undefined): Promise<DeployResult> {
+  async #deploy(templatePath: string | undefined, select: ((template: Template) => Template) | undefined): Promise<DeployResult> {
     const { registry, host, logger } = this.#options;
     const file = templatePath ?? registry.templatePath;
     const load = this.#options.load ?? loadTemplate;
     let template: Template;
     try {
       template = await load(file);
+      if (select !== undefined) template = select(template);
       if (this.#options.place !== undefined) template = await this.#options.place(template);
     } catch (error) {
       logger.warn('redeploy refused; the previous template keeps serving', {

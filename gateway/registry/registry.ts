@@ -37,6 +37,12 @@ export class Registry {
     this.#load(template);
   }
 
+  /**
+   * Why S/F is not served when something knows, e.g. "removed by deployment d4 (…)"
+   * (deployments/deployments.ts); added to ServiceNotFound and FunctionNotFound messages.
+   */
+  explainMissing: ((serviceName: string, functionName: string) => string | undefined) | undefined;
+
   /** Who the gateway says it is to functions. */
   get identity(): Readonly<GatewayIdentity> {
     return this.#identity;
@@ -84,9 +90,9 @@ export class Registry {
   /** The function, or throws ServiceNotFoundError / FunctionNotFoundError naming what exists. */
   lookup(serviceName: string, functionName: string): RegistryEntry {
     const service = this.#byService.get(serviceName);
-    if (service === undefined) throw this.#serviceNotFound(serviceName);
+    if (service === undefined) throw this.#serviceNotFound(serviceName, this.explainMissing?.(serviceName, functionName));
     const entry = service.functions.get(functionName);
-    if (entry === undefined) throw this.#functionNotFound(service, functionName);
+    if (entry === undefined) throw this.#functionNotFound(service, functionName, this.explainMissing?.(serviceName, functionName));
     return entry;
   }
 
@@ -107,14 +113,16 @@ export class Registry {
     return entry === undefined ? [] : [...entry.functions.values()].map((r) => r.fn);
   }
 
-  #serviceNotFound(serviceName: string): ServiceNotFoundError {
+  #serviceNotFound(serviceName: string, why: string | undefined): ServiceNotFoundError {
+    if (why !== undefined) return new ServiceNotFoundError(`service ${quoteName(serviceName)} not found: ${why}`);
     const names = [...this.#byService.keys()];
     const hint = closestName(serviceName, names);
     const tail = hint === undefined ? '' : `; did you mean ${quoteName(hint)}?`;
     return new ServiceNotFoundError(`service ${quoteName(serviceName)} not found (services: ${listNames(names)})${tail}`);
   }
 
-  #functionNotFound(entry: ServiceEntry, functionName: string): FunctionNotFoundError {
+  #functionNotFound(entry: ServiceEntry, functionName: string, why: string | undefined): FunctionNotFoundError {
+    if (why !== undefined) return new FunctionNotFoundError(`function ${quoteName(functionName)} not found: ${why}`);
     const hint = closestName(functionName, entry.functionNames);
     const tail = hint === undefined ? '' : `; did you mean ${quoteName(hint)}?`;
     return new FunctionNotFoundError(

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
+import { SAMPLE_TEMPLATE } from '../../gateway/package-root.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 
 describe('edgefc CLI', () => {
@@ -19,7 +20,7 @@ describe('edgefc CLI', () => {
     dir = await mkdtemp(join(tmpdir(), 'edgefc-cli-'));
     const port = await freeLoopbackPort();
     broker = `mqtt://127.0.0.1:${port}`;
-    gateway = startCliProcess(['start', '--port', String(port)]);
+    gateway = startCliProcess(['start', '--template', SAMPLE_TEMPLATE, '--demo', '--port', String(port)]);
     // `start` shows a first invocation working before it says anything else on stdout.
     await gateway.waitForOutput(/first invocation: EdgeFC\/helloworld -> ".*[Hh]ello/);
   });

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { startMosquitto, type RunningBroker, type MosquittoTestBroker } from '../fixtures/brokers.js';
+import { SAMPLE_TEMPLATE } from '../../gateway/package-root.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 
 describe('starting the gateway', () => {
@@ -34,7 +35,7 @@ describe('starting the gateway', () => {
   // Without authentication on either side: the secure Mosquitto setup has its own suite (test/security/).
   it('edgefc gateway --broker URL --insecure runs against an external Mosquitto', async () => {
     mosquitto = await startMosquitto();
-    proc = startCliProcess(['gateway', '--broker', mosquitto.url, '--insecure']);
+    proc = startCliProcess(['gateway', '--template', SAMPLE_TEMPLATE, '--demo', '--broker', mosquitto.url, '--insecure']);
     await proc.waitForOutput(/first invocation: EdgeFC\/helloworld -> "Hello/);
     expect(proc.output()).toContain('(external broker)');
     expect(proc.output()).toContain('mqtt=5'); // Mosquitto speaks MQTT 5: plain requests work too

@@ -110,7 +110,8 @@ describe('redeploy', () => {
 
     const next = join(dir, 'next.yml');
     await writeFile(next, template('v2'));
-    const deployed = await runCli(['deploy', '--template', next, '--broker', gw.url]);
+    // A template on the gateway's machine, read there (§9.7); uploads are test/e2e/deploy.test.ts.
+    const deployed = await runCli(['deploy', '--on-gateway', next, '--broker', gw.url]);
     expect(deployed.stderr).toBe('');
     expect(deployed.stdout).toContain(`deployed ${next}: 1 function(s); 1 previous pool(s)`);
     expect(deployed.code).toBe(0);

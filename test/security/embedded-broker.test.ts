@@ -2,6 +2,7 @@
  * Every attack of the security issue against the embedded broker with authentication on (the
  * default), each denied with the expected error, and the allowed paths still working.
  */
+import { createHash } from 'node:crypto';
 import { chmod, copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -126,6 +127,13 @@ describe('admin', () => {
     opened.push(device, operator);
     expect(await failure(device.call('list'))).toMatchObject({ code: ErrorCode.AccessDenied });
     expect(await failure(device.call('deploy', {}))).toMatchObject({ code: ErrorCode.AccessDenied });
+    for (const operation of ['deploy-begin', 'deploy-chunk', 'deploy-commit', 'deploy-rollback', 'deployments-list', 'remove']) {
+      expect(await failure(device.call(operation, {}))).toMatchObject({ code: ErrorCode.AccessDenied });
+    }
+    // An operator's upload is audited with its principal, a chunk's bytes left out of the log.
+    const begun = (await operator.call('deploy-begin', { size: 3, sha256: createHash('sha256').update('abc').digest('hex') })) as { uploadId: string };
+    await operator.call('deploy-chunk', { uploadId: begun.uploadId, offset: 0, sha256: createHash('sha256').update('abc').digest('hex'), data: Buffer.from('abc').toString('base64') });
+    expect(await failure(operator.call('deploy-commit', { uploadId: begun.uploadId }))).toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(/bad deploy bundle/) });
     await expect(operator.call('list')).resolves.toMatchObject({ services: expect.any(Array) });
     const audit = join(env.gw.dataDir, 'audit.log');
     await vi.waitFor(async () => {
@@ -135,6 +143,9 @@ describe('admin', () => {
           expect.objectContaining({ principal: 'sensor-1', operation: 'list', outcome: 'denied', code: 'AccessDenied' }),
           expect.objectContaining({ principal: 'sensor-1', operation: 'deploy', outcome: 'denied' }),
           expect.objectContaining({ principal: 'op', operation: 'list', outcome: 'ok' }),
+          expect.objectContaining({ principal: 'sensor-1', operation: 'deploy-begin', outcome: 'denied' }),
+          expect.objectContaining({ principal: 'op', operation: 'deploy-chunk', outcome: 'ok', args: expect.not.objectContaining({ data: expect.anything() }) as unknown }),
+          expect.objectContaining({ principal: 'op', operation: 'deploy-commit', outcome: 'failed', code: 'InvalidArgument' }),
         ]),
       );
     });

@@ -8,7 +8,6 @@ import { STORE_SYNC_MODES, type StoreSync } from '../../async/async-store.js';
 import { parseFunctionUser } from '../../containment/function-user.js';
 import { Gateway } from '../../gateway.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
-import { SAMPLE_TEMPLATE } from '../../package-root.js';
 import { UsageError } from '../usage-error.js';
 import { printFailure, type Output } from './common.js';
 import { readFile } from 'node:fs/promises';
@@ -26,7 +25,11 @@ Run the gateway: the registry from a template, its functions, and an embedded MQ
 unless --broker names an external one.
 
 Options:
-  --template F        services and functions (default: the bundled samples, functions/template.yml)
+  --template F        services and functions, kept as a new deployment in the data directory
+                      unless one with the same content is kept already (then the current
+                      deployment serves). Without it: the current deployment, or nothing until
+                      "edgefc deploy --template F" (the bundled samples: functions/template.yml)
+  --max-bundle-bytes N   largest bundle "edgefc deploy" may upload (default 67108864, 64 MiB)
   --host H            embedded broker's listen address (default 127.0.0.1; 0.0.0.0 serves the network)
   --port P            embedded broker's port (default 1883)
   --broker URL        use an external broker (e.g. Mosquitto) instead of the embedded one
@@ -53,13 +56,17 @@ Security (docs/security.md):
   --metrics A         HOST:PORT serving /healthz, /readyz and Prometheus /metrics, or off
                       (default 127.0.0.1:9464, skipped with a warning if taken). /metrics wants
                       "Authorization: Bearer" + the token in <data>/metrics.token (mode 0600)
-  --skip-demo         do not make the first sample invocation at start
+  --demo              make a first invocation of the sample EdgeFC/helloworld at start (npm start)
+  --skip-demo         do not (the default; kept for older scripts)
   --function-user U   who functions run as when the gateway is root: auto (a uid per function,
                       default), uids:FIRST-LAST, UID[:GID] or a user name (one for all), off
 
 SIGHUP (kill -HUP PID) reloads the template without a restart, as "edgefc deploy" does.
 Functions' logs: <data>/logs/SERVICE/FUNCTION.log ("edgefc logs S/F").
 `;
+
+/** What the README's samples are, as an operator would name them from a clone. */
+const SAMPLE_TEMPLATE_HINT = 'functions/template.yml';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -85,7 +92,9 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     args: argv,
     allowPositionals: true,
     options: {
-      template: { type: 'string', default: SAMPLE_TEMPLATE },
+      template: { type: 'string' },
+      'max-bundle-bytes': { type: 'string' },
+      demo: { type: 'boolean', default: false },
       host: { type: 'string' },
       port: { type: 'string' },
       broker: { type: 'string' },
@@ -146,8 +155,11 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
           ? ((await readGatewayLogin(dataDir)) ?? {})
           : await resolveConnection({ ...values, broker: values.broker, credentials: undefined });
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
+    const maxBundleBytes = values['max-bundle-bytes'] === undefined ? undefined : Number(values['max-bundle-bytes']);
+    if (maxBundleBytes !== undefined && (!Number.isInteger(maxBundleBytes) || maxBundleBytes < 1)) throw new UsageError('--max-bundle-bytes must be a whole number of bytes');
     gateway = await Gateway.start({
-      templatePath: values.template,
+      ...(values.template === undefined ? {} : { templatePath: values.template }),
+      ...(maxBundleBytes === undefined ? {} : { maxBundleBytes }),
       logger: createStreamLogger({ level, format }),
       ...(metrics === undefined ? {} : { metrics }),
       port: parsePort(values.port),
@@ -193,7 +205,10 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   });
 
   output.out(`edgefc gateway ready on ${redactUrl(gateway.brokerUrl)} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);
-  if (!values['skip-demo']) await firstInvocation(gateway, output, values.insecure ? undefined : join(dataDir, LOCAL_CREDENTIAL_FILE));
+  if (gateway.registry.functions().length === 0) {
+    output.out(`no functions deployed yet: deploy a template with\n  npx edgefc deploy --template ${SAMPLE_TEMPLATE_HINT}\n(or start with --template F)\n`);
+  }
+  if (values.demo && !values['skip-demo']) await firstInvocation(gateway, output, values.insecure ? undefined : join(dataDir, LOCAL_CREDENTIAL_FILE));
   await stopped;
   return 0;
 }
