@@ -81,8 +81,9 @@ export function defineContract(target: ContractTarget, options: ContractOptions 
         const started = Date.now();
         const err = await rejectionOf(pool.invoke(invocation({ payload: op('pid') })));
         expect(err.code).toBe(ErrorCode.InitializationTimeout);
-        // Includes the instance's start (≤ ~150 ms for a Node process).
-        if (timing) expect(Date.now() - started).toBeLessThan(300 + 400);
+        // The initializer's 300 ms bound fired, not the 3 s function timeout: the instance's start
+        // is included (~150 ms idle, 400-650 ms seen with the suite's own load on 2 cores).
+        if (timing) expect(Date.now() - started).toBeLessThan(300 + 1500);
       });
 
       test('a failing initializer → InitializationError; the next call runs it again', async ({ harness }) => {
