@@ -6,14 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
 import { startEmbeddedBroker, type BrokerTlsOptions, type EmbeddedBroker } from './broker/embedded-broker.js';
-import { AccessControl } from './security/access-control.js';
+import type { AccessControl } from './security/access-control.js';
+import { openAccess, securedRuntime } from './security/gateway-security.js';
 import { createAuditLog } from './security/audit-log.js';
-import { createBrokerAuth } from './security/broker-auth.js';
 import { CallPolicy } from './security/call-policy.js';
-import { withInstanceCredentials } from './security/credentialed-runtime.js';
-import { readGatewaySecret } from './security/gateway-secrets.js';
 import { watchAccessFile, type AccessFileWatch } from './security/access-file-watch.js';
-import { ensureLocalOperator } from './security/local-credential.js';
 import { assertTrustedTemplate } from './security/trusted-templates.js';
 import { redactUrl } from '../src/mqtt/redact-url.js';
 import type { Runtime } from './runtime/types.js';
@@ -222,61 +219,39 @@ export class Gateway {
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
-    const insecure = options.insecure ?? false;
     const accessFile = options.accessFile ?? join(dataDir, 'access.yml');
     let access: AccessControl | undefined;
     let broker: EmbeddedBroker | undefined;
-    let functionSecret: Buffer | undefined;
+    let runtime: Runtime;
     try {
-      access = insecure ? undefined : await AccessControl.open(accessFile);
-      if (access !== undefined) {
-        access.onReloadError = (error) => logger.warn('the changed access file cannot be used; the previous one stays in force', { error: String(error) });
-      }
-      const auth =
-        access === undefined
-          ? undefined
-          : createBrokerAuth(access, {
-              refused: (event) => logger.warn('broker refused a connection', event),
-              denied: (event) => logger.warn('broker denied a client', event),
-            });
-      if (access !== undefined && auth !== undefined) access.functions.onRevoke = (name) => auth.disconnect(name);
+      const opened = await openAccess({ insecure: options.insecure ?? false, accessFile, logger });
+      access = opened.access;
       broker =
         options.brokerUrl === undefined
           ? await startEmbeddedBroker({
               host: options.host ?? '127.0.0.1',
               port: options.port ?? 1883,
-              ...(auth === undefined ? {} : { auth }),
+              ...(opened.auth === undefined ? {} : { auth: opened.auth }),
               log: logBrokerEvent(logger),
               ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: options.maxPacketBytes }),
               ...(options.tls === undefined ? {} : { tls: options.tls }),
             })
           : undefined;
-      if (broker !== undefined && access !== undefined && (options.localOperator ?? true)) {
-        await ensureLocalOperator(dataDir, accessFile, broker.url);
-      }
-      // An external broker knows each function's login from broker-config, derived from this secret.
-      if (broker === undefined && access !== undefined) functionSecret = await readGatewaySecret(dataDir);
+      runtime = await securedRuntime(new RuntimeRegistry(), {
+        access,
+        brokerUrl: broker?.url ?? options.brokerUrl ?? '',
+        embedded: broker !== undefined,
+        dataDir,
+        accessFile,
+        localOperator: options.localOperator ?? true,
+        logger,
+      });
     } catch (error) {
       await broker?.close();
       await store.close();
       throw error;
     }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
-    if (insecure) {
-      logger.warn('authentication is OFF (--insecure): anyone who reaches the broker can call every function, read every reply and deploy code', {
-        broker: redactUrl(brokerUrl),
-      });
-    }
-    // Instance credentials are checked by the embedded broker; an external broker knows only the
-    // per-function logins broker-config derived from <data>/gateway.secret (docs/security.md §4).
-    if (functionSecret !== undefined) access?.functions.deriveFrom(functionSecret);
-    else if (broker === undefined && access !== undefined) {
-      logger.warn('no gateway.secret in the data directory: functions connect to the broker without a login (run "edgefc broker-config mosquitto")', { data: dataDir });
-    }
-    const runtime: Runtime =
-      access !== undefined && (broker !== undefined || functionSecret !== undefined)
-        ? withInstanceCredentials(new RuntimeRegistry(), access.functions)
-        : new RuntimeRegistry();
     const logs = new FunctionLogs({
       ...options.logs,
       dir: join(dataDir, 'logs'),
