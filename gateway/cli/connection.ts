@@ -8,7 +8,9 @@
  * 3. Nobody: only a gateway started with `--insecure` lets that in.
  *
  * The broker is `--broker`, else EDGEFC_BROKER_URL, else the credential file's, else
- * mqtt://127.0.0.1:1883.
+ * mqtt://127.0.0.1:1883; TLS files `--ca`/`--cert`/`--key`, else EDGEFC_CA/EDGEFC_CERT/EDGEFC_KEY.
+ * So a profile is set once in the environment: EDGEFC_BROKER_URL, EDGEFC_USERNAME with
+ * EDGEFC_PASSWORD (or EDGEFC_CREDENTIALS), and the TLS files.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ import { UsageError } from './usage-error.js';
 
 export const DEFAULT_CLI_BROKER = 'mqtt://127.0.0.1:1883';
 export const CREDENTIALS_ENV = 'EDGEFC_CREDENTIALS';
+/** A profile set once: the TLS files by path, as `--ca`, `--cert`, `--key`. */
+export const TLS_ENV = { ca: 'EDGEFC_CA', cert: 'EDGEFC_CERT', key: 'EDGEFC_KEY' } as const;
 
 /** parseArgs options every command that connects shares. */
 export const connectionOptions = {
@@ -46,6 +50,7 @@ export const CONNECTION_USAGE = `Connection options (every command that talks to
   --credentials F       a credential file (default $EDGEFC_CREDENTIALS, else the local operator
                         credential in the gateway's data directory: --data, $EDGEFC_DATA_DIR, ./.edgefc)
   --ca F, --cert F, --key F   TLS: the broker's CA, and a client certificate and key (mutual TLS)
+                        (default $EDGEFC_CA, $EDGEFC_CERT, $EDGEFC_KEY)
   --timeout MS, --json`;
 
 export interface ConnectionValues {
@@ -73,7 +78,7 @@ export async function resolveConnection(values: ConnectionValues, env: NodeJS.Pr
   if (values.password !== undefined) {
     throw new UsageError('--password is not accepted: a password on the command line is visible to every local user (ps). Use --password-file F, --password-stdin or EDGEFC_PASSWORD');
   }
-  const tls = await readTls(values);
+  const tls = await readTls(values, env);
   const username = values.username ?? nonEmpty(env[USERNAME_ENV]);
   const envBroker = nonEmpty(env[BROKER_URL_ENV]);
   if (username !== undefined) {
@@ -131,12 +136,24 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function readTls(values: ConnectionValues): Promise<{ tls?: ClientTls }> {
+/** The TLS files: `--ca`/`--cert`/`--key`, else EDGEFC_CA / EDGEFC_CERT / EDGEFC_KEY (paths). */
+async function readTls(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<{ tls?: ClientTls }> {
   const tls: ClientTls = {};
-  if (values.ca !== undefined) tls.ca = await readFile(values.ca);
-  if (values.cert !== undefined) tls.cert = await readFile(values.cert);
-  if (values.key !== undefined) tls.key = await readFile(values.key);
-  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new UsageError('--cert and --key go together');
+  const read = async (flag: string, path: string | undefined): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  const ca = await read('--ca', values.ca ?? nonEmpty(env[TLS_ENV.ca]));
+  const cert = await read('--cert', values.cert ?? nonEmpty(env[TLS_ENV.cert]));
+  const key = await read('--key', values.key ?? nonEmpty(env[TLS_ENV.key]));
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key (EDGEFC_CERT and EDGEFC_KEY) go together');
   return Object.keys(tls).length === 0 ? {} : { tls };
 }
 
