@@ -8,7 +8,7 @@
  */
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../security/access-file.js';
+import { writeFileAtomically } from '../security/private-file.js';
 
 export interface WrittenFile {
   path: string;

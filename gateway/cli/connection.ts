@@ -97,15 +97,13 @@ export async function resolveConnection(values: ConnectionValues, env: NodeJS.Pr
 
 async function findCredential(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<LocalCredential | undefined> {
   const named = values.credentials ?? nonEmpty(env[CREDENTIALS_ENV]);
-  if (named !== undefined) return readLocalCredential(named);
-  const dataDir = values.data ?? defaultDataDir(env);
-  try {
-    return await readLocalCredential(join(dataDir, LOCAL_CREDENTIAL_FILE));
-  } catch (error) {
-    // No file: no gateway here, or one started with --insecure. Any other problem is reported.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+  if (named !== undefined) {
+    const found = await readLocalCredential(named);
+    if (found === undefined) throw new UsageError(`no credential file ${named}`);
+    return found;
   }
+  // None in the data directory: no gateway here, or one started with --insecure.
+  return readLocalCredential(join(values.data ?? defaultDataDir(env), LOCAL_CREDENTIAL_FILE));
 }
 
 async function readPassword(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string | undefined> {

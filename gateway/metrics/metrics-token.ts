@@ -4,8 +4,9 @@
  * `authorization: { credentials_file: <data>/metrics.token }` (docs/security.md §9).
  */
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { readFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeSecretFile } from '../security/private-file.js';
 
 export const METRICS_TOKEN_FILE = 'metrics.token';
 
@@ -22,8 +23,7 @@ export async function ensureMetricsToken(dataDir: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const token = randomBytes(32).toString('base64url');
-  await writeFile(path, `${token}\n`, { mode: 0o600 });
-  await chmod(path, 0o600);
+  await writeSecretFile(path, `${token}\n`);
   return token;
 }
 

@@ -15,10 +15,9 @@
  *       role: device
  *       certificate: true             # mutual TLS: a client certificate whose CN is plc-7
  */
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import { InvalidArgumentError, ServiceUnavailableError } from '../../src/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { readPrivateFile, writeSecretFile } from './private-file.js';
 import { triggerFilterProblem } from '../../src/protocol/topic-filter.js';
 import { parsePasswordHash } from './password-hash.js';
 import { isPrincipalName, PRINCIPAL_NAME_RULE, PrincipalRole, type Principal } from './principal.js';
@@ -43,21 +42,9 @@ const HEADER = `# edgefc access file: who may connect to this gateway (docs/secu
 
 /** Read and check the access file; missing → an empty one (nobody but functions can connect). */
 export async function loadAccessFile(path: string): Promise<AccessFile> {
-  let text: string;
-  try {
-    const info = await stat(path);
-    // OpenSSH's rule for private keys: a hash readable by others is a hash others can crack.
-    if ((info.mode & 0o077) !== 0) {
-      throw new ServiceUnavailableError(
-        `${path} is readable by other users (mode ${(info.mode & 0o777).toString(8)}): run "chmod 600 ${path}"`,
-      );
-    }
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { path, principals: new Map() };
-    throw error;
-  }
-  return { path, principals: parseAccessText(text, path) };
+  // A hash readable by others is a hash others can crack: such a file is refused.
+  const text = await readPrivateFile(path);
+  return { path, principals: text === undefined ? new Map<string, AccessEntry>() : parseAccessText(text, path) };
 }
 
 export function parseAccessText(text: string, path: string): Map<string, AccessEntry> {
@@ -148,31 +135,6 @@ export function formatAccessFile(principals: Iterable<AccessEntry>): string {
 /** Write atomically with mode 0600 from the first byte (no window where others could read it). */
 export async function saveAccessFile(file: AccessFile): Promise<void> {
   await writeSecretFile(file.path, formatAccessFile(file.principals.values()));
-}
-
-/** Create `path` (and its directory, 0700) holding `text`, mode 0600, replacing it atomically. */
-export async function writeSecretFile(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFileAtomically(path, text, () => Promise.resolve(0o600));
-}
-
-/**
- * Write `text` to a temp file created 0600 (nobody else can read it at any moment), sync it, give
- * it the mode `finish` decides (after, say, a chown), and rename it over `path`.
- */
-export async function writeFileAtomically(path: string, text: string, finish: (temp: string) => Promise<number>): Promise<number> {
-  const temp = `${path}.${process.pid}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  const mode = await finish(temp);
-  await chmod(temp, mode); // open()'s mode is masked by the umask; make sure
-  await rename(temp, path);
-  return mode;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

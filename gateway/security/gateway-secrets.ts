@@ -8,13 +8,12 @@
  * - `gateway.secret`: 32 random bytes (base64url) from which every function's broker password is
  *   derived (function-principals.ts).
  *
- * Like OpenSSH with a private key, a file other users can read, or another user owns, is refused.
+ * A file other users can read, or another user owns, is refused (private-file.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceUnavailableError } from '../../src/errors.js';
-import { writeSecretFile } from './access-file.js';
+import { readPrivateFile, writeSecretFile } from './private-file.js';
 
 export const GATEWAY_SECRET_FILE = 'gateway.secret';
 export const GATEWAY_CREDENTIAL_FILE = 'gateway.credentials';
@@ -72,24 +71,4 @@ export async function ensureGatewayLogin(dataDir: string): Promise<GatewayLogin>
   const login: GatewayLogin = { username: GATEWAY_USERNAME, password: randomBytes(SECRET_BYTES).toString('base64url') };
   await writeSecretFile(join(dataDir, GATEWAY_CREDENTIAL_FILE), `${JSON.stringify(login, null, 2)}\n`);
   return login;
-}
-
-/** The file's text; undefined when missing; refused when others may read it or another user owns it. */
-async function readPrivateFile(path: string): Promise<string | undefined> {
-  let mode: number;
-  let uid: number;
-  try {
-    ({ mode, uid } = await stat(path));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new ServiceUnavailableError(`${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); refusing to use it: run "chmod 600 ${path}"`);
-  }
-  const own = process.getuid?.();
-  if (own !== undefined && own !== 0 && uid !== own) {
-    throw new ServiceUnavailableError(`${path} belongs to another user (uid ${uid}); refusing to use it`);
-  }
-  return readFile(path, 'utf8');
 }

@@ -3,13 +3,13 @@
  * in the data directory, `operator.credentials` (mode 0600, JSON: broker, username, password),
  * and found there by the CLI on the same box the way kubectl finds its kubeconfig, so
  * `npm start` then `npx edgefc invoke …` needs no typing and no password on a command line.
- * Like OpenSSH with a private key, the CLI refuses a file other users can read.
+ * Like OpenSSH with a private key, the CLI refuses a file other users can read (private-file.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AuthenticationFailedError } from '../../src/errors.js';
-import { writeSecretFile, type AccessEntry, loadAccessFile, saveAccessFile } from './access-file.js';
+import { type AccessEntry, loadAccessFile, saveAccessFile } from './access-file.js';
+import { readPrivateFile, writeSecretFile } from './private-file.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 import { PrincipalRole } from './principal.js';
 
@@ -56,17 +56,19 @@ export async function ensureLocalOperator(dataDir: string, accessPath: string, b
   return path;
 }
 
-/** Read a credential file; refuses one that other users can read or that another user owns. */
-export async function readLocalCredential(path: string): Promise<LocalCredential> {
-  const info = await stat(path);
-  if ((info.mode & 0o077) !== 0) {
-    throw new AuthenticationFailedError(`${path} is readable by other users (mode ${(info.mode & 0o777).toString(8)}); refusing to use it: run "chmod 600 ${path}"`);
+/**
+ * Read a credential file; undefined when there is none. One that other users can read, or that
+ * another user owns, is refused (private-file.ts) with AuthenticationFailed.
+ */
+export async function readLocalCredential(path: string): Promise<LocalCredential | undefined> {
+  const text = await readPrivateFile(path, (message) => new AuthenticationFailedError(message));
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
   }
-  const uid = process.getuid?.();
-  if (uid !== undefined && uid !== 0 && info.uid !== uid) {
-    throw new AuthenticationFailedError(`${path} belongs to another user (uid ${info.uid}); refusing to use it`);
-  }
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
   if (
     typeof parsed !== 'object' || parsed === null ||
     typeof (parsed as LocalCredential).username !== 'string' ||

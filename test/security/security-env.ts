@@ -5,7 +5,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayOptions } from '../../gateway/gateway.js';
-import { formatAccessFile, writeSecretFile, type AccessEntry } from '../../gateway/security/access-file.js';
+import { formatAccessFile, type AccessEntry } from '../../gateway/security/access-file.js';
+import { writeSecretFile } from '../../gateway/security/private-file.js';
 import { hashPassword } from '../../gateway/security/password-hash.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
