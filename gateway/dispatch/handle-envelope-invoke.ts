@@ -10,7 +10,7 @@ import { tapLogTail } from '../logging/function-logs.js';
 import type { InvocationResult } from '../runtime/types.js';
 import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
 import type { DispatchContext } from './dispatch-context.js';
-import { startInvocation } from './run-invocation.js';
+import { startInvocation, traceOf } from './run-invocation.js';
 
 export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAddress, payload: Buffer): Promise<void> | undefined {
   const arrivedAt = context.now();
@@ -35,16 +35,19 @@ export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAd
       throw error;
     }
     if (replay === undefined) context.syncReplay.track(address.clientId, requestId, outcome);
+    // Out of the client's calls in flight, and timed end to end, once its reply is sent.
+    const replied = (): void => {
+      release();
+      context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
+    };
     outcome.then(
       (result) => {
-        release();
         context.sink.publish(replyTo, encodeOkReply(requestId, result.payload, result.binary, tail?.()));
-        context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
+        replied();
       },
       (error: unknown) => {
-        release();
         fail(context, replyTo, requestId, toEdgeFCError(error), tail?.());
-        context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
+        replied();
       },
     );
   } catch (error) {
@@ -80,7 +83,7 @@ function acceptAsync(
       event: request.event,
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
-      trace: request.traceparent === undefined ? undefined : { traceparent: request.traceparent, ...(request.tracestate === undefined ? {} : { tracestate: request.tracestate }) },
+      trace: traceOf(request),
     });
   } catch (error) {
     release();

@@ -2,6 +2,7 @@
  * The part of a call both request styles share: look the function up, fix the deadline, run it.
  */
 import type { DecodedRequest } from '../../src/protocol/request.js';
+import type { TraceContext } from '../../src/protocol/trace-context.js';
 import type { InvokeAddress } from '../../src/protocol/topics.js';
 import type { FunctionSpec, ServiceSpec } from '../registry/types.js';
 import type { Invocation, InvocationResult } from '../runtime/types.js';
@@ -39,8 +40,13 @@ export function startInvocation(context: DispatchContext, address: InvokeAddress
     qualifier: request.qualifier,
     deadline,
   };
-  if (request.traceparent !== undefined) {
-    invocation.trace = request.tracestate === undefined ? { traceparent: request.traceparent } : { traceparent: request.traceparent, tracestate: request.tracestate };
-  }
+  const trace = traceOf(request);
+  if (trace !== undefined) invocation.trace = trace;
   return { service, fn, result: context.host.submit(service, fn, invocation) };
+}
+
+/** The request's trace context (§3.7), as calls and Async records carry it; undefined without one. */
+export function traceOf(request: Pick<CallRequest, 'traceparent' | 'tracestate'>): TraceContext | undefined {
+  if (request.traceparent === undefined) return undefined;
+  return request.tracestate === undefined ? { traceparent: request.traceparent } : { traceparent: request.traceparent, tracestate: request.tracestate };
 }
