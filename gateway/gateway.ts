@@ -324,6 +324,7 @@ export class Gateway {
         deployments,
         uploads,
         audit: audit.sink,
+        logs,
         ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),
       };

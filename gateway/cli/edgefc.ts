@@ -25,7 +25,7 @@ Commands:
   list                list the running gateway's services and functions
   stats               show the running gateway's per-function counters
   invocations         list, get or cancel the running gateway's Async invocations
-  logs S/F            print a function's log (on the gateway's machine; --follow, --request-id)
+  logs S/F            print a function's log (--follow, --request-id, --since; --local: from files)
   deploy              upload a template and its code to the running gateway (--template F),
                       roll back (--rollback [ID]) or make it read its template again
   deployments list    the deployments the gateway keeps; * marks the one it serves

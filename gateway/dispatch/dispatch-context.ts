@@ -13,6 +13,7 @@ import type { ClientLimits } from './client-limits.js';
 import type { SyncReplayCache } from './sync-replay.js';
 import type { AuditSink } from '../security/audit-log.js';
 import type { CallPolicy } from '../security/call-policy.js';
+import type { FunctionLogs } from '../logging/function-logs.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 
 export interface DispatchContext {
@@ -43,4 +44,6 @@ export interface DispatchContext {
   audit?: AuditSink;
   /** Prometheus metrics (gateway/metrics/gateway-metrics.ts); absent with `--metrics off`. */
   metrics?: GatewayMetrics;
+  /** Functions' log files, read by `logs-read` (§9.13). */
+  logs?: Pick<FunctionLogs, 'fileOf'>;
 }

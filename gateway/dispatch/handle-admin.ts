@@ -13,6 +13,7 @@ import { InvocationState, isInvocationState, toView } from '../async/invocation-
 import type { DispatchContext } from './dispatch-context.js';
 import { Isolation } from '../registry/types.js';
 import { describeFunction } from './describe-function.js';
+import { readLogs } from './handle-logs.js';
 import { auditedArgs, DEPLOYMENT_OPERATIONS } from './handle-deployments.js';
 
 export interface ListedFunction {
@@ -43,6 +44,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   'invocations-cancel': cancelInvocation,
   deploy,
   describe: describeFunction,
+  'logs-read': readLogs,
   ...DEPLOYMENT_OPERATIONS,
 };
 

@@ -204,7 +204,7 @@ export async function follow(file: string, onRecord: (record: LogRecord) => void
 }
 
 /** A log file opened by its name at one moment: the handle keeps reading it whatever it is renamed to. */
-interface OpenLogFile {
+export interface OpenLogFile {
   /** 0 for the file itself, k for `f.log.k`. */
   index: number;
   handle: FileHandle;
@@ -235,7 +235,7 @@ async function openNewest(file: string): Promise<OpenLogFile[]> {
  * (rotations are sequential, and each ends by renaming `f.log`). Otherwise the pass is taken
  * again; a log that rotates without pause gets the last pass.
  */
-async function openLogFiles(file: string, after: number): Promise<OpenLogFile[]> {
+export async function openLogFiles(file: string, after: number): Promise<OpenLogFile[]> {
   let files: OpenLogFile[] = [];
   for (let attempt = 0; attempt < 20; attempt += 1) {
     await closeAll(files);
@@ -275,7 +275,7 @@ async function openRotated(file: string, after: number, newest: number | undefin
   return files;
 }
 
-async function closeAll(files: OpenLogFile[]): Promise<void> {
+export async function closeAll(files: OpenLogFile[]): Promise<void> {
   for (const f of files) await f.handle.close().catch(() => undefined);
 }
 

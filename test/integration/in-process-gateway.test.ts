@@ -111,7 +111,7 @@ describe('isolation: none on a gateway process', () => {
   test("the crash is in the function's log, under the request ID of the call that crashed", async () => {
     const error = await failureOf('timer-throw');
     const requestId = String(error['requestId']);
-    const logs = await runCli(['logs', 'Trusted/inside', '--data', join(dir, 'data'), `--request-id=${requestId}`]);
+    const logs = await runCli(['logs', 'Trusted/inside', '--local', '--data', join(dir, 'data'), `--request-id=${requestId}`]);
     expect(logs.stdout).toContain('uncaught Error: timer boom');
   });
 });

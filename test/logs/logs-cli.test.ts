@@ -31,7 +31,7 @@ describe('edgefc logs', () => {
     await gw.gateway.logs.flush();
 
     // The sample writes two lines per call: the event and the invokerContext.
-    const tail = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, '--lines', '4']);
+    const tail = await runCli(['logs', 'EdgeFC/helloworld', '--local', '--data', gw.dataDir, '--lines', '4']);
     expect(tail.code).toBe(0);
     const lines = tail.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
@@ -39,7 +39,7 @@ describe('edgefc logs', () => {
     expect(lines[1]).toMatch(new RegExp(`^\\S+Z ${second} \\[INFO\\] helloworld event: second call$`));
     expect(lines[3]).toBe(`FC Invoke End RequestId: ${second}`);
 
-    const one = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, `--request-id=${first}`]);
+    const one = await runCli(['logs', 'EdgeFC/helloworld', '--local', '--data', gw.dataDir, `--request-id=${first}`]);
     expect(one.stdout.trimEnd().split('\n')).toEqual([
       `FC Invoke Start RequestId: ${first}`,
       expect.stringMatching(/helloworld event: first call$/) as unknown as string,
@@ -47,7 +47,7 @@ describe('edgefc logs', () => {
       `FC Invoke End RequestId: ${first}`,
     ]);
 
-    const json = await runCli(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, `--request-id=${first}`, '--json']);
+    const json = await runCli(['logs', 'EdgeFC/helloworld', '--local', '--data', gw.dataDir, `--request-id=${first}`, '--json']);
     const records = json.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toEqual([
       { requestId: first, level: 'FRAME', message: `FC Invoke Start RequestId: ${first}` },
@@ -58,7 +58,7 @@ describe('edgefc logs', () => {
   });
 
   test('a function with no log yet, and bad arguments, exit non-zero with a reason', async () => {
-    const none = await runCli(['logs', 'EdgeFC/jsonfield', '--data', gw.dataDir]);
+    const none = await runCli(['logs', 'EdgeFC/jsonfield', '--local', '--data', gw.dataDir]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no log for EdgeFC/jsonfield');
     const bad = await runCli(['logs', 'EdgeFC/helloworld', '--lines', 'many']);
@@ -69,7 +69,7 @@ describe('edgefc logs', () => {
   test('--follow prints new lines as they come, also across rotations, until SIGTERM', async () => {
     let follower: CliProcess | undefined;
     try {
-      follower = startCliProcess(['logs', 'EdgeFC/helloworld', '--data', gw.dataDir, '--follow', '--lines', '0']);
+      follower = startCliProcess(['logs', 'EdgeFC/helloworld', '--local', '--data', gw.dataDir, '--follow', '--lines', '0']);
       // The follower is ready once its first poll ran; a call made before that would be missed
       // by `--lines 0`, so keep calling until one shows up.
       const warmUps: string[] = [];

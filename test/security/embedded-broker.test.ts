@@ -127,7 +127,7 @@ describe('admin', () => {
     opened.push(device, operator);
     expect(await failure(device.call('list'))).toMatchObject({ code: ErrorCode.AccessDenied });
     expect(await failure(device.call('deploy', {}))).toMatchObject({ code: ErrorCode.AccessDenied });
-    for (const operation of ['deploy-begin', 'deploy-chunk', 'deploy-commit', 'deploy-rollback', 'deployments-list', 'remove']) {
+    for (const operation of ['deploy-begin', 'deploy-chunk', 'deploy-commit', 'deploy-rollback', 'deployments-list', 'remove', 'logs-read']) {
       expect(await failure(device.call(operation, {}))).toMatchObject({ code: ErrorCode.AccessDenied });
     }
     // An operator's upload is audited with its principal, a chunk's bytes left out of the log.
@@ -135,6 +135,7 @@ describe('admin', () => {
     await operator.call('deploy-chunk', { uploadId: begun.uploadId, offset: 0, sha256: createHash('sha256').update('abc').digest('hex'), data: Buffer.from('abc').toString('base64') });
     expect(await failure(operator.call('deploy-commit', { uploadId: begun.uploadId }))).toMatchObject({ code: ErrorCode.InvalidArgument, message: expect.stringMatching(/bad deploy bundle/) });
     await expect(operator.call('list')).resolves.toMatchObject({ services: expect.any(Array) });
+    await expect(operator.call('logs-read', { function: 'EdgeFC/helloworld', tail: 1 })).resolves.toMatchObject({ lines: expect.any(Array) });
     const audit = join(env.gw.dataDir, 'audit.log');
     await vi.waitFor(async () => {
       const lines = (await readFile(audit, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -146,6 +147,8 @@ describe('admin', () => {
           expect.objectContaining({ principal: 'sensor-1', operation: 'deploy-begin', outcome: 'denied' }),
           expect.objectContaining({ principal: 'op', operation: 'deploy-chunk', outcome: 'ok', args: expect.not.objectContaining({ data: expect.anything() }) as unknown }),
           expect.objectContaining({ principal: 'op', operation: 'deploy-commit', outcome: 'failed', code: 'InvalidArgument' }),
+          expect.objectContaining({ principal: 'sensor-1', operation: 'logs-read', outcome: 'denied' }),
+          expect.objectContaining({ principal: 'op', operation: 'logs-read', outcome: 'ok' }),
         ]),
       );
     });
