@@ -1,16 +1,17 @@
 /**
- * Where the CLI connects and who it logs in as (docs/security.md §2.2), from, in order:
+ * Where the CLI connects and who it logs in as (docs/security.md §2.2, docs/operations.md §5).
+ * Each setting comes from the first of: flags, environment, profile (profile.ts, a config file),
+ * the local operator credential file.
  *
- * 1. `--username` (or EDGEFC_USERNAME) with a password from `--password-file`, `--password-stdin`
- *    or EDGEFC_PASSWORD; never from the command line, where `ps` shows it to every local user.
- * 2. A credential file: `--credentials FILE`, EDGEFC_CREDENTIALS, or the local operator
- *    credential the gateway wrote in its data directory (`--data`, EDGEFC_DATA_DIR, ./.edgefc).
- * 3. Nobody: only a gateway started with `--insecure` lets that in.
- *
- * The broker is `--broker`, else EDGEFC_BROKER_URL, else the credential file's, else
- * mqtt://127.0.0.1:1883; TLS files `--ca`/`--cert`/`--key`, else EDGEFC_CA/EDGEFC_CERT/EDGEFC_KEY.
- * So a profile is set once in the environment: EDGEFC_BROKER_URL, EDGEFC_USERNAME with
- * EDGEFC_PASSWORD (or EDGEFC_CREDENTIALS), and the TLS files.
+ * - Login: `--username U` (password from `--password-file`, `--password-stdin` or
+ *   EDGEFC_PASSWORD; never from the command line, where `ps` shows it to every local user), else
+ *   `--credentials FILE`; else EDGEFC_USERNAME (with a password as above), else
+ *   EDGEFC_CREDENTIALS; else the profile's `credentials`; else the local operator credential the
+ *   gateway wrote in its data directory (`--data`, EDGEFC_DATA_DIR, ./.edgefc); else nobody (only
+ *   a gateway started with `--insecure` lets that in).
+ * - Broker: `--broker`, EDGEFC_BROKER_URL, the profile's `broker`, the credential file's,
+ *   mqtt://127.0.0.1:1883.
+ * - TLS files: `--ca`/`--cert`/`--key`, EDGEFC_CA/EDGEFC_CERT/EDGEFC_KEY, the profile's.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { PASSWORD_ENV, USERNAME_ENV, BROKER_URL_ENV } from '../../src/client/opt
 import { defaultDataDir } from '../data-dir.js';
 import { LOCAL_CREDENTIAL_FILE, readLocalCredential, type LocalCredential } from '../security/local-credential.js';
 import { UsageError } from './usage-error.js';
+import { loadProfile, type Profile } from './profile.js';
 
 export const DEFAULT_CLI_BROKER = 'mqtt://127.0.0.1:1883';
 export const CREDENTIALS_ENV = 'EDGEFC_CREDENTIALS';
@@ -38,6 +40,7 @@ export const connectionOptions = {
   ca: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
+  profile: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -51,7 +54,11 @@ export const CONNECTION_USAGE = `Connection options (every command that talks to
                         credential in the gateway's data directory: --data, $EDGEFC_DATA_DIR, ./.edgefc)
   --ca F, --cert F, --key F   TLS: the broker's CA, and a client certificate and key (mutual TLS)
                         (default $EDGEFC_CA, $EDGEFC_CERT, $EDGEFC_KEY)
-  --timeout MS, --json`;
+  --profile NAME        a profile of the config file ($EDGEFC_CONFIG, else ~/.config/edgefc/config.yml;
+                        default $EDGEFC_PROFILE, else the file's "default"): broker, credentials, ca, cert, key
+                        Precedence: flags > environment > profile > the local operator credential
+  --timeout MS          how long to wait for the gateway's answer
+  --json                print the answer (or the failure) as JSON, for scripts`;
 
 export interface ConnectionValues {
   broker?: string | undefined;
@@ -64,6 +71,7 @@ export interface ConnectionValues {
   ca?: string | undefined;
   cert?: string | undefined;
   key?: string | undefined;
+  profile?: string | undefined;
 }
 
 export interface Connection {
@@ -73,37 +81,45 @@ export interface Connection {
   tls?: ClientTls;
 }
 
-/** Throws UsageError for a bad combination, AuthenticationFailed for an unusable credential file. */
+/**
+ * Throws UsageError for a bad combination (or an unusable config file), AuthenticationFailed for
+ * an unusable credential file. Each setting comes from the first of: flags, environment, profile
+ * (profile.ts), the local operator credential file.
+ */
 export async function resolveConnection(values: ConnectionValues, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
   if (values.password !== undefined) {
     throw new UsageError('--password is not accepted: a password on the command line is visible to every local user (ps). Use --password-file F, --password-stdin or EDGEFC_PASSWORD');
   }
-  const tls = await readTls(values, env);
-  const username = values.username ?? nonEmpty(env[USERNAME_ENV]);
-  const envBroker = nonEmpty(env[BROKER_URL_ENV]);
-  if (username !== undefined) {
-    const password = await readPassword(values, env);
-    if (password === undefined) {
-      throw new UsageError(`no password for "${username}": give --password-file F, --password-stdin or EDGEFC_PASSWORD`);
-    }
-    return { brokerUrl: values.broker ?? envBroker ?? DEFAULT_CLI_BROKER, username, password, ...tls };
-  }
-  const found = await findCredential(values, env);
-  if (found !== undefined) {
-    return { brokerUrl: values.broker ?? envBroker ?? found.broker, username: found.username, password: found.password, ...tls };
-  }
-  return { brokerUrl: values.broker ?? envBroker ?? DEFAULT_CLI_BROKER, ...tls };
+  const profile = (await loadProfile(values.profile, env))?.values ?? {};
+  const tls = await readTls(values, env, profile);
+  const broker = values.broker ?? nonEmpty(env[BROKER_URL_ENV]) ?? profile.broker;
+  const login = await findLogin(values, env, profile);
+  if (login !== undefined) return { brokerUrl: broker ?? login.broker ?? DEFAULT_CLI_BROKER, username: login.username, password: login.password, ...tls };
+  return { brokerUrl: broker ?? DEFAULT_CLI_BROKER, ...tls };
 }
 
-async function findCredential(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<LocalCredential | undefined> {
-  const named = values.credentials ?? nonEmpty(env[CREDENTIALS_ENV]);
-  if (named !== undefined) {
-    const found = await readLocalCredential(named);
-    if (found === undefined) throw new UsageError(`no credential file ${named}`);
-    return found;
-  }
+/** A login from the first layer that names one: flags, environment, profile, then the data directory's file. */
+async function findLogin(values: ConnectionValues, env: NodeJS.ProcessEnv, profile: Profile['values']): Promise<{ username: string; password: string; broker?: string } | undefined> {
+  const withPassword = async (username: string): Promise<{ username: string; password: string }> => {
+    const password = await readPassword(values, env);
+    if (password === undefined) throw new UsageError(`no password for "${username}": give --password-file F, --password-stdin or EDGEFC_PASSWORD`);
+    return { username, password };
+  };
+  if (values.username !== undefined) return withPassword(values.username);
+  if (values.credentials !== undefined) return credentialFile(values.credentials, '--credentials');
+  const envUser = nonEmpty(env[USERNAME_ENV]);
+  if (envUser !== undefined) return withPassword(envUser);
+  const envFile = nonEmpty(env[CREDENTIALS_ENV]);
+  if (envFile !== undefined) return credentialFile(envFile, CREDENTIALS_ENV);
+  if (profile.credentials !== undefined) return credentialFile(profile.credentials, 'the profile\'s credentials');
   // None in the data directory: no gateway here, or one started with --insecure.
   return readLocalCredential(join(values.data ?? defaultDataDir(env), LOCAL_CREDENTIAL_FILE));
+}
+
+async function credentialFile(path: string, from: string): Promise<LocalCredential> {
+  const found = await readLocalCredential(path);
+  if (found === undefined) throw new UsageError(`no credential file ${path} (${from})`);
+  return found;
 }
 
 async function readPassword(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -135,7 +151,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** The TLS files: `--ca`/`--cert`/`--key`, else EDGEFC_CA / EDGEFC_CERT / EDGEFC_KEY (paths). */
-async function readTls(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<{ tls?: ClientTls }> {
+async function readTls(values: ConnectionValues, env: NodeJS.ProcessEnv, profile: Profile['values']): Promise<{ tls?: ClientTls }> {
   const tls: ClientTls = {};
   const read = async (flag: string, path: string | undefined): Promise<Buffer | undefined> => {
     if (path === undefined) return undefined;
@@ -145,9 +161,9 @@ async function readTls(values: ConnectionValues, env: NodeJS.ProcessEnv): Promis
       throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
   };
-  const ca = await read('--ca', values.ca ?? nonEmpty(env[TLS_ENV.ca]));
-  const cert = await read('--cert', values.cert ?? nonEmpty(env[TLS_ENV.cert]));
-  const key = await read('--key', values.key ?? nonEmpty(env[TLS_ENV.key]));
+  const ca = await read('--ca', values.ca ?? nonEmpty(env[TLS_ENV.ca]) ?? profile.ca);
+  const cert = await read('--cert', values.cert ?? nonEmpty(env[TLS_ENV.cert]) ?? profile.cert);
+  const key = await read('--key', values.key ?? nonEmpty(env[TLS_ENV.key]) ?? profile.key);
   if (ca !== undefined) tls.ca = ca;
   if (cert !== undefined) tls.cert = cert;
   if (key !== undefined) tls.key = key;

@@ -3,7 +3,7 @@
  * default), each denied with the expected error, and the allowed paths still working.
  */
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, readFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
@@ -207,6 +207,30 @@ describe('the CLI on the gateway\'s box', () => {
     const result = await runCli(['invoke', 'EdgeFC/helloworld', '--data', env.gw.dataDir]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/Hello from edgefc helloworld/);
+  });
+
+  test('a profile set once (config file): broker and credential file; a device\'s profile is refused logs', async () => {
+    const write = async (name: string, text: string): Promise<string> => {
+      const path = join(env.dir, name);
+      await writeFile(path, text, { mode: 0o600 });
+      return path;
+    };
+    await write('op.credentials', JSON.stringify({ broker: 'mqtt://127.0.0.1:1', username: 'op', password: PASSWORDS.op }));
+    await write('sensor.credentials', JSON.stringify({ broker: 'mqtt://127.0.0.1:1', username: 'sensor-1', password: PASSWORDS['sensor-1'] }));
+    const config = await write(
+      'config.yml',
+      `default: box\nprofiles:\n  box:\n    broker: ${env.gw.url}\n    credentials: op.credentials\n  device:\n    broker: ${env.gw.url}\n    credentials: sensor.credentials\n`,
+    );
+    // --data: a directory without the local operator credential, so only the profile can log in.
+    const listed = await runCli(['list', '--json', '--data', env.dir], 20_000, { EDGEFC_CONFIG: config });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ services: expect.any(Array) });
+    const logs = await runCli(['logs', 'EdgeFC/helloworld', '--data', env.dir, '--profile', 'device'], 20_000, { EDGEFC_CONFIG: config });
+    expect(logs.code).toBe(1);
+    expect(logs.stderr).toMatch(/AccessDenied/);
+    const fromEnv = await runCli(['list', '--data', env.dir], 20_000, { EDGEFC_CONFIG: config, EDGEFC_PROFILE: 'nope' });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toMatch(/no profile "nope"/);
   });
 
   test('refuses a credential file other users can read, and never takes a password in argv', async () => {

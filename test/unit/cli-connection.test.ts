@@ -46,6 +46,66 @@ describe('resolveConnection', () => {
     await expect(resolveConnection({ ca: join(dir, 'missing.pem') }, {})).rejects.toThrow(/cannot read --ca/);
   });
 
+  describe('profiles (gateway/cli/profile.ts)', () => {
+    const config = (name: string): string => join(dir, name);
+    beforeAll(async () => {
+      await writeFile(
+        config('config.yml'),
+        [
+          'default: box1',
+          'profiles:',
+          '  box1:',
+          '    broker: mqtts://box1:8883',
+          '    credentials: operator.credentials',
+          '    ca: ca.pem',
+          '  box2:',
+          '    broker: mqtt://box2:1883',
+          '',
+        ].join('\n'),
+        { mode: 0o644 },
+      );
+      await chmod(config('config.yml'), 0o644);
+      await writeFile(config('secret.yml'), 'profiles:\n  p:\n    password: hunter2\n', { mode: 0o600 });
+      await writeFile(config('typo.yml'), 'profiles:\n  p:\n    brokr: mqtt://x:1\n', { mode: 0o600 });
+      await writeFile(config('open.yml'), 'profiles: {}\n');
+      await chmod(config('open.yml'), 0o666);
+    });
+    const none = 'no-such-data-dir';
+
+    it('takes the default profile: broker, credential file and TLS files relative to the config file', async () => {
+      expect(await resolveConnection({ data: none }, { EDGEFC_CONFIG: config('config.yml') })).toEqual({
+        brokerUrl: 'mqtts://box1:8883',
+        username: 'local-operator',
+        password: 'p',
+        tls: { ca: Buffer.from('CA PEM') },
+      });
+    });
+
+    it('--profile beats $EDGEFC_PROFILE beats the default; flags and environment beat the profile', async () => {
+      const env = { EDGEFC_CONFIG: config('config.yml'), EDGEFC_PROFILE: 'box2' };
+      expect(await resolveConnection({ data: none }, env)).toEqual({ brokerUrl: 'mqtt://box2:1883' });
+      expect((await resolveConnection({ data: none, profile: 'box1' }, env)).brokerUrl).toBe('mqtts://box1:8883');
+      expect((await resolveConnection({ data: none, broker: 'mqtt://flag:1' }, env)).brokerUrl).toBe('mqtt://flag:1');
+      expect((await resolveConnection({ data: none }, { ...env, EDGEFC_BROKER_URL: 'mqtt://env:1' })).brokerUrl).toBe('mqtt://env:1');
+      // The environment's login beats the profile's credential file; the profile's beats the data directory's.
+      expect(await resolveConnection({ data: dir, profile: 'box1' }, { ...env, EDGEFC_USERNAME: 'alice', EDGEFC_PASSWORD: 's' })).toMatchObject({ username: 'alice', password: 's', brokerUrl: 'mqtts://box1:8883' });
+      // And a --credentials flag beats a username in the environment.
+      expect(await resolveConnection({ credentials: join(dir, 'operator.credentials') }, { EDGEFC_USERNAME: 'alice', EDGEFC_PASSWORD: 's' })).toMatchObject({ username: 'local-operator' });
+    });
+
+    it('refuses a password in the file, an unknown key, an unknown profile, and a file others may write', async () => {
+      await expect(resolveConnection({ profile: 'p' }, { EDGEFC_CONFIG: config('secret.yml') })).rejects.toThrow(/"password" is not accepted: the config file holds no secret/);
+      await expect(resolveConnection({ profile: 'p' }, { EDGEFC_CONFIG: config('typo.yml') })).rejects.toThrow(/unknown key "brokr" \(did you mean "broker"\?\)/);
+      await expect(resolveConnection({ profile: 'box3' }, { EDGEFC_CONFIG: config('config.yml') })).rejects.toThrow(/no profile "box3" \(did you mean "box1"\?\)/);
+      await expect(resolveConnection({}, { EDGEFC_CONFIG: config('open.yml') })).rejects.toThrow(/may be written by other users .*chmod go-w/);
+      await expect(resolveConnection({ profile: 'x' }, { EDGEFC_CONFIG: config('missing.yml') })).rejects.toThrow(/no config file/);
+    });
+
+    it('finds the file in $XDG_CONFIG_HOME/edgefc/config.yml, and none there is no profile', async () => {
+      expect(await resolveConnection({ data: none }, { XDG_CONFIG_HOME: join(dir, 'nothing-here') })).toEqual({ brokerUrl: 'mqtt://127.0.0.1:1883' });
+    });
+  });
+
   it('connects anonymously only when nothing says otherwise', async () => {
     expect(await resolveConnection({ data: join(dir, 'none') }, {})).toEqual({ brokerUrl: 'mqtt://127.0.0.1:1883' });
   });
