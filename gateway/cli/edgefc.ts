@@ -2,63 +2,11 @@
  * The `edgefc` command: run the gateway, and talk to a running one.
  */
 import { pathToFileURL } from 'node:url';
-import { INVOCATIONS_USAGE, runInvocations } from './commands/invocations.js';
-import { INVOKE_USAGE, runInvoke } from './commands/invoke.js';
-import { runDeploy } from './commands/deploy.js';
-import { runDeployments, runRemove } from './commands/deployments.js';
-import { runLogs } from './commands/logs.js';
-import { runList, runStats } from './commands/list.js';
-import { runStart } from './commands/start.js';
-import { runUsers } from './commands/users.js';
-import { runBrokerConfig } from './commands/broker-config.js';
-import { runDescribe } from './commands/describe.js';
-import { runValidate } from './commands/validate.js';
-import { runVersion } from './commands/version.js';
 import type { Output } from './commands/common.js';
+import { findCommand, topLevelUsage } from './command-table.js';
 import { UsageError } from './usage-error.js';
 
-export const USAGE = `Usage: edgefc <command> [options]
-
-Commands:
-  start | gateway     run the gateway (embedded broker unless --broker is given)
-  invoke S/F          invoke a function and print its result
-  list                list the running gateway's services and functions
-  stats               show the running gateway's per-function counters
-  invocations         list, get or cancel the running gateway's Async invocations
-  logs S/F            print a function's log (--follow, --request-id, --since; --local: from files)
-  deploy              upload a template and its code to the running gateway (--template F),
-                      roll back (--rollback [ID]) or make it read its template again
-  deployments list    the deployments the gateway keeps; * marks the one it serves
-  remove S/F          stop serving one function (a new deployment)
-  users               add, list or remove who may connect (the access file)
-  broker-config       write Mosquitto's password, ACL and config files from the access file
-  describe S/F        show one function of the running gateway (spec, env names, latency)
-  validate FILE       check a template offline (exit 0 good, 1 problems as file:line:col)
-  version             print edgefc's version (also --version)
-
-Run "edgefc <command> --help" for a command's options.
-`;
-
-type Command = (argv: string[], output: Output) => Promise<number>;
-
-const COMMANDS: Record<string, Command> = {
-  start: runStart,
-  gateway: runStart,
-  invoke: runInvoke,
-  list: runList,
-  stats: runStats,
-  invocations: runInvocations,
-  logs: runLogs,
-  deploy: runDeploy,
-  deployments: runDeployments,
-  remove: runRemove,
-  users: (argv, output) => runUsers(argv, output),
-  'broker-config': runBrokerConfig,
-  describe: runDescribe,
-  validate: runValidate,
-  version: runVersion,
-  '--version': runVersion,
-};
+export const USAGE = topLevelUsage();
 
 const stdio: Output = {
   out: (text) => process.stdout.write(text),
@@ -72,18 +20,20 @@ export async function main(argv: string[], output: Output = stdio): Promise<numb
     output.out(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  const command = findCommand(name);
   if (command === undefined) {
     output.err(`edgefc: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
   try {
-    return await command(rest, output);
+    return await command.run(rest, output);
   } catch (error) {
     // parseArgs throws TypeErrors with codes ERR_PARSE_ARGS_* for unknown or malformed options.
     const code = (error as { code?: unknown }).code;
     if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
-      output.err(`edgefc ${name}: ${(error as Error).message}\n${name === 'invoke' ? `\n${INVOKE_USAGE}` : name === 'invocations' ? `\n${INVOCATIONS_USAGE}` : ''}`);
+      // invoke and invocations are the commands people mistype most: their options follow at once.
+      const usage = command.name === 'invoke' || command.name === 'invocations' ? `\n${command.usage}` : `Run "edgefc ${command.name} --help" for its options.\n`;
+      output.err(`edgefc ${name}: ${(error as Error).message}\n${usage}`);
       return 2;
     }
     throw error;

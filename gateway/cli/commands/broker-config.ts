@@ -55,25 +55,28 @@ Options:
  */
 const MACHINE_LOGIN_ITERATIONS = 1_000;
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const BROKER_CONFIG_OPTIONS = {
+    out: { type: 'string' },
+    'file-group': { type: 'string', default: 'mosquitto' },
+    template: { type: 'string', default: SAMPLE_TEMPLATE },
+    access: { type: 'string' },
+    data: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '1883' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-port': { type: 'string', default: '8883' },
+    'no-local-operator': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function runBrokerConfig(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      out: { type: 'string' },
-      'file-group': { type: 'string', default: 'mosquitto' },
-      template: { type: 'string', default: SAMPLE_TEMPLATE },
-      access: { type: 'string' },
-      data: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '1883' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-port': { type: 'string', default: '8883' },
-      'no-local-operator': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: BROKER_CONFIG_OPTIONS,
   });
   if (values.help) {
     output.out(BROKER_CONFIG_USAGE);

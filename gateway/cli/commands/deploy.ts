@@ -32,7 +32,7 @@ Options:
   --function S/F      replace only that function (its spec and code, from F); every other
                       function stays as the current deployment serves it
   --rollback [ID]     serve deployment ID again (default: the one before the current)
-  --on-gateway F      a template on the gateway's machine, inside its --trusted-templates;
+  --on-gateway F      a template on the gateway's machine, inside the directories of edgefc start --trusted-templates;
                       without --template, --rollback or --on-gateway: the one it serves, re-read
   --max-bundle-bytes N   refuse to upload a bundle larger than N (default 67108864, 64 MiB)
   --timeout MS        how long to wait for each answer (default 60000)
@@ -43,18 +43,21 @@ Only operators may deploy. Upload progress is shown on stderr.
 ${CONNECTION_USAGE}
 `;
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const DEPLOY_OPTIONS = {
+    ...connectionOptions,
+    template: { type: 'string' },
+    rollback: { type: 'boolean', default: false },
+    'on-gateway': { type: 'string' },
+    function: { type: 'string' },
+    'max-bundle-bytes': { type: 'string' },
+} as const;
+
 export async function runDeploy(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      template: { type: 'string' },
-      rollback: { type: 'boolean', default: false },
-      'on-gateway': { type: 'string' },
-      function: { type: 'string' },
-      'max-bundle-bytes': { type: 'string' },
-    },
+    options: DEPLOY_OPTIONS,
   });
   if (values.help) {
     output.out(DEPLOY_USAGE);

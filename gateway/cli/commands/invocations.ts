@@ -25,17 +25,20 @@ Options:
 ${CONNECTION_USAGE}
 `;
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const INVOCATIONS_OPTIONS = {
+    ...connectionOptions,
+    function: { type: 'string' },
+    state: { type: 'string' },
+    limit: { type: 'string' },
+    client: { type: 'string' },
+} as const;
+
 export async function runInvocations(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      function: { type: 'string' },
-      state: { type: 'string' },
-      limit: { type: 'string' },
-      client: { type: 'string' },
-    },
+    options: INVOCATIONS_OPTIONS,
   });
   const [action, ...rest] = positionals;
   if (values.help || action === undefined) {

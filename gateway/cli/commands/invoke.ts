@@ -63,18 +63,21 @@ async function readEvent(payload: string | undefined, file: string | undefined):
   }
 }
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const INVOKE_OPTIONS = {
+    ...connectionOptions,
+    payload: { type: 'string' },
+    file: { type: 'string' },
+    context: { type: 'string' },
+    async: { type: 'boolean', default: false },
+    log: { type: 'boolean', default: false },
+} as const;
+
 export async function runInvoke(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      payload: { type: 'string' },
-      file: { type: 'string' },
-      context: { type: 'string' },
-      async: { type: 'boolean', default: false },
-      log: { type: 'boolean', default: false },
-    },
+    options: INVOKE_OPTIONS,
   });
   if (values.help) {
     output.out(INVOKE_USAGE);

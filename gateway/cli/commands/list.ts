@@ -16,6 +16,11 @@ ${what}
 ${CONNECTION_USAGE}
 `;
 
+const LIST_WHAT = 'List the services and functions the gateway serves.';
+const STATS_WHAT = 'Show per-function counters of the running gateway.';
+export const LIST_USAGE = usage('list', LIST_WHAT);
+export const STATS_USAGE = usage('stats', STATS_WHAT);
+
 async function askGateway(argv: string[], output: Output, command: string, what: string, render: (result: unknown) => string): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: connectionOptions });
   if (values.help) {
@@ -27,7 +32,7 @@ async function askGateway(argv: string[], output: Output, command: string, what:
 }
 
 export function runList(argv: string[], output: Output): Promise<number> {
-  return askGateway(argv, output, 'list', 'List the services and functions the gateway serves.', (result) => {
+  return askGateway(argv, output, 'list', LIST_WHAT, (result) => {
     const { services } = result as { services: ListedService[] };
     const rows = services.flatMap((service) =>
       service.functions.map((fn) => [
@@ -48,7 +53,7 @@ export function runList(argv: string[], output: Output): Promise<number> {
 }
 
 export function runStats(argv: string[], output: Output): Promise<number> {
-  return askGateway(argv, output, 'stats', 'Show per-function counters of the running gateway.', (result) => {
+  return askGateway(argv, output, 'stats', STATS_WHAT, (result) => {
     const { functions, uptimeMs } = result as { functions: FunctionStats[]; uptimeMs: number };
     const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled]);
     const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);

@@ -68,7 +68,7 @@ Functions' logs: <data>/logs/SERVICE/FUNCTION.log ("edgefc logs S/F").
 /** What the README's samples are, as an operator would name them from a clone. */
 const SAMPLE_TEMPLATE_HINT = 'functions/template.yml';
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return 1883;
@@ -87,36 +87,39 @@ export function parseMetricsAddress(value: string | undefined): { host: string; 
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const START_OPTIONS = {
+    template: { type: 'string' },
+    'max-bundle-bytes': { type: 'string' },
+    demo: { type: 'boolean', default: false },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    broker: { type: 'string' },
+    username: { type: 'string' },
+    password: { type: 'string' },
+    'password-file': { type: 'string' },
+    'password-stdin': { type: 'boolean', default: false },
+    data: { type: 'string' },
+    access: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'trusted-templates': { type: 'string', multiple: true },
+    insecure: { type: 'boolean', default: false },
+    'store-sync': { type: 'string', default: 'full' },
+    'log-level': { type: 'string', default: 'info' },
+    'log-format': { type: 'string', default: 'text' },
+    metrics: { type: 'string' },
+    'skip-demo': { type: 'boolean', default: false },
+    'function-user': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function runStart(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      template: { type: 'string' },
-      'max-bundle-bytes': { type: 'string' },
-      demo: { type: 'boolean', default: false },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      broker: { type: 'string' },
-      username: { type: 'string' },
-      password: { type: 'string' },
-      'password-file': { type: 'string' },
-      'password-stdin': { type: 'boolean', default: false },
-      data: { type: 'string' },
-      access: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'trusted-templates': { type: 'string', multiple: true },
-      insecure: { type: 'boolean', default: false },
-      'store-sync': { type: 'string', default: 'full' },
-      'log-level': { type: 'string', default: 'info' },
-      'log-format': { type: 'string', default: 'text' },
-      metrics: { type: 'string' },
-      'skip-demo': { type: 'boolean', default: false },
-      'function-user': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: START_OPTIONS,
   });
   if (values.help) {
     output.out(START_USAGE);

@@ -47,26 +47,29 @@ Options:
 /** Names the gateway gives its functions' broker logins (function-principals.ts). */
 const FUNCTION_LOGIN_PREFIX = 'fn-';
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const USERS_OPTIONS = {
+    role: { type: 'string' },
+    group: { type: 'string', multiple: true, default: [] as string[] },
+    publish: { type: 'string', multiple: true, default: [] as string[] },
+    subscribe: { type: 'string', multiple: true, default: [] as string[] },
+    certificate: { type: 'boolean', default: false },
+    'no-password': { type: 'boolean', default: false },
+    update: { type: 'boolean', default: false },
+    'keep-password': { type: 'boolean', default: false },
+    /** Declared only to refuse it with a reason. */
+    password: { type: 'string' },
+    access: { type: 'string' },
+    data: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function runUsers(argv: string[], output: Output, input: PasswordInput = processPasswordInput): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      role: { type: 'string' },
-      group: { type: 'string', multiple: true, default: [] },
-      publish: { type: 'string', multiple: true, default: [] },
-      subscribe: { type: 'string', multiple: true, default: [] },
-      certificate: { type: 'boolean', default: false },
-      'no-password': { type: 'boolean', default: false },
-      update: { type: 'boolean', default: false },
-      'keep-password': { type: 'boolean', default: false },
-      /** Declared only to refuse it with a reason. */
-      password: { type: 'string' },
-      access: { type: 'string' },
-      data: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: USERS_OPTIONS,
   });
   if (values.help) {
     output.out(USERS_USAGE);

@@ -18,11 +18,14 @@ Options:
   --json              print {"ok", "file", "functions"} or {"ok": false, "problems": [...]}
 `;
 
+/** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
+export const VALIDATE_OPTIONS = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
+
 export async function runValidate(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: VALIDATE_OPTIONS,
   });
   if (values.help) {
     output.out(VALIDATE_USAGE);
