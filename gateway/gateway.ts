@@ -54,6 +54,12 @@ export interface GatewayOptions {
    */
   maxBundleBytes?: number;
   /**
+   * Deployments kept in the data directory: the newest N, and always the current one, the one
+   * before it and what those build on (docs/lifecycle.md "Deployments").
+   * @default 10
+   */
+  keepDeployments?: number;
+  /**
    * External broker to use, e.g. Mosquitto. When absent, the gateway starts its embedded broker.
    * @example 'mqtt://127.0.0.1:1883'
    */
@@ -302,7 +308,8 @@ export class Gateway {
       onError: (error) => logger.warn('cannot write the audit log', { error: String(error) }),
     });
     const trustedDirs = options.trustedTemplateDirs ?? (options.templatePath === undefined ? [] : [dirname(resolve(options.templatePath))]);
-    const deployments = new Deployments({ store: deploymentStore, deployer, registry, logger, maxBundleBytes });
+    const deployments = new Deployments({ store: deploymentStore, deployer, registry, logger, maxBundleBytes, ...(options.keepDeployments === undefined ? {} : { keepDeployments: options.keepDeployments }) });
+    deployments.prune();
     registry.explainMissing = (service, fn) => deployments.removedBy(service, fn);
     const uploads = new UploadSessions({ maxBundleBytes });
     const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>

@@ -133,6 +133,44 @@ export class DeploymentStore {
     this.setCurrent(record.id);
   }
 
+  /**
+   * Remove old deployments: all but the newest `keep`, and never the current one, the one before
+   * it (what `deploy --rollback` without an id serves), nor a deployment a kept one builds on
+   * (`base` of a per-function deploy, whose template it serves). A deployment's directory holds
+   * its bundle and unpacked files, so its code goes with it; staged copies of code
+   * (`<data>/code`) are content-addressed and removed by containment once no served function uses
+   * them. deployment.json goes first: a directory left without it by a crash is removed at open.
+   * Returns the ids removed, oldest first.
+   */
+  prune(keep: number): string[] {
+    const records = this.list();
+    const kept = new Set(records.slice(-keep).map((r) => r.id));
+    const current = this.current();
+    if (current !== undefined) {
+      kept.add(current.id);
+      const at = records.findIndex((r) => r.id === current.id);
+      if (at > 0) kept.add((records[at - 1] as DeploymentRecord).id);
+    }
+    // Close over `base`: a per-function deployment serves its base's other functions.
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const r of records) {
+        if (kept.has(r.id) && r.base !== undefined && !kept.has(r.base)) {
+          kept.add(r.base);
+          changed = true;
+        }
+      }
+    }
+    const removed: string[] = [];
+    for (const r of records) {
+      if (kept.has(r.id)) continue;
+      rmSync(path.join(this.dir, r.id, META), { force: true });
+      rmSync(path.join(this.dir, r.id), { recursive: true, force: true });
+      removed.push(r.id);
+    }
+    return removed;
+  }
+
   setCurrent(id: string): void {
     writeDurable(path.join(this.dir, CURRENT), Buffer.from(`${id}\n`));
   }

@@ -24,6 +24,13 @@ export interface DeploymentResult extends DeployResult {
 /** `edgefc deployments list`, §9.10. */
 export type DeploymentView = DeploymentRecord & { current: boolean };
 
+/**
+ * Deployments kept (`edgefc start --keep-deployments N`): ten rollbacks back, and at most ten
+ * bundles of up to 64 MiB (640 MiB) on the box's disk in the worst case.
+ */
+export const DEFAULT_KEEP_DEPLOYMENTS = 10;
+export const MAX_KEEP_DEPLOYMENTS = 10_000;
+
 /** The principal of deployments the gateway makes itself (start, SIGHUP). */
 export const LOCAL_PRINCIPAL = 'local';
 
@@ -33,16 +40,28 @@ export class Deployments {
   readonly #registry: Registry;
   readonly #logger: Logger;
   readonly #maxBundleBytes: number;
+  readonly #keep: number;
   #queue: Promise<unknown> = Promise.resolve();
   #records: DeploymentRecord[];
 
-  constructor(options: { store: DeploymentStore; deployer: Deployer; registry: Registry; logger: Logger; maxBundleBytes: number }) {
+  constructor(options: { store: DeploymentStore; deployer: Deployer; registry: Registry; logger: Logger; maxBundleBytes: number; keepDeployments?: number }) {
     this.store = options.store;
     this.#deployer = options.deployer;
     this.#registry = options.registry;
     this.#logger = options.logger;
     this.#maxBundleBytes = options.maxBundleBytes;
+    this.#keep = options.keepDeployments ?? DEFAULT_KEEP_DEPLOYMENTS;
     this.#records = this.store.list();
+  }
+
+  /** Remove deployments past the newest `keepDeployments` (DeploymentStore.prune); at start and after each deploy. */
+  prune(): string[] {
+    const removed = this.store.prune(this.#keep);
+    if (removed.length > 0) {
+      this.#records = this.store.list();
+      this.#logger.info('old deployments removed', { removed: removed.join(', '), kept: this.#records.length });
+    }
+    return removed;
   }
 
   /**
@@ -204,6 +223,7 @@ export class Deployments {
     const entry = make(this.#registry.functions().map(fnName));
     this.store.commit(entry);
     this.#records = this.store.list();
+    this.prune();
     this.#logger.info('deployment', { deployment: entry.id, source: entry.source, principal: entry.principal, sha256: entry.sha256, functions: entry.functions.length });
     return { ...result, deployment: entry.id };
   }

@@ -65,4 +65,33 @@ describe('DeploymentStore', () => {
     expect(() => store.stage(Buffer.from('not a bundle'))).toThrow(/bad deploy bundle/);
     expect(existsSync(join(dir, 'deployments/d1'))).toBe(false);
   });
+  test('prune keeps the newest N, the current one, the one before it and what kept ones build on; their files go', () => {
+    const store = DeploymentStore.open(dir);
+    for (let i = 1; i <= 5; i += 1) {
+      const staged = store.stage(bundle(`v${i}`));
+      store.commit(i === 3 ? { ...record(staged, ['S/a']), source: 'function', only: 'S/a', base: 'd1' } : record(staged, ['S/a']));
+    }
+    // d3 served again (as a start with --template of its content would): newest is d5.
+    store.setCurrent('d3');
+    expect(store.prune(1)).toEqual(['d4']);
+    expect(store.list().map((r) => r.id)).toEqual(['d1', 'd2', 'd3', 'd5']);
+    expect(existsSync(join(dir, 'deployments/d4'))).toBe(false);
+    // d5 served: d3 is the one before it, and d1 what d3 builds on.
+    store.setCurrent('d5');
+    expect(store.prune(1)).toEqual(['d2']);
+    expect(store.list().map((r) => r.id)).toEqual(['d1', 'd3', 'd5']);
+    // Ids go on from the newest kept, never reused.
+    expect(store.stage(bundle('v6')).id).toBe('d6');
+  });
+
+  test('a prune cut short by a crash leaves a directory without deployment.json: removed at open, never listed', async () => {
+    const store = DeploymentStore.open(dir);
+    for (let i = 1; i <= 2; i += 1) {
+      const staged = store.stage(bundle(`v${i}`));
+      store.commit(record(staged, ['S/a']));
+    }
+    await rm(join(dir, 'deployments/d1/deployment.json'));
+    expect(DeploymentStore.open(dir).list().map((r) => r.id)).toEqual(['d2']);
+    expect(existsSync(join(dir, 'deployments/d1'))).toBe(false);
+  });
 });

@@ -217,4 +217,30 @@ describe('edgefc deploy', () => {
     expect((await cli(url, 'deploy', '--rollback', 'd1')).code).toBe(0);
     expect(await call('hello')).toBe('v1');
   });
+
+  test('--keep-deployments N: older deployments and their files go, never the current one, the one before it, nor a base', async () => {
+    const url = await startGateway([...START(), '--keep-deployments', '2']);
+    const file = await writeApp('v1');
+    expect((await cli(url, 'deploy', '--template', file)).code).toBe(0);
+    await writeApp('v2');
+    expect((await cli(url, 'deploy', '--template', file, '--function', 'App/hello')).code).toBe(0);
+    await writeApp('v3');
+    expect((await cli(url, 'deploy', '--template', file)).code).toBe(0);
+    // d2 is kept (one of the newest two, and the one before the current), and so is d1: d2 builds on it.
+    expect((await listed(url)).deployments.map((d) => d.id)).toEqual(['d1', 'd2', 'd3']);
+    await writeApp('v4');
+    expect((await cli(url, 'deploy', '--template', file)).code).toBe(0);
+    expect((await listed(url)).deployments.map((d) => d.id)).toEqual(['d3', 'd4']);
+    expect(readdirSync(join(data(), 'deployments')).sort()).toEqual(['CURRENT', 'd3', 'd4']);
+    expect(await call('hello')).toBe('v4');
+    expect((await cli(url, 'deploy', '--rollback')).code).toBe(0);
+    expect(await call('hello')).toBe('v3');
+    expect((await listed(url)).deployments.map((d) => [d.id, d.current])).toEqual([['d4', false], ['d5', true]]);
+    const gone = await cli(url, 'deploy', '--rollback', 'd1');
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/no deployment d1/);
+    const bad = await runCli(['start', '--keep-deployments', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--keep-deployments must be a whole number from 1/);
+  });
 });

@@ -18,6 +18,7 @@ import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local
 import { readGatewayLogin } from '../../security/gateway-secrets.js';
 import { resolveConnection } from '../connection.js';
 import { redactUrl } from '../../../src/mqtt/redact-url.js';
+import { DEFAULT_KEEP_DEPLOYMENTS, MAX_KEEP_DEPLOYMENTS } from '../../deployments/deployments.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -30,6 +31,8 @@ Options:
                       deployment serves). Without it: the current deployment, or nothing until
                       "edgefc deploy --template F" (the bundled samples: functions/template.yml)
   --max-bundle-bytes N   largest bundle "edgefc deploy" may upload (default 67108864, 64 MiB)
+  --keep-deployments N   deployments kept in the data directory (default ${DEFAULT_KEEP_DEPLOYMENTS}); older ones are
+                         removed, never the current one, the one before it, nor one a kept one builds on
   --host H            embedded broker's listen address (default 127.0.0.1; 0.0.0.0 serves the network)
   --port P            embedded broker's port (default 1883)
   --broker URL        use an external broker (e.g. Mosquitto) instead of the embedded one
@@ -91,6 +94,7 @@ export function parseMetricsAddress(value: string | undefined): { host: string; 
 export const START_OPTIONS = {
     template: { type: 'string' },
     'max-bundle-bytes': { type: 'string' },
+  'keep-deployments': { type: 'string' },
     demo: { type: 'boolean', default: false },
     host: { type: 'string' },
     port: { type: 'string' },
@@ -160,9 +164,14 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     const maxBundleBytes = values['max-bundle-bytes'] === undefined ? undefined : Number(values['max-bundle-bytes']);
     if (maxBundleBytes !== undefined && (!Number.isInteger(maxBundleBytes) || maxBundleBytes < 1)) throw new UsageError('--max-bundle-bytes must be a whole number of bytes');
+    const keepDeployments = values['keep-deployments'] === undefined ? undefined : Number(values['keep-deployments']);
+    if (keepDeployments !== undefined && (!Number.isInteger(keepDeployments) || keepDeployments < 1 || keepDeployments > MAX_KEEP_DEPLOYMENTS)) {
+      throw new UsageError(`--keep-deployments must be a whole number from 1 to ${MAX_KEEP_DEPLOYMENTS}`);
+    }
     gateway = await Gateway.start({
       ...(values.template === undefined ? {} : { templatePath: values.template }),
       ...(maxBundleBytes === undefined ? {} : { maxBundleBytes }),
+      ...(keepDeployments === undefined ? {} : { keepDeployments }),
       logger: createStreamLogger({ level, format }),
       ...(metrics === undefined ? {} : { metrics }),
       port: parsePort(values.port),
