@@ -66,6 +66,20 @@ describe('edgefc CLI', () => {
     expect(JSON.parse(stdout)).toMatchObject({ status: 'ok', requestId: expect.any(String), payload: expect.stringMatching(/hello/i) });
   });
 
+  it('--traceparent continues the caller\'s trace: the stored call carries it; a malformed one is exit 2', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const accepted = await runCli(['invoke', 'EdgeFC/helloworld', '--async', '--json', '--traceparent', traceparent, '--tracestate', 'ops=1', '--broker', broker]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const { requestId } = JSON.parse(accepted.stdout) as { requestId: string };
+    const got = await runCli(['invocations', 'get', requestId, '--json', '--broker', broker]);
+    expect(JSON.parse(got.stdout)).toMatchObject({ invocations: [{ requestId, traceparent, tracestate: 'ops=1' }] });
+    for (const args of [['--traceparent', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'], ['--traceparent', `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`], ['--tracestate', 'a=1']]) {
+      const bad = await runCli(['invoke', 'EdgeFC/helloworld', ...args, '--broker', broker]);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toMatch(/--trace(parent|state)/);
+    }
+  });
+
   it('lists services and functions as a table and as JSON', async () => {
     const table = await runCli(['list', '--broker', broker]);
     expect(table.code).toBe(0);

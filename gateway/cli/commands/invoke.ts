@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
 import type { InvokeParams } from '../../../src/client/fc-client.js';
+import { isValidTracestate, parseTraceparent } from '../../../src/protocol/trace-context.js';
 import { UsageError } from '../usage-error.js';
 import { connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';
@@ -19,11 +20,27 @@ Options:
   --context JSON      invokerContext, as a JSON object; sent base64-encoded
   --async             Async call: print the request ID once the gateway has accepted it
   --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
+  --traceparent TP    continue the caller's trace: a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>),
+                      sent as the call's own (docs/protocol.md §3.7; default: a new trace)
+  --tracestate TS     the W3C tracestate to send with --traceparent
   --timeout MS        end-to-end budget in milliseconds (default 10000)
   --json              print one JSON object (for scripts)
 
 ${CONNECTION_USAGE}
 `;
+
+/** `--traceparent` / `--tracestate`, checked here so a malformed one is a usage error (exit 2). */
+function traceArguments(traceparent: string | undefined, tracestate: string | undefined): Pick<InvokeParams, 'traceparent' | 'tracestate'> {
+  if (traceparent === undefined) {
+    if (tracestate !== undefined) throw new UsageError('--tracestate goes with --traceparent');
+    return {};
+  }
+  if (parseTraceparent(traceparent) === undefined) {
+    throw new UsageError(`--traceparent must be a W3C traceparent, 00-<32 hex>-<16 hex>-<2 hex> in lowercase, trace and parent IDs not all zeros (got ${JSON.stringify(traceparent)})`);
+  }
+  if (tracestate !== undefined && !isValidTracestate(tracestate)) throw new UsageError(`--tracestate must be a W3C tracestate, key=value pairs separated by commas (got ${JSON.stringify(tracestate)})`);
+  return { traceparent, ...(tracestate === undefined ? {} : { tracestate }) };
+}
 
 export function parseTarget(target: string | undefined): { serviceName: string; functionName: string } {
   if (target === undefined) throw new UsageError('which function? give SERVICE/FUNCTION, e.g. EdgeFC/helloworld');
@@ -71,6 +88,8 @@ export const INVOKE_OPTIONS = {
     context: { type: 'string' },
     async: { type: 'boolean', default: false },
     log: { type: 'boolean', default: false },
+  traceparent: { type: 'string' },
+  tracestate: { type: 'string' },
 } as const;
 
 export async function runInvoke(argv: string[], output: Output): Promise<number> {
@@ -98,6 +117,7 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
   const printLog = (log: string | undefined): void => {
     if (log !== undefined && !values.json) output.err(log.endsWith('\n') || log === '' ? log : `${log}\n`);
   };
+  Object.assign(params, traceArguments(values.traceparent, values.tracestate));
   const event = await readEvent(values.payload, values.file);
   if (event !== undefined) params.payload = event;
   const invokerContext = parseContext(values.context);
