@@ -16,9 +16,14 @@ const stdio: Output = {
 /** Run the CLI; resolves with the process exit code. */
 export async function main(argv: string[], output: Output = stdio): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // A usage error like any other: on stderr, exit 2.
+    output.err(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     output.out(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = findCommand(name);
   if (command === undefined) {

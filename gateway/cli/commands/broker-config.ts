@@ -19,7 +19,7 @@ import { ensureLocalOperator, LOCAL_CREDENTIAL_FILE, LOCAL_OPERATOR } from '../.
 import { mosquittoConfig, type FunctionLogin, type MosquittoTlsListener } from '../../security/mosquitto-config.js';
 import { hashPassword } from '../../security/password-hash.js';
 import { ensureBrokerDir, localGroupId, writeBrokerFile, type WrittenFile } from '../broker-files.js';
-import { UsageError } from '../usage-error.js';
+import { isFileSystemError, UsageError } from '../usage-error.js';
 import { printFailure, type Output } from './common.js';
 
 export const BROKER_CONFIG_USAGE = `Usage: edgefc broker-config mosquitto --out DIR [options]
@@ -45,6 +45,7 @@ Options:
   --tls-port P        its port (default 8883)
   --no-local-operator do not make the local operator credential (<data>/${LOCAL_CREDENTIAL_FILE})
                       that the CLI on this box uses
+  --json              one JSON object: the files written, principals, functions, notes
 `;
 
 /**
@@ -69,6 +70,7 @@ export const BROKER_CONFIG_OPTIONS = {
     'tls-ca': { type: 'string' },
     'tls-port': { type: 'string', default: '8883' },
     'no-local-operator': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -129,6 +131,18 @@ export async function runBrokerConfig(argv: string[], output: Output): Promise<n
       await writeBrokerFile(out, 'acl', files.acl, group),
       await writeBrokerFile(out, 'edgefc.conf', files.config, group),
     ];
+    if (values.json) {
+      output.out(
+        `${JSON.stringify({
+          files: written.map((file) => ({ path: file.path, mode: file.mode.toString(8), group: file.group ?? null })),
+          principals: access.principals.size,
+          functions: functions.length,
+          gatewayLogin: gatewayLogin.username,
+          notes: files.notes,
+        })}\n`,
+      );
+      return 0;
+    }
     const roles = countRoles([...access.principals.values()].map((entry) => entry.role));
     output.out(
       [
@@ -145,8 +159,8 @@ export async function runBrokerConfig(argv: string[], output: Output): Promise<n
     );
     return 0;
   } catch (error) {
-    if (!(error instanceof EdgeFCError)) throw error;
-    printFailure(output, error, false);
+    if (!(error instanceof EdgeFCError) && !isFileSystemError(error)) throw error;
+    printFailure(output, error, values.json);
     return 1;
   }
 }

@@ -41,10 +41,11 @@ export async function runInvocations(argv: string[], output: Output): Promise<nu
     options: INVOCATIONS_OPTIONS,
   });
   const [action, ...rest] = positionals;
-  if (values.help || action === undefined) {
+  if (values.help) {
     output.out(INVOCATIONS_USAGE);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (action === undefined) throw new UsageError('say list, get or cancel');
   let operation: string;
   let args: Record<string, unknown>;
   if (action === 'list') {

@@ -12,7 +12,7 @@ import { hashPassword } from '../../security/password-hash.js';
 import { isPrincipalName, PRINCIPAL_NAME_RULE, PrincipalRole } from '../../security/principal.js';
 import { readNewPassword, processPasswordInput, type PasswordInput } from '../read-password.js';
 import { renderTable } from '../table.js';
-import { UsageError } from '../usage-error.js';
+import { isFileSystemError, UsageError } from '../usage-error.js';
 import { printFailure, type Output } from './common.js';
 
 export const USERS_USAGE = `Usage: edgefc users add NAME --role device|operator [options]
@@ -41,7 +41,7 @@ add:
 Options:
   --access F          the access file (default <data>/access.yml)
   --data DIR          the gateway's data directory (default $EDGEFC_DATA_DIR, else ./.edgefc)
-  --json              list: one JSON object
+  --json              one JSON object (list: the principals; add/remove: what changed)
 `;
 
 /** Names the gateway gives its functions' broker logins (function-principals.ts). */
@@ -83,19 +83,19 @@ export async function runUsers(argv: string[], output: Output, input: PasswordIn
   try {
     switch (action) {
       case 'add':
-        return await add(required(name), extra, values, accessPath, output, input);
+        return await add(required(name), extra, values, accessPath, output, input, values.json);
       case 'list':
         if (name !== undefined) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
         return await list(accessPath, values.json, output);
       case 'remove':
         if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-        return await remove(required(name), accessPath, output);
+        return await remove(required(name), accessPath, output, values.json);
       default:
         throw new UsageError(action === undefined ? 'say add, list or remove (edgefc users --help)' : `unknown action "${action}": add, list or remove`);
     }
   } catch (error) {
-    if (error instanceof UsageError || !(error instanceof EdgeFCError)) throw error;
-    printFailure(output, error, false);
+    if (error instanceof UsageError || !(error instanceof EdgeFCError || isFileSystemError(error))) throw error;
+    printFailure(output, error, values.json);
     return 1;
   }
 }
@@ -111,7 +111,7 @@ interface AddValues {
   'keep-password': boolean;
 }
 
-async function add(name: string, extra: string[], values: AddValues, path: string, output: Output, input: PasswordInput): Promise<number> {
+async function add(name: string, extra: string[], values: AddValues, path: string, output: Output, input: PasswordInput, json: boolean): Promise<number> {
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   const entry = checkEntry(name, values);
   const noPassword = values['no-password'];
@@ -135,6 +135,10 @@ async function add(name: string, extra: string[], values: AddValues, path: strin
   if (replaced && !values.update) throw new InvalidArgumentError(`"${name}" was added to ${path} meanwhile; nothing was changed`);
   file.principals.set(name, entry);
   await saveAccessFile(file);
+  if (json) {
+    output.out(`${JSON.stringify({ [replaced ? 'updated' : 'added']: name, role: entry.role, accessFile: path })}\n`);
+    return 0;
+  }
   output.out(
     `${replaced ? 'updated' : 'added'} ${name} (${entry.role}) in ${path}\n` +
       'The gateway takes it at the next connection; for Mosquitto run "edgefc broker-config mosquitto" again and reload Mosquitto.\n',
@@ -188,10 +192,14 @@ async function list(path: string, json: boolean, output: Output): Promise<number
   return 0;
 }
 
-async function remove(name: string, path: string, output: Output): Promise<number> {
+async function remove(name: string, path: string, output: Output, json: boolean): Promise<number> {
   const file = await loadAccessFile(path);
   if (!file.principals.delete(name)) throw new InvalidArgumentError(`"${name}" is not in ${path}`);
   await saveAccessFile(file);
+  if (json) {
+    output.out(`${JSON.stringify({ removed: name, accessFile: path })}\n`);
+    return 0;
+  }
   output.out(`removed ${name} from ${path}\nNew connections as ${name} are refused; for Mosquitto run "edgefc broker-config mosquitto" again and reload Mosquitto.\n`);
   return 0;
 }

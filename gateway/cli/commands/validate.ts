@@ -44,7 +44,8 @@ export async function runValidate(argv: string[], output: Output): Promise<numbe
       printFailure(output, error, values.json);
       return 1;
     }
-    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems })}\n`);
+    // `error` as every command's --json failure has it; `problems` one by one.
+    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems, error: { code: error.code, message: error.message } })}\n`);
     else for (const problem of error.problems) output.err(`${formatProblem(error.file, problem)}\n`);
     return 1;
   }
