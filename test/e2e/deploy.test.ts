@@ -242,5 +242,6 @@ describe('edgefc deploy', () => {
     const bad = await runCli(['start', '--keep-deployments', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--keep-deployments must be a whole number from 1/);
-  });
+    // Seven CLI processes and a gateway: ~14 s alone on 2 cores, more under a loaded machine.
+  }, 60_000);
 });
