@@ -128,7 +128,8 @@ ${described.join('\n')}
 ${cases}
   esac
 }
-if [[ "\${zsh_eval_context[-1]}" == loadautoload ]]; then
+# Autoloaded from $fpath: complete now; sourced: register.
+if [[ "\${funcstack[1]}" == _edgefc ]]; then
   _edgefc "$@"
 else
   compdef _edgefc edgefc
