@@ -38,6 +38,12 @@ export const DEFAULT_PAGE_BYTES = 256 * 1024;
 export const MAX_PAGE_BYTES = 1024 * 1024;
 /** A line is at most 8 Ki characters (§7.7): up to 32 KiB of UTF-8, so a read always holds one. */
 const READ_SLACK = 64 * 1024;
+/**
+ * Pages of bytes a `requestId` page may read past before it answers, even with no line of that
+ * call: 16 × 256 KiB = 4 MiB, a few ms of work per request, so a search through a 50 MiB log
+ * is a dozen requests rather than one that holds the gateway.
+ */
+const SCAN_PAGES = 16;
 const CURSOR = /^([0-9]{1,20}):([0-9]{1,15})$/;
 
 interface Position {
@@ -92,8 +98,10 @@ async function readFrom(files: OpenLogFile[], start: Position, options: LogPageO
       const newline = buffer.indexOf(0x0a, at);
       const text = buffer.subarray(at, newline).toString('utf8');
       const record = parser.parse(text);
-      // Stop only before a line that starts a record: a stack trace stays on one page with its line.
-      if (bytes >= options.maxBytes && record.continuation !== true && lines.length > 0) {
+      // Stop only before a line that starts a record: a stack trace stays on one page with its
+      // line. A filtered page that found nothing yet stops too, after SCAN_PAGES pages of reading.
+      const full = lines.length > 0 ? bytes >= options.maxBytes : bytes >= options.maxBytes * SCAN_PAGES;
+      if (full && record.continuation !== true) {
         return { lines, cursor: cursorOf(current, offset + at), more: true };
       }
       bytes += newline + 1 - at;
