@@ -55,7 +55,7 @@ describe('edgefc logs, remote', () => {
     await expect.poll(() => Date.now() > Date.parse(between) + 1).toBe(true);
     const after = await hello('after');
     await gw.gateway.logs.flush();
-    const since = await remote('EdgeFC/helloworld', '--since', between, '--tail', '1000');
+    const since = await remote('EdgeFC/helloworld', '--since', between);
     expect(since.code, since.stderr).toBe(0);
     expect(since.stdout.trimEnd().split('\n')).toEqual([
       `FC Invoke Start RequestId: ${after}`,
@@ -63,9 +63,12 @@ describe('edgefc logs, remote', () => {
       expect.stringMatching(/helloworld invokerContext: \{\}$/) as unknown as string,
       `FC Invoke End RequestId: ${after}`,
     ]);
-    const day = await remote('EdgeFC/helloworld', '--since', '1d', '--tail', '1000');
+    const day = await remote('EdgeFC/helloworld', '--since', '1d');
     expect(day.stdout).toContain(`FC Invoke End RequestId: ${after}`);
     expect(day.stdout).toContain('helloworld event: before');
+    // With --tail too, the later start: the last line only.
+    const both = await remote('EdgeFC/helloworld', '--since', '1d', '--tail', '1');
+    expect(both.stdout).toBe(`FC Invoke End RequestId: ${after}\n`);
     const future = await remote('EdgeFC/helloworld', '--since', '2100-01-01T00:00:00Z');
     expect(future).toMatchObject({ code: 0, stdout: '' });
   }, 60_000);

@@ -26,11 +26,11 @@ wrote, from the running gateway (over the admin channel: operators only), or wit
 the files in a data directory on this machine.
 
 Options:
-  --tail N, -n N      start at the last N lines (default 100; 0: none, with --follow only new ones)
-                      (--lines N is the same)
+  --tail N, -n N      start at the last N lines (default 100, or with --since every line since;
+                      0: none, with --follow only new ones) (--lines N is the same)
   --since WHEN        start at the first line written since WHEN: a duration back from now
                       (90s, 10m, 2h, 1d, on the gateway's clock) or an ISO time (2026-01-31T12:00:00Z);
-                      with --tail, the later start of the two
+                      with --tail too, the later start of the two
   --request-id ID     only the lines of the call with this request ID
   --follow, -f        keep printing lines as they are written (across rotations), until Ctrl-C
   --json              one JSON object per line: {time, requestId, level, message}
@@ -72,7 +72,9 @@ export async function runLogs(argv: string[], output: Output, signal?: AbortSign
   if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
   const { serviceName, functionName } = parseTarget(positionals[0]);
   if (values.tail !== undefined && values.lines !== undefined) throw new UsageError('give --tail or --lines, not both');
-  const tail = parseTail(values.lines === undefined ? '--tail' : '--lines', values.tail ?? values.lines);
+  const tailText = values.tail ?? values.lines;
+  // --since alone prints every line since then; otherwise the last 100 unless told.
+  const tail = tailText === undefined && values.since !== undefined ? undefined : parseTail(values.lines === undefined ? '--tail' : '--lines', tailText);
   const requestId = values['request-id'];
   if (requestId !== undefined) {
     try {
@@ -86,7 +88,7 @@ export async function runLogs(argv: string[], output: Output, signal?: AbortSign
     const parsed = parseSince(since, Date.now());
     if ('problem' in parsed) throw new UsageError(`--since: ${parsed.problem}`);
   }
-  const first = { tail, ...(since === undefined ? {} : { since }), ...(requestId === undefined ? {} : { requestId }) };
+  const first = { ...(tail === undefined ? {} : { tail }), ...(since === undefined ? {} : { since }), ...(requestId === undefined ? {} : { requestId }) };
   const filter = requestId === undefined ? {} : { requestId };
 
   if (values.local) {
@@ -111,7 +113,7 @@ export async function runLogs(argv: string[], output: Output, signal?: AbortSign
 }
 
 interface PrintOptions {
-  first: { tail: number; since?: string; requestId?: string };
+  first: { tail?: number; since?: string; requestId?: string };
   filter: { requestId?: string };
   follow: boolean;
   json: boolean;
