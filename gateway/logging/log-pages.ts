@@ -1,9 +1,11 @@
 /**
  * A function's log read in bounded pages behind a cursor (docs/protocol.md §9.13): what the
  * `logs-read` admin operation answers, so `edgefc logs` works from an operator's machine. The
- * gateway keeps no state per reader: the cursor names a file by inode and a byte offset in it,
- * and survives rotations (the file renamed `.1`, `.2`, … keeps its inode).
+ * gateway keeps no state per reader: the cursor names a file by inode (checked against its first
+ * line) and a byte offset in it, and survives rotations (the file renamed `.1`, `.2`, … keeps its
+ * inode).
  */
+import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { parseFrameText } from './function-log.js';
 import { closeAll, LogParser, openLogFiles, type OpenLogFile } from './log-reader.js';
@@ -44,7 +46,14 @@ const READ_SLACK = 64 * 1024;
  * is a dozen requests rather than one that holds the gateway.
  */
 const SCAN_PAGES = 16;
-const CURSOR = /^([0-9]{1,20}):([0-9]{1,15})$/;
+/**
+ * `inode:offset:tag`: the file by inode, and `tag`, 8 hex digits of the SHA-256 of its first
+ * line (empty while it has none), because a file system reuses the inode of a file rotated away
+ * for a new one: a cursor whose tag does not match is a file gone (`gap`), not a place in another.
+ */
+const CURSOR = /^([0-9]{1,20}):([0-9]{1,15}):([0-9a-f]{8})?$/;
+/** Bytes of a file's first line that its tag covers. */
+const TAG_BYTES = 512;
 
 interface Position {
   /** Index in the files, oldest first. */
@@ -60,12 +69,13 @@ export async function readLogPage(file: string, options: LogPageOptions): Promis
   // Newest first, every file opened in one pass that a rotation cannot tear (log-reader.ts).
   const files = (await openLogFiles(file, -1)).reverse();
   try {
-    if (files.length === 0) return { lines: [], cursor: options.cursor ?? '0:0', more: false, exists: false };
+    if (files.length === 0) return { lines: [], cursor: options.cursor ?? '0:0:', more: false, exists: false };
     let start: Position;
     let gap = false;
     if (options.cursor !== undefined) {
-      const [, ino = '0', offset = '0'] = CURSOR.exec(options.cursor) ?? [];
-      const index = files.findIndex((f) => f.ino === Number(ino));
+      const [, ino = '0', offset = '0', tag = ''] = CURSOR.exec(options.cursor) ?? [];
+      let index = files.findIndex((f) => f.ino === Number(ino));
+      if (index !== -1 && tag !== '' && (await tagOf(files[index] as OpenLogFile)) !== tag) index = -1;
       if (index === -1) {
         gap = ino !== '0';
         start = { file: 0, offset: 0 };
@@ -102,7 +112,7 @@ async function readFrom(files: OpenLogFile[], start: Position, options: LogPageO
       // line. A filtered page that found nothing yet stops too, after SCAN_PAGES pages of reading.
       const full = lines.length > 0 ? bytes >= options.maxBytes : bytes >= options.maxBytes * SCAN_PAGES;
       if (full && record.continuation !== true) {
-        return { lines, cursor: cursorOf(current, offset + at), more: true };
+        return { lines, cursor: await cursorOf(current, offset + at), more: true };
       }
       bytes += newline + 1 - at;
       at = newline + 1;
@@ -111,14 +121,21 @@ async function readFrom(files: OpenLogFile[], start: Position, options: LogPageO
     offset += end;
     // The whole read was lines and the file may hold more: read on.
     if (buffer.length === options.maxBytes + READ_SLACK && end > 0) continue;
-    if (index === files.length - 1) return { lines, cursor: cursorOf(current, offset), more: false };
+    if (index === files.length - 1) return { lines, cursor: await cursorOf(current, offset), more: false };
     index += 1;
     offset = 0;
   }
 }
 
-function cursorOf(file: OpenLogFile, offset: number): string {
-  return `${file.ino}:${offset}`;
+async function cursorOf(file: OpenLogFile, offset: number): Promise<string> {
+  return `${file.ino}:${offset}:${await tagOf(file)}`;
+}
+
+async function tagOf(file: OpenLogFile): Promise<string> {
+  const head = await readRegion(file.handle, 0, TAG_BYTES);
+  const newline = head.indexOf(0x0a);
+  if (newline === -1 && head.length < TAG_BYTES) return '';
+  return createHash('sha256').update(newline === -1 ? head : head.subarray(0, newline)).digest('hex').slice(0, 8);
 }
 
 async function readRegion(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
