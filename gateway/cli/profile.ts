@@ -57,6 +57,8 @@ export async function loadProfile(flag: string | undefined, env: NodeJS.ProcessE
   const text = await readConfig(file);
   if (text === undefined) {
     if (asked !== undefined) throw new UsageError(`profile "${asked}" asked for, but there is no config file ${file} (set ${CONFIG_ENV} or create it)`);
+    // Named on purpose: a typo there must not fall back to another broker silently.
+    if (env[CONFIG_ENV] !== undefined && env[CONFIG_ENV] !== '') throw new UsageError(`${CONFIG_ENV} names ${file}, which does not exist`);
     return undefined;
   }
   const config = parseConfig(file, text);

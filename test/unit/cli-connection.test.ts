@@ -99,6 +99,7 @@ describe('resolveConnection', () => {
       await expect(resolveConnection({ profile: 'box3' }, { EDGEFC_CONFIG: config('config.yml') })).rejects.toThrow(/no profile "box3" \(did you mean "box1"\?\)/);
       await expect(resolveConnection({}, { EDGEFC_CONFIG: config('open.yml') })).rejects.toThrow(/may be written by other users .*chmod go-w/);
       await expect(resolveConnection({ profile: 'x' }, { EDGEFC_CONFIG: config('missing.yml') })).rejects.toThrow(/no config file/);
+      await expect(resolveConnection({}, { EDGEFC_CONFIG: config('missing.yml') })).rejects.toThrow(/EDGEFC_CONFIG names .*missing\.yml, which does not exist/);
     });
 
     it('finds the file in $XDG_CONFIG_HOME/edgefc/config.yml, and none there is no profile', async () => {
