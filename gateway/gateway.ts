@@ -40,6 +40,9 @@ import { InProcessLink } from './transport/in-process-link.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
+import type { CallTracer } from './tracing/call-tracer.js';
+import { loadCallTracer } from './tracing/load-call-tracer.js';
+import type { TraceExportConfig } from './tracing/trace-export-config.js';
 
 export interface GatewayOptions {
   /**
@@ -154,6 +157,12 @@ export interface GatewayOptions {
    * @example { host: '127.0.0.1', port: 9464 }
    */
   metrics?: { host: string; port: number; optional?: boolean };
+  /**
+   * Export a span per call to this OTLP/HTTP endpoint (gateway/tracing/, docs/operations.md §4);
+   * `resolveTraceExport` reads it from `--otlp-endpoint` and the OTEL_* environment variables.
+   * @default no export, and no OpenTelemetry module loaded
+   */
+  traceExport?: TraceExportConfig;
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
@@ -173,6 +182,7 @@ export class Gateway {
   readonly #accessWatch: AccessFileWatch | undefined;
   /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
   readonly metrics: GatewayMetrics | undefined;
+  readonly #tracer: CallTracer | undefined;
   #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -188,8 +198,10 @@ export class Gateway {
     deployments: Deployments;
     accessWatch: AccessFileWatch | undefined;
     metrics: GatewayMetrics | undefined;
+    tracer: CallTracer | undefined;
   }) {
     this.metrics = parts.metrics;
+    this.#tracer = parts.tracer;
     this.registry = parts.registry;
     this.brokerUrl = parts.brokerUrl;
     this.embedded = parts.broker !== undefined;
@@ -205,6 +217,8 @@ export class Gateway {
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger ?? createStreamLogger();
+    // Loaded only with an endpoint: otherwise no OpenTelemetry module is imported at all.
+    const tracer = options.traceExport === undefined ? undefined : await loadCallTracer(options.traceExport, logger);
     // A bad template fails before anything listens (file, field and why: registry/load-template).
     if (options.templatePath !== undefined) await loadTemplate(options.templatePath);
     const dataDir = options.dataDir ?? defaultDataDir();
@@ -267,6 +281,7 @@ export class Gateway {
             functions: (): FunctionStats[] => host.stats(),
             asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
             ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
+            ...(tracer === undefined ? {} : { traceSpans: () => tracer.stats() }),
           });
     const host: FunctionHost = new FunctionHost({
       registry,
@@ -275,6 +290,7 @@ export class Gateway {
       logger,
       logs,
       ...(metrics === undefined ? {} : { metrics }),
+      ...(tracer === undefined ? {} : { tracer }),
     });
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
@@ -325,6 +341,7 @@ export class Gateway {
         uploads,
         audit: audit.sink,
         ...(metrics === undefined ? {} : { metrics }),
+        ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
       };
       try {
@@ -363,6 +380,7 @@ export class Gateway {
       await host.close();
       await logs.close();
       await asyncService.close();
+      await tracer?.shutdown();
       await broker?.close();
       throw error;
     }
@@ -371,7 +389,7 @@ export class Gateway {
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
@@ -451,6 +469,8 @@ export class Gateway {
     // After the host: the last lines of the last calls are written before the files close.
     await this.#logs.close();
     await this.#async.close();
+    // Every call has ended, and its span with it: export what is queued (bounded by the export timeout).
+    await this.#tracer?.shutdown();
     await this.#link.close();
     await this.#broker?.close();
     this.#logger.info('gateway stopped');

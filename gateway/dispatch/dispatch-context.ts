@@ -14,6 +14,7 @@ import type { SyncReplayCache } from './sync-replay.js';
 import type { AuditSink } from '../security/audit-log.js';
 import type { CallPolicy } from '../security/call-policy.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { CallTracer } from '../tracing/call-tracer.js';
 
 export interface DispatchContext {
   registry: Registry;
@@ -43,4 +44,6 @@ export interface DispatchContext {
   audit?: AuditSink;
   /** Prometheus metrics (gateway/metrics/gateway-metrics.ts); absent with `--metrics off`. */
   metrics?: GatewayMetrics;
+  /** Spans (gateway/tracing/): here for the Async intake; absent without an OTLP endpoint. */
+  tracer?: CallTracer;
 }

@@ -65,14 +65,20 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       },
       arrivedAt,
     );
+    // Out of the client's calls in flight, and timed end to end once its reply is sent: the
+    // same Sync latency histogram as an enveloped call (handle-envelope-invoke.ts).
+    const replied = (): void => {
+      release();
+      context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
+    };
     call.result.then(
       (result) => {
-        release();
         reply(result.payload, { 'x-fc-status': '200' });
+        replied();
       },
       (error: unknown) => {
-        release();
         fail(toEdgeFCError(error));
+        replied();
       },
     );
   } catch (error) {

@@ -18,6 +18,7 @@ import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local
 import { readGatewayLogin } from '../../security/gateway-secrets.js';
 import { resolveConnection } from '../connection.js';
 import { redactUrl } from '../../../src/mqtt/redact-url.js';
+import { resolveTraceExport } from '../../tracing/trace-export-config.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -56,6 +57,10 @@ Security (docs/security.md):
   --metrics A         HOST:PORT serving /healthz, /readyz and Prometheus /metrics, or off
                       (default 127.0.0.1:9464, skipped with a warning if taken). /metrics wants
                       "Authorization: Bearer" + the token in <data>/metrics.token (mode 0600)
+  --otlp-endpoint URL export a span per call to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318;
+                      default $OTEL_EXPORTER_OTLP_ENDPOINT, else none; docs/operations.md §4)
+  --otlp-headers-file F   headers for the collector (NAME=VALUE lines, mode 0600), or
+                      $OTEL_EXPORTER_OTLP_HEADERS; never on the command line
   --demo              make a first invocation of the sample EdgeFC/helloworld at start (npm start)
   --skip-demo         do not (the default; kept for older scripts)
   --function-user U   who functions run as when the gateway is root: auto (a uid per function,
@@ -113,6 +118,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'text' },
       metrics: { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
+      'otlp-headers-file': { type: 'string' },
       'skip-demo': { type: 'boolean', default: false },
       'function-user': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -157,7 +164,9 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     const maxBundleBytes = values['max-bundle-bytes'] === undefined ? undefined : Number(values['max-bundle-bytes']);
     if (maxBundleBytes !== undefined && (!Number.isInteger(maxBundleBytes) || maxBundleBytes < 1)) throw new UsageError('--max-bundle-bytes must be a whole number of bytes');
+    const traceExport = await resolveTraceExport({ endpoint: values['otlp-endpoint'], headersFile: values['otlp-headers-file'] });
     gateway = await Gateway.start({
+      ...(traceExport === undefined ? {} : { traceExport }),
       ...(values.template === undefined ? {} : { templatePath: values.template }),
       ...(maxBundleBytes === undefined ? {} : { maxBundleBytes }),
       logger: createStreamLogger({ level, format }),
