@@ -57,7 +57,26 @@ export async function resolveTraceExport(sources: TraceExportSources, env: NodeJ
     ...(sources.headersFile === undefined ? {} : await readHeadersFile(sources.headersFile)),
   };
   const serviceName = env['OTEL_SERVICE_NAME']?.trim() || 'edgefc';
-  return { url, headers, serviceName };
+  // The batch span processor's standard variables (OpenTelemetry SDK configuration).
+  const maxQueueSize = positiveInteger(env, 'OTEL_BSP_MAX_QUEUE_SIZE');
+  const scheduledDelayMs = positiveInteger(env, 'OTEL_BSP_SCHEDULE_DELAY');
+  const exportTimeoutMs = positiveInteger(env, 'OTEL_BSP_EXPORT_TIMEOUT');
+  return {
+    url,
+    headers,
+    serviceName,
+    ...(maxQueueSize === undefined ? {} : { maxQueueSize }),
+    ...(scheduledDelayMs === undefined ? {} : { scheduledDelayMs }),
+    ...(exportTimeoutMs === undefined ? {} : { exportTimeoutMs }),
+  };
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a whole number above 0 (got "${text.slice(0, 40)}")`);
+  return value;
 }
 
 function tracesUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
