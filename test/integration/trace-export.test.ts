@@ -52,7 +52,6 @@ ${fn('fail', '        asyncConfiguration:\n          maxAsyncRetryAttempts: 0\n'
   return path;
 }
 
-
 describe('span export to an OTLP/HTTP collector', () => {
   let collector: OtlpCollector;
   let env: TestGateway;
