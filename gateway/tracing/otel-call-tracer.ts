@@ -48,11 +48,13 @@ export class OtelCallTracer implements CallTracer {
   readonly #counter: ExportCounter = { stats: { exported: 0, queueFull: 0, failed: 0 }, waiting: 0 };
   readonly #logger: Logger;
   readonly #where: string;
+  readonly #shutdownTimeoutMs: number;
 
   constructor(options: OtelTracerOptions) {
     const { config, logger } = options;
     this.#logger = logger;
     this.#where = redact(config.url);
+    this.#shutdownTimeoutMs = config.shutdownTimeoutMs ?? 5000;
     const timeoutMs = config.exportTimeoutMs ?? 10_000;
     const maxQueueSize = config.maxQueueSize ?? 2048;
     const exporter = new CountingExporter(new OTLPTraceExporter({ url: config.url, headers: config.headers, timeoutMillis: timeoutMs }), this.#counter, (error) =>
@@ -128,11 +130,21 @@ export class OtelCallTracer implements CallTracer {
   }
 
   async shutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#shutdownTimeoutMs);
+    });
     try {
-      await this.#provider.shutdown();
+      const outcome = await Promise.race([this.#provider.shutdown().then(() => 'done' as const), timedOut]);
+      if (outcome === 'timeout') {
+        // A collector that is down at shutdown: what still waits is lost, the stop goes on.
+        this.#counter.stats.failed += this.#counter.waiting;
+        this.#logger.warn('the last spans were not exported before the stop', { endpoint: this.#where, waiting: this.#counter.waiting, timeoutMs: this.#shutdownTimeoutMs });
+      }
     } catch (error) {
-      // A collector that is down at shutdown: its spans are counted as failed, the stop goes on.
       this.#logger.warn('could not export the last spans', { endpoint: this.#where, error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -27,6 +27,11 @@ export interface TraceExportConfig {
   exportTimeoutMs?: number;
   /** How long spans wait to be batched. @default 5000 (the SDK's default) */
   scheduledDelayMs?: number;
+  /**
+   * How long a stop waits for the last spans to be exported: a collector that is down delays a
+   * stop this much at most (systemd gives the whole stop 30 s). @default 5000
+   */
+  shutdownTimeoutMs?: number;
 }
 
 const TRACES_PATH = '/v1/traces';
