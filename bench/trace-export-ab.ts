@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/trace-export-ab.js [--rounds N] [--calls N] [--base DIR]`: what span export
+ * `node dist/bench/trace-export-ab.js [--rounds N] [--calls N] [--compare DIR]…`: what span export
  * costs a sequential Sync call, and that a gateway without an OTLP endpoint pays nothing for it
  * (docs/operations.md §4).
  *
@@ -10,15 +10,17 @@
  * `on` gateway starts, the module hooks (bench/lib/module-watch.ts) report how many
  * @opentelemetry modules the process has resolved: 0 is the claim.
  *
- * `--base DIR`: a fourth side, `base`, a gateway from another built checkout (e.g. the commit
- * before span export: `git archive <commit> | tar -x -C DIR`, node_modules linked, `npx tsc`),
- * without an endpoint: base/off is then the before/after of the call path itself.
+ * `--compare DIR` (repeatable): one more side per DIR, a gateway without an endpoint from another
+ * built checkout (`git archive <commit> | tar -x -C DIR`, node_modules linked, `npx tsc`). Code
+ * loaded from another directory is a module graph of its own, which here ran ~10–25 % slower
+ * than the same code shared with the other sides, so a fair before/after compares two such
+ * copies: the commit before span export and this one.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,7 +35,7 @@ type GatewayOptions = import('../gateway/gateway.js').GatewayOptions;
 type GatewayType = import('../gateway/gateway.js').Gateway;
 type ClientType = import('../src/index.js').FCClient;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '500' }, base: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '500' }, compare: { type: 'string', multiple: true } } });
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 
@@ -74,16 +76,17 @@ const p99 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math
 
 const off = await side('off', {});
 const off2 = await side('off2', {});
-const base =
-  values.base === undefined
-    ? undefined
-    : await side('base', {}, ((await import(pathToFileURL(join(values.base, 'dist', 'gateway', 'gateway.js')).href)) as { Gateway: { start(options: GatewayOptions): Promise<GatewayType> } }).Gateway);
+const compared: Side[] = [];
+for (const dir of values.compare ?? []) {
+  const module = (await import(pathToFileURL(join(dir, 'dist', 'gateway', 'gateway.js')).href)) as { Gateway: { start(options: GatewayOptions): Promise<GatewayType> } };
+  compared.push(await side(basename(dir), {}, module.Gateway));
+}
 await modules.settle();
 const otelBefore = modules.urls().filter((url) => url.includes('/@opentelemetry/')).length;
 const on = await side('on', { traceExport: { url: collectorUrl, headers: {}, serviceName: 'edgefc-bench' } });
 await modules.settle();
 const otelAfter = modules.urls().filter((url) => url.includes('/@opentelemetry/')).length;
-const sides = base === undefined ? [off, off2, on] : [off, off2, on, base];
+const sides = [off, off2, on, ...compared];
 const event = Buffer.from('x'.repeat(64));
 try {
   for (const s of sides) for (let i = 0; i < 200; i += 1) await s.client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: event });
@@ -101,7 +104,8 @@ try {
   process.stdout.write(`sequential Sync, ${rounds} rotating rounds × ${calls} calls per side (µs):\n`);
   for (const s of sides) process.stdout.write(`  ${s.label.padEnd(5)} p50 ${p50(s.samples).toFixed(0)}  p99 ${p99(s.samples).toFixed(0)}\n`);
   process.stdout.write(`  ratio p50 off2/off (noise floor) ${(p50(off2.samples) / p50(off.samples)).toFixed(3)}, on/off ${(p50(on.samples) / p50(off.samples)).toFixed(3)}`);
-  process.stdout.write(base === undefined ? '\n' : `, base/off ${(p50(base.samples) / p50(off.samples)).toFixed(3)}\n`);
+  const [first, ...others] = compared;
+  process.stdout.write(first === undefined ? '\n' : `, ${others.map((o) => `${o.label}/${first.label} ${(p50(o.samples) / p50(first.samples)).toFixed(3)}`).join(', ')}\n`);
   process.stdout.write(`  @opentelemetry module URLs resolved: ${otelBefore} with the gateways without an endpoint, ${otelAfter} once one exports; export requests received: ${received}\n`);
 } finally {
   for (const s of sides) {
