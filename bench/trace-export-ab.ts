@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/trace-export-ab.js [--rounds N] [--calls N] [--compare DIR]…`: what span export
+ * `node dist/bench/trace-export-ab.js [--rounds N] [--calls N] [--compare DIR]… [--json]`: what span export
  * costs a sequential Sync call, and that a gateway without an OTLP endpoint pays nothing for it
  * (docs/operations.md §4).
  *
@@ -35,7 +35,7 @@ type GatewayOptions = import('../gateway/gateway.js').GatewayOptions;
 type GatewayType = import('../gateway/gateway.js').Gateway;
 type ClientType = import('../src/index.js').FCClient;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '500' }, compare: { type: 'string', multiple: true } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '500' }, compare: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 
@@ -100,6 +100,15 @@ try {
         s.samples.push((performance.now() - started) * 1000);
       }
     }
+  }
+  if (values.json) {
+    // For bench/scenarios/trace-export.ts (`npm run bench`): each side's latencies, µs.
+    const summary = (samples: number[]): Record<string, number> => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      return { count: sorted.length, meanUs: sorted.reduce((a, b) => a + b, 0) / sorted.length, minUs: sorted[0] ?? Number.NaN, p50Us: at(0.5), p90Us: at(0.9), p99Us: at(0.99), p999Us: at(0.999), maxUs: sorted.at(-1) ?? Number.NaN };
+    };
+    process.stdout.write(`${JSON.stringify({ sides: sides.map((s) => ({ label: s.label, latency: summary(s.samples) })), otelModulesWithoutEndpoint: otelBefore, otelModulesWithEndpoint: otelAfter, exportRequests: received })}\n`);
   }
   process.stdout.write(`sequential Sync, ${rounds} rotating rounds × ${calls} calls per side (µs):\n`);
   for (const s of sides) process.stdout.write(`  ${s.label.padEnd(5)} p50 ${p50(s.samples).toFixed(0)}  p99 ${p99(s.samples).toFixed(0)}\n`);
