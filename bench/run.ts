@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only latency,footprint,cold,async] [-- --profile]`
+ * `npm run bench [-- --quick] [-- --only latency,footprint,cold,async,otel] [-- --profile]`
  *
  * Starts everything itself: a Mosquitto on a free port, a gateway on it and an embedded-broker
  * gateway (each in its own process), the raw echo responders (the baseline, over the same
@@ -28,11 +28,12 @@ import { runAsyncIntake } from './scenarios/async-intake.js';
 import { runColdStart } from './scenarios/cold-start.js';
 import { runFootprint } from './scenarios/footprint.js';
 import { PAYLOAD_BYTES, runLatencyScenarios } from './scenarios/latency.js';
+import { runTraceExport } from './scenarios/trace-export.js';
 
 /** The standing rule the quick bench holds (issue 5 / foundation): sequential Sync p50, embedded. */
 const QUICK_RULE_P50_US = 1_000;
 
-const SCENARIOS = ['latency', 'footprint', 'cold', 'async'] as const;
+const SCENARIOS = ['latency', 'footprint', 'cold', 'async', 'otel'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 interface Topology {
@@ -175,6 +176,7 @@ async function main(): Promise<number> {
     }
     if (only.includes('async')) rows.push(...(await runAsyncIntake(context)));
     if (only.includes('cold')) rows.push(...(await runColdStart(context)));
+    if (only.includes('otel')) rows.push(...(await runTraceExport(context)));
   } finally {
     await context.closeAll();
     await mosquitto.close();

@@ -11,6 +11,7 @@ import type { FunctionSpec, ServiceSpec } from './registry/types.js';
 import { FunctionPool, type FunctionPoolStats } from './runtime/function-pool.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import type { CallTracer, FaasTrigger } from './tracing/call-tracer.js';
 
 /** A record's log tail: the last 20 lines, each cut at 500 characters, so a record stays small. */
 const LOG_TAIL_LINES = 20;
@@ -34,6 +35,8 @@ export interface FunctionHostOptions {
   logs?: FunctionLogs;
   /** Counts and times every call submitted (gateway/metrics/gateway-metrics.ts). */
   metrics?: GatewayMetrics;
+  /** A span around every call submitted (gateway/tracing/); absent without an OTLP endpoint. */
+  tracer?: CallTracer;
 }
 
 export class FunctionHost {
@@ -79,9 +82,16 @@ export class FunctionHost {
    * Start one call of an already looked-up function. A call the host refuses at once
    * (shutting down, queue full) throws here, synchronously, so the caller knows it was never
    * accepted; the promise carries the run's outcome and rejects only with EdgeFCError.
+   * `trigger`: what made the call, for its span (`faas.trigger`).
    */
-  submit(service: ServiceSpec, fn: FunctionSpec, invocation: Invocation): Promise<InvocationResult> {
+  submit(service: ServiceSpec, fn: FunctionSpec, invocation: Invocation, trigger: FaasTrigger = 'other'): Promise<InvocationResult> {
     if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down');
+    const { tracer } = this.#options;
+    if (tracer === undefined) return this.#submit(service, fn, invocation);
+    return tracer.traceSubmit(fn, invocation, trigger, () => this.#submit(service, fn, invocation));
+  }
+
+  #submit(service: ServiceSpec, fn: FunctionSpec, invocation: Invocation): Promise<InvocationResult> {
     const { metrics } = this.#options;
     if (metrics === undefined) return this.#pool(service, fn).submit(invocation);
     return metrics.timeSubmit(fn, invocation, () => this.#pool(service, fn).submit(invocation));

@@ -40,6 +40,9 @@ import { InProcessLink } from './transport/in-process-link.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
+import type { CallTracer } from './tracing/call-tracer.js';
+import { loadCallTracer } from './tracing/load-call-tracer.js';
+import type { TraceExportConfig } from './tracing/trace-export-config.js';
 
 export interface GatewayOptions {
   /**
@@ -160,6 +163,12 @@ export interface GatewayOptions {
    * @example { host: '127.0.0.1', port: 9464 }
    */
   metrics?: { host: string; port: number; optional?: boolean };
+  /**
+   * Export a span per call to this OTLP/HTTP endpoint (gateway/tracing/, docs/operations.md §4);
+   * `resolveTraceExport` reads it from `--otlp-endpoint` and the OTEL_* environment variables.
+   * @default no export, and no OpenTelemetry module loaded
+   */
+  traceExport?: TraceExportConfig;
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
@@ -179,6 +188,7 @@ export class Gateway {
   readonly #accessWatch: AccessFileWatch | undefined;
   /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
   readonly metrics: GatewayMetrics | undefined;
+  readonly #tracer: CallTracer | undefined;
   #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -194,8 +204,10 @@ export class Gateway {
     deployments: Deployments;
     accessWatch: AccessFileWatch | undefined;
     metrics: GatewayMetrics | undefined;
+    tracer: CallTracer | undefined;
   }) {
     this.metrics = parts.metrics;
+    this.#tracer = parts.tracer;
     this.registry = parts.registry;
     this.brokerUrl = parts.brokerUrl;
     this.embedded = parts.broker !== undefined;
@@ -211,6 +223,8 @@ export class Gateway {
 
   static async start(options: GatewayOptions): Promise<Gateway> {
     const logger = options.logger ?? createStreamLogger();
+    // Loaded only with an endpoint: otherwise no OpenTelemetry module is imported at all.
+    const tracer = options.traceExport === undefined ? undefined : await loadCallTracer(options.traceExport, logger);
     // A bad template fails before anything listens (file, field and why: registry/load-template).
     if (options.templatePath !== undefined) await loadTemplate(options.templatePath);
     const dataDir = options.dataDir ?? defaultDataDir();
@@ -273,6 +287,7 @@ export class Gateway {
             functions: (): FunctionStats[] => host.stats(),
             asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
             ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
+            ...(tracer === undefined ? {} : { traceSpans: () => tracer.stats() }),
           });
     const host: FunctionHost = new FunctionHost({
       registry,
@@ -281,6 +296,7 @@ export class Gateway {
       logger,
       logs,
       ...(metrics === undefined ? {} : { metrics }),
+      ...(tracer === undefined ? {} : { tracer }),
     });
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
@@ -333,6 +349,7 @@ export class Gateway {
         audit: audit.sink,
         logs,
         ...(metrics === undefined ? {} : { metrics }),
+        ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
       };
       try {
@@ -371,6 +388,7 @@ export class Gateway {
       await host.close();
       await logs.close();
       await asyncService.close();
+      await tracer?.shutdown();
       await broker?.close();
       throw error;
     }
@@ -379,7 +397,7 @@ export class Gateway {
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
@@ -459,6 +477,8 @@ export class Gateway {
     // After the host: the last lines of the last calls are written before the files close.
     await this.#logs.close();
     await this.#async.close();
+    // Every call has ended, and its span with it: export what is queued (bounded by the export timeout).
+    await this.#tracer?.shutdown();
     await this.#link.close();
     await this.#broker?.close();
     this.#logger.info('gateway stopped');

@@ -321,7 +321,7 @@ export class AsyncService {
         deadline: Number.POSITIVE_INFINITY,
         retryCount: attempts - 1,
         ...(record.trace === undefined ? {} : { trace: record.trace }),
-      });
+      }, record.source === 'trigger' ? 'pubsub' : 'other');
     } catch (error) {
       if (!this.#closing) this.#logger.debug('async call refused by the pool; retrying shortly', { requestId: record.requestId, error: String(error) });
       return false;

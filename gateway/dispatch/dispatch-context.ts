@@ -15,6 +15,7 @@ import type { AuditSink } from '../security/audit-log.js';
 import type { CallPolicy } from '../security/call-policy.js';
 import type { FunctionLogs } from '../logging/function-logs.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { CallTracer } from '../tracing/call-tracer.js';
 
 export interface DispatchContext {
   registry: Registry;
@@ -46,4 +47,6 @@ export interface DispatchContext {
   metrics?: GatewayMetrics;
   /** Functions' log files, read by `logs-read` (§9.13). */
   logs?: Pick<FunctionLogs, 'fileOf'>;
+  /** Spans (gateway/tracing/): here for the Async intake; absent without an OTLP endpoint. */
+  tracer?: CallTracer;
 }

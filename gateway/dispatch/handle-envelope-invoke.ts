@@ -8,6 +8,7 @@ import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from '../../src/
 import { decodeRequest, InvocationType, LogType, type DecodedRequest } from '../../src/protocol/request.js';
 import { tapLogTail } from '../logging/function-logs.js';
 import type { InvocationResult } from '../runtime/types.js';
+import type { CallSpan } from '../tracing/call-tracer.js';
 import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation, traceOf } from './run-invocation.js';
@@ -72,9 +73,12 @@ function acceptAsync(
   // §7.5: an Async call is in flight until it is accepted; then its durable queue bounds it (§10.6).
   const release = context.clientLimits.admit(address.clientId, requestId);
   let stored: Promise<unknown>;
+  let span: CallSpan | undefined;
   try {
     const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
     context.policy?.assertMayInvoke(address.clientId, fn);
+    // The intake's span; the record keeps its context, so every attempt is its child.
+    span = context.tracer?.startIntake(fn, requestId, traceOf(request));
     stored = context.async.accept(service, fn, {
       clientId: address.clientId,
       requestId,
@@ -83,20 +87,24 @@ function acceptAsync(
       event: request.event,
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
-      trace: traceOf(request),
+      trace: span === undefined ? traceOf(request) : span.trace,
     });
   } catch (error) {
     release();
+    span?.end(toEdgeFCError(error));
     throw error;
   }
   return stored.then(
     () => {
       release();
       context.sink.publish(replyTo, encodeAcceptedReply(requestId));
+      span?.end();
     },
     (error: unknown) => {
       release();
-      fail(context, replyTo, requestId, toEdgeFCError(error));
+      const typed = toEdgeFCError(error);
+      fail(context, replyTo, requestId, typed);
+      span?.end(typed);
     },
   );
 }

@@ -7,6 +7,7 @@ import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from '../../src/
 import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
 import { responseTopicAllowed } from '../security/call-policy.js';
 import { newRequestId } from '../../src/protocol/request-id.js';
+import { readTraceContext } from '../../src/protocol/trace-context.js';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation } from './run-invocation.js';
@@ -62,17 +63,25 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
         invokerContext: undefined,
         qualifier: DEFAULT_QUALIFIER,
         event: message.payload,
+        // §8.6: W3C trace context from the user properties; malformed is dropped (§3.7.2).
+        ...readTraceContext(message.traceparent, message.tracestate),
       },
       arrivedAt,
     );
+    // Out of the client's calls in flight, and timed end to end once its reply is sent: the
+    // same Sync latency histogram as an enveloped call (handle-envelope-invoke.ts).
+    const replied = (): void => {
+      release();
+      context.metrics?.syncReplied(`${address.serviceName}/${address.functionName}`, (context.now() - arrivedAt) / 1000);
+    };
     call.result.then(
       (result) => {
-        release();
         reply(result.payload, { 'x-fc-status': '200' });
+        replied();
       },
       (error: unknown) => {
-        release();
         fail(toEdgeFCError(error));
+        replied();
       },
     );
   } catch (error) {

@@ -15,6 +15,7 @@ import type { FunctionStats } from '../function-host.js';
 import type { FunctionSpec } from '../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from '../runtime/types.js';
 import type { PendingRow } from '../async/async-store.js';
+import type { SpanExportStats } from '../tracing/call-tracer.js';
 
 /**
  * Seconds. From 0.5 ms (a warm call in the gateway's own process) to 60 s (past most function
@@ -29,6 +30,8 @@ export interface MetricSources {
   asyncUnfinished: () => PendingRow[];
   /** Embedded broker only. */
   brokerConnections?: () => number;
+  /** Spans exported and dropped, when spans are exported (gateway/tracing/). */
+  traceSpans?: () => SpanExportStats;
   now?: () => number;
 }
 
@@ -127,6 +130,31 @@ export class GatewayMetrics {
         this.set(oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (now() - oldest) / 1000));
       },
     });
+    const spans = sources.traceSpans;
+    if (spans !== undefined) {
+      // Counters read at scrape: the tracer keeps the totals.
+      new Counter({
+        name: 'edgefc_trace_spans_exported_total',
+        help: 'Spans the OTLP collector accepted',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(spans().exported);
+        },
+      });
+      new Counter({
+        name: 'edgefc_trace_spans_dropped_total',
+        help: 'Spans not exported: queue_full (the collector is slow or down), export_failed (refused, failed or timed out)',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          const now = spans();
+          this.reset();
+          this.inc({ reason: 'queue_full' }, now.queueFull);
+          this.inc({ reason: 'export_failed' }, now.failed);
+        },
+      });
+    }
     const connections = sources.brokerConnections;
     if (connections !== undefined) {
       new Gauge({

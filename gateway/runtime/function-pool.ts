@@ -216,7 +216,7 @@ export class FunctionPool {
     }
     // It may have waited in the queue past its deadline: do not start work nobody waits for.
     if (invocation.deadline <= this.#now()) throw this.#deadlineExceeded(requestId);
-    const instance = await this.#acquire(requestId);
+    const instance = await this.#acquire(invocation);
     try {
       return await instance.invoke(invocation);
     } finally {
@@ -225,7 +225,8 @@ export class FunctionPool {
   }
 
   /** A usable instance with a free slot, started if needed. The slot is taken before returning. */
-  async #acquire(requestId: string): Promise<FunctionInstance> {
+  async #acquire(invocation: Invocation): Promise<FunctionInstance> {
+    const { requestId } = invocation;
     const { maxInstances, instanceConcurrency } = this.#config.fn;
     for (;;) {
       if (this.#closing !== undefined) {
@@ -240,7 +241,10 @@ export class FunctionPool {
           return instance;
         }
       }
-      if (this.#leases.size + this.#starting < maxInstances) return this.#start(requestId);
+      if (this.#leases.size + this.#starting < maxInstances) {
+        invocation.coldStart = true;
+        return this.#start(requestId);
+      }
       // Every instance is busy and the max are running or starting; a slot frees when a call
       // ends or a start settles (the queue's concurrency guarantees one will), or when an
       // instance's own inFlight drops, which it does not tell us about: hence the re-check.

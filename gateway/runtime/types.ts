@@ -25,6 +25,11 @@ export interface Invocation {
   retryCount?: number;
   /** The call's W3C trace context (docs/protocol.md §3.7); absent for calls that came without one. */
   trace?: TraceContext;
+  /**
+   * Set by the pool when this call started the instance it ran on (a cold start); read by its
+   * span (`faas.coldstart`, gateway/tracing/). Written only on that path.
+   */
+  coldStart?: boolean;
 }
 
 /** What a successful call produced. `binary` is true when the handler gave a Buffer. */

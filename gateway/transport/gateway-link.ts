@@ -82,6 +82,11 @@ export class GatewayLink implements GatewayTransport {
       if (properties?.responseTopic !== undefined) message.responseTopic = properties.responseTopic;
       if (properties?.correlationData !== undefined) message.correlationData = properties.correlationData;
       if (properties?.messageExpiryInterval !== undefined) message.messageExpiryInterval = properties.messageExpiryInterval;
+      const userProperties = properties?.userProperties;
+      if (userProperties !== undefined) {
+        message.traceparent = userProperties['traceparent'];
+        message.tracestate = userProperties['tracestate'];
+      }
       const stored = options.onMessage(message, link);
       if (stored !== undefined && packet.qos === 1) deferred.set(packet, stored);
     });

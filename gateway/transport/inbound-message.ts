@@ -9,6 +9,12 @@ export interface InboundMessage {
   correlationData?: Buffer;
   /** MQTT 5 Message Expiry Interval, in seconds: a plain request's budget (§8.1). */
   messageExpiryInterval?: number;
+  /**
+   * MQTT 5 user properties `traceparent` and `tracestate` (W3C Trace Context: MQTT format): a
+   * plain request's trace context (§8.6), unchecked here (readTraceContext drops what is bad).
+   */
+  traceparent?: unknown;
+  tracestate?: unknown;
 }
 
 export interface OutboundProperties {

@@ -23,7 +23,7 @@ import {
   type RequestHeader,
 } from '../protocol/request.js';
 import { encodeFrame } from '../protocol/envelope.js';
-import { ambientTraceContext, childTraceContext, newTraceContext, readTraceContext, type TraceContext } from '../protocol/trace-context.js';
+import { ambientTraceContext, newTraceContext, readTraceContext, type TraceContext } from '../protocol/trace-context.js';
 import { invokeTopic, statusTopic } from '../protocol/topics.js';
 import { callbackify, type NodeCallback } from './callbackify.js';
 import { OfflineQueue } from './offline-queue.js';
@@ -307,8 +307,8 @@ interface PreparedRequest {
 }
 
 /**
- * §3.7.3: the caller's own context; else, inside a function, the running call's trace continued
- * with a span ID for this call; else a new trace per top-level call.
+ * §3.7.3: the caller's own context; else, inside a function, the running call's context passed
+ * on as it is (§3.7.4); else a new trace per top-level call.
  */
 function traceOf(params: InvokeParams, automatic: boolean): TraceContext | undefined {
   if (params.traceparent !== undefined) {
@@ -320,7 +320,7 @@ function traceOf(params: InvokeParams, automatic: boolean): TraceContext | undef
   }
   if (!automatic) return undefined;
   const ambient = ambientTraceContext();
-  return ambient === undefined ? newTraceContext() : childTraceContext(ambient);
+  return ambient ?? newTraceContext();
 }
 
 function toResult(reply: Reply): InvokeResult {

@@ -19,6 +19,7 @@ import { readGatewayLogin } from '../../security/gateway-secrets.js';
 import { resolveConnection } from '../connection.js';
 import { redactUrl } from '../../../src/mqtt/redact-url.js';
 import { DEFAULT_KEEP_DEPLOYMENTS, MAX_KEEP_DEPLOYMENTS } from '../../deployments/deployments.js';
+import { resolveTraceExport } from '../../tracing/trace-export-config.js';
 
 export const START_USAGE = `Usage: edgefc start [options]      (alias: edgefc gateway)
 
@@ -59,6 +60,10 @@ Security (docs/security.md):
   --metrics A         HOST:PORT serving /healthz, /readyz and Prometheus /metrics, or off
                       (default 127.0.0.1:9464, skipped with a warning if taken). /metrics wants
                       "Authorization: Bearer" + the token in <data>/metrics.token (mode 0600)
+  --otlp-endpoint URL export a span per call to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318;
+                      default $OTEL_EXPORTER_OTLP_ENDPOINT, else none; docs/operations.md §4)
+  --otlp-headers-file F   headers for the collector (NAME=VALUE lines, mode 0600), or
+                      $OTEL_EXPORTER_OTLP_HEADERS; never on the command line
   --demo              make a first invocation of the sample EdgeFC/helloworld at start (npm start)
   --skip-demo         do not (the default; kept for older scripts)
   --function-user U   who functions run as when the gateway is root: auto (a uid per function,
@@ -92,31 +97,33 @@ export function parseMetricsAddress(value: string | undefined): { host: string; 
 
 /** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
 export const START_OPTIONS = {
-    template: { type: 'string' },
-    'max-bundle-bytes': { type: 'string' },
+  template: { type: 'string' },
+  'max-bundle-bytes': { type: 'string' },
   'keep-deployments': { type: 'string' },
-    demo: { type: 'boolean', default: false },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    broker: { type: 'string' },
-    username: { type: 'string' },
-    password: { type: 'string' },
-    'password-file': { type: 'string' },
-    'password-stdin': { type: 'boolean', default: false },
-    data: { type: 'string' },
-    access: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'tls-ca': { type: 'string' },
-    'trusted-templates': { type: 'string', multiple: true },
-    insecure: { type: 'boolean', default: false },
-    'store-sync': { type: 'string', default: 'full' },
-    'log-level': { type: 'string', default: 'info' },
-    'log-format': { type: 'string', default: 'text' },
-    metrics: { type: 'string' },
-    'skip-demo': { type: 'boolean', default: false },
-    'function-user': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
+  demo: { type: 'boolean', default: false },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  broker: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  'password-file': { type: 'string' },
+  'password-stdin': { type: 'boolean', default: false },
+  data: { type: 'string' },
+  access: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'trusted-templates': { type: 'string', multiple: true },
+  insecure: { type: 'boolean', default: false },
+  'store-sync': { type: 'string', default: 'full' },
+  'log-level': { type: 'string', default: 'info' },
+  'log-format': { type: 'string', default: 'text' },
+  metrics: { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
+  'otlp-headers-file': { type: 'string' },
+  'skip-demo': { type: 'boolean', default: false },
+  'function-user': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export async function runStart(argv: string[], output: Output): Promise<number> {
@@ -168,7 +175,9 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     if (keepDeployments !== undefined && (!Number.isInteger(keepDeployments) || keepDeployments < 1 || keepDeployments > MAX_KEEP_DEPLOYMENTS)) {
       throw new UsageError(`--keep-deployments must be a whole number from 1 to ${MAX_KEEP_DEPLOYMENTS}`);
     }
+    const traceExport = await resolveTraceExport({ endpoint: values['otlp-endpoint'], headersFile: values['otlp-headers-file'] });
     gateway = await Gateway.start({
+      ...(traceExport === undefined ? {} : { traceExport }),
       ...(values.template === undefined ? {} : { templatePath: values.template }),
       ...(maxBundleBytes === undefined ? {} : { maxBundleBytes }),
       ...(keepDeployments === undefined ? {} : { keepDeployments }),
