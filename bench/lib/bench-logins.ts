@@ -4,7 +4,7 @@
  * principal's connections share its reply topic (docs/security.md §2.1) and a load generator
  * that shared one would measure the fan-out, not the gateway.
  *
- * Every principal is a device that may call the bench functions (`invokers: [devices]`,
+ * Every principal (but the operators asked for) is a device that may call the bench functions (`invokers: [devices]`,
  * templates.ts) and publish and read `bench/#`, the raw baseline's topics (bench-topics.ts), so
  * the raw echo pays the same broker checks as the gateway's calls. Hashes use 1,000 PBKDF2
  * rounds, the floor the access file accepts (password-hash.ts): the bench measures calls, and
@@ -40,7 +40,8 @@ export interface BenchLogins {
   close(): Promise<void>;
 }
 
-export async function createBenchLogins(names: readonly string[]): Promise<BenchLogins> {
+/** `operators`: names among `names` that get the operator role (admin calls: stats, §9). */
+export async function createBenchLogins(names: readonly string[], options: { operators?: readonly string[] } = {}): Promise<BenchLogins> {
   const dir = await mkdtemp(join(tmpdir(), 'edgefc-bench-auth-'));
   await chmod(dir, 0o711);
   const logins = new Map<string, Login>();
@@ -50,7 +51,7 @@ export async function createBenchLogins(names: readonly string[]): Promise<Bench
     logins.set(name, { username: name, password });
     entries.push({
       name,
-      role: PrincipalRole.device,
+      role: options.operators?.includes(name) === true ? PrincipalRole.operator : PrincipalRole.device,
       password: await hashPassword(password, BENCH_HASH_ROUNDS),
       groups: [],
       publish: [...BENCH_GRANTS],
