@@ -3,7 +3,12 @@
  * to a raw MQTT QoS 1 publish loop through the same broker, in the same run.
  *
  *   node dist/bench/async-intake.js [--calls 20000] [--window 256] [--rounds 3] [--broker mqtt://…]
- *     [--modes full,normal,off] [--cpu-prof DIR]
+ *     [--modes full,normal,off] [--cpu-prof DIR] [--insecure]
+ *
+ * Authentication is on, as a user deploys the gateway (issue 14): the gateway's data directory
+ * holds an access file (lib/bench-logins.ts) and every client here logs in as its own principal,
+ * the raw publisher and subscriber included, so both sides pay the broker's checks. `--insecure`
+ * runs the gateway without (to price security: run both and compare the ratios).
  *
  * Each mode starts its own gateway process (`edgefc start`, embedded aedes unless --broker, a
  * fresh data directory, `--store-sync full|normal|off`). The raw loop publishes QoS 1 messages
@@ -34,6 +39,7 @@ import { performance } from 'node:perf_hooks';
 import { connectMqtt } from '../src/mqtt/connect.js';
 import { FCClient } from '../src/index.js';
 import { AdminClient } from '../gateway/cli/admin-client.js';
+import { createBenchLogins, type BenchLogins, type Login } from './lib/bench-logins.js';
 import { childrenUsage, processCpuUs } from './lib/proc.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,11 +53,24 @@ const { values } = parseArgs({
     broker: { type: 'string' },
     modes: { type: 'string', default: 'full,normal,off' },
     'cpu-prof': { type: 'string' },
+    insecure: { type: 'boolean', default: false },
   },
 });
+const INSECURE = values.insecure;
 const CALLS = Number(values.calls);
 const WINDOW = Number(values.window);
 const ROUNDS = Number(values.rounds);
+
+const PUBLISHER = 'b-intake-pub';
+const SUBSCRIBER = 'b-intake-sub';
+const CALLER = 'b-intake-async';
+const OPERATOR = 'b-intake-admin';
+
+/** The principals' logins, or none with --insecure. */
+const logins: BenchLogins | undefined = INSECURE ? undefined : await createBenchLogins([PUBLISHER, SUBSCRIBER, CALLER, OPERATOR], { operators: [OPERATOR] });
+const loginOf = (name: string): Partial<Login> => (logins === undefined ? {} : logins.login(name));
+/** A client ID for `name`: `<principal>_<pid>` with a login (security.md §2.1). */
+const clientIdOf = (name: string): string => `${logins === undefined ? name.replace(/-/g, '_') : name}_${process.pid}`;
 
 async function startGateway(dir: string, sync: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
   const template = join(dir, 'template.yml');
@@ -67,14 +86,15 @@ services:
         codeUri: ${JSON.stringify(join(ROOT, 'functions', 'echo'))}
         maxInstances: 1
         instanceConcurrency: 16
+        invokers: [devices]
         asyncConfiguration:
           maxAsyncQueueLength: 1000000
 `,
   );
   const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']];
-  const args = [...profile, CLI, 'start', '--template', template, '--data', join(dir, `data-${sync}`), '--store-sync', sync, '--skip-demo', '--log-level', 'warn',
-    // The raw QoS 1 baseline shares the broker without a login; measuring with authentication on is issue 14's.
-    '--insecure'];
+  const dataDir = logins === undefined ? join(dir, `data-${sync}`) : await logins.dataDir(`data-${sync}`);
+  const args = [...profile, CLI, 'start', '--template', template, '--data', dataDir, '--store-sync', sync, '--skip-demo', '--log-level', 'warn'];
+  if (logins === undefined) args.push('--insecure');
   if (values.broker !== undefined) args.push('--broker', values.broker);
   else args.push('--port', String(port));
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -114,8 +134,8 @@ async function secondsFor(send: () => Promise<unknown>, done?: Promise<void>): P
 
 /** Raw QoS 1: `window` publishes in flight, done when the subscriber has received all of them; seconds. */
 async function rawQos1(url: string): Promise<number> {
-  const sub = await connectMqtt(url, { clientId: `bench_sub_${process.pid}` });
-  const pub = await connectMqtt(url, { clientId: `bench_pub_${process.pid}` });
+  const sub = await connectMqtt(url, { clientId: clientIdOf(SUBSCRIBER), ...loginOf(SUBSCRIBER) });
+  const pub = await connectMqtt(url, { clientId: clientIdOf(PUBLISHER), ...loginOf(PUBLISHER) });
   await sub.subscribeAsync('bench/intake', { qos: 1 });
   let received = 0;
   const all = new Promise<void>((resolve) => {
@@ -136,7 +156,7 @@ let accepted = 0;
 
 /** Async calls with `window` in flight; done when every one was answered "accepted"; seconds. */
 async function asyncIntake(url: string): Promise<number> {
-  const client = new FCClient({ brokerUrl: url, timeout: 60_000 });
+  const client = new FCClient({ brokerUrl: url, timeout: 60_000, ...loginOf(CALLER) });
   await client.connect();
   const payload = Buffer.alloc(64, 1);
   const send = (): Promise<void> =>
@@ -207,7 +227,7 @@ try {
   for (const sync of values.modes.split(',')) {
     const { proc, url } = await startGateway(dir, sync, port++);
     const pid = proc.pid ?? 0;
-    const admin = new AdminClient({ brokerUrl: url, timeoutMs: 10_000 });
+    const admin = new AdminClient({ brokerUrl: url, timeoutMs: 10_000, ...loginOf(OPERATOR) });
     accepted = 0;
     try {
       await asyncIntake(url).catch(() => 0); // warm-up: instances started, JIT warm
@@ -236,6 +256,7 @@ try {
   }
 } finally {
   await rm(dir, { recursive: true, force: true });
+  await logins?.close();
 }
 
 const cpu = cpus();

@@ -20,7 +20,9 @@ import { PACKAGE_ROOT } from '../gateway/package-root.js';
 import { createContext, ensureDir, type BenchContext, type BenchRow, type Durations } from './lib/context.js';
 import { machineInfo } from './lib/machine.js';
 import type { Target } from './lib/measure.js';
+import { createBenchLogins } from './lib/bench-logins.js';
 import { startMosquitto } from './lib/mosquitto.js';
+import { startSecuredMosquitto } from './lib/secured-mosquitto.js';
 import { renderProfile, summarizeProfileFile, type ProfileSummary } from './lib/profile-summary.js';
 import { renderMachine, renderTable } from './lib/report.js';
 import { BENCH_SERVICE, ECHO_FUNCTION, IN_PROCESS_ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
@@ -32,6 +34,13 @@ import { runTraceExport } from './scenarios/trace-export.js';
 
 /** The standing rule the quick bench holds (issue 5 / foundation): sequential Sync p50, embedded. */
 const QUICK_RULE_P50_US = 1_000;
+/**
+ * The second standing rule (issue 14): the default path's sequential p50 (a function in its own
+ * process, embedded broker, logins on) over the raw echo through Mosquitto. The goal is 1.5×;
+ * the rule is the regression line the quick bench holds until the goal is met (2.3× measured
+ * when it was set).
+ */
+const QUICK_RULE_DEFAULT_PATH_RATIO = 3;
 
 const SCENARIOS = ['latency', 'footprint', 'cold', 'async', 'otel'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
@@ -41,30 +50,59 @@ interface Topology {
   stop(): Promise<void>;
 }
 
+/** Target keys of scenarios 1-2; every one but the `-open` ones logs in (bench-logins.ts). */
+const SECURED_KEYS = ['raw-mosquitto', 'fc-mosquitto', 'raw-embedded', 'fc-embedded', 'fc-mosquitto-inside', 'fc-embedded-inside', 'mqtt5-raw', 'mqtt5-gateway'] as const;
+const RESPONDER_MOSQUITTO = 'b-responder-mosquitto';
+const RESPONDER_EMBEDDED = 'b-responder-embedded';
+/** A target's principal: `b-<key>`, so its client IDs are `b-<key>_0`… (security.md §2.1). */
+const principalOf = (key: string): string => `b-${key}`;
+
+/**
+ * The gateways, brokers and responders of scenarios 1-2, with authentication on as a user would
+ * deploy them: an embedded-broker gateway with an access file, and a gateway on a Mosquitto
+ * configured by `edgefc broker-config mosquitto`. Beside them, to price security side by side in
+ * the same rounds, an `--insecure` embedded gateway and a gateway on the anonymous Mosquitto.
+ */
 async function startTopology(context: BenchContext, options: { execArgv?: string[] } = {}): Promise<Topology> {
   const template = await writeTemplate([echoFunction(ECHO_FUNCTION), echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
-  context.progress('starting gateways (Mosquitto, embedded) and raw echo responders');
+  context.progress('starting gateways (Mosquitto, embedded; with logins and open) and raw echo responders');
   const workerOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
-  const [onMosquitto, embedded] = await Promise.all([
-    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: context.mosquitto.url }, workerOptions),
-    context.startGateway('gateway-embedded', { templatePath: template }, workerOptions),
+  const logins = await createBenchLogins([...SECURED_KEYS.map(principalOf), RESPONDER_MOSQUITTO, RESPONDER_EMBEDDED]);
+  const securedMosquitto = await startSecuredMosquitto(logins, template);
+  const embeddedDataDir = await logins.dataDir('gateway-embedded');
+  const [onMosquitto, embedded, onOpenMosquitto, embeddedOpen] = await Promise.all([
+    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: securedMosquitto.url, secured: { dataDir: securedMosquitto.dataDir, brokerLogin: securedMosquitto.gatewayLogin } }, workerOptions),
+    context.startGateway('gateway-embedded', { templatePath: template, secured: { dataDir: embeddedDataDir } }, workerOptions),
+    context.startGateway('gateway-mosquitto-open', { templatePath: template, brokerUrl: context.mosquitto.url }, workerOptions),
+    context.startGateway('gateway-embedded-open', { templatePath: template }, workerOptions),
   ]);
-  const [responderMosquitto, responderEmbedded] = await Promise.all([
-    context.startResponder(context.mosquitto.url, true),
-    context.startResponder(embedded.url, false),
+  const [responderMosquitto, responderEmbedded, responderOpen] = await Promise.all([
+    context.startResponder(securedMosquitto.url, true, logins.login(RESPONDER_MOSQUITTO)),
+    context.startResponder(embedded.url, false, logins.login(RESPONDER_EMBEDDED)),
+    context.startResponder(context.mosquitto.url, false),
   ]);
-  const client = (key: string, protocol: 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw', url: string, fn = ECHO_FUNCTION) =>
-    context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix: `bench_${key.replace(/-/g, '_')}_` }, workerOptions);
-  const brokerPid = context.mosquitto.pid;
+  type Protocol = 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw';
+  const client = (key: string, protocol: Protocol, url: string, fn = ECHO_FUNCTION) => {
+    const secured = !key.endsWith('-open');
+    const login = secured ? logins.login(principalOf(key)) : undefined;
+    const clientIdPrefix = login === undefined ? `bench_${key.replace(/-/g, '_')}_` : `${login.username}_`;
+    return context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix, ...(login === undefined ? {} : { login }) }, workerOptions);
+  };
+  const mosquittoUrl = securedMosquitto.url;
+  const brokerPid = securedMosquitto.pid;
+  const openBrokerPid = context.mosquitto.pid;
   const targets: Target[] = [
-    { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
-    { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', context.mosquitto.url), gateway: onMosquitto, brokerPid },
+    { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', mosquittoUrl), responder: responderMosquitto, brokerPid },
+    { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', mosquittoUrl), gateway: onMosquitto, brokerPid },
     { key: 'raw-embedded', label: 'raw echo, embedded aedes (in the gateway process)', client: await client('raw-embedded', 'raw', embedded.url), responder: responderEmbedded },
     { key: 'fc-embedded', label: 'gateway (FCClient), embedded broker', client: await client('fc-embedded', 'fc', embedded.url), gateway: embedded },
-    { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', context.mosquitto.url, IN_PROCESS_ECHO_FUNCTION), gateway: onMosquitto, brokerPid },
+    { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', mosquittoUrl, IN_PROCESS_ECHO_FUNCTION), gateway: onMosquitto, brokerPid },
     { key: 'fc-embedded-inside', label: 'gateway (FCClient), embedded broker, isolation: none', client: await client('fc-embedded-inside', 'fc', embedded.url, IN_PROCESS_ECHO_FUNCTION), gateway: embedded },
-    { key: 'mqtt5-raw', label: 'raw MQTT 5 request/response, Mosquitto', client: await client('mqtt5-raw', 'mqtt5-raw', context.mosquitto.url), responder: responderMosquitto, brokerPid },
-    { key: 'mqtt5-gateway', label: 'gateway, MQTT 5 plain request, Mosquitto', client: await client('mqtt5-gateway', 'mqtt5-gateway', context.mosquitto.url), gateway: onMosquitto, brokerPid },
+    { key: 'mqtt5-raw', label: 'raw MQTT 5 request/response, Mosquitto', client: await client('mqtt5-raw', 'mqtt5-raw', mosquittoUrl), responder: responderMosquitto, brokerPid },
+    { key: 'mqtt5-gateway', label: 'gateway, MQTT 5 plain request, Mosquitto', client: await client('mqtt5-gateway', 'mqtt5-gateway', mosquittoUrl), gateway: onMosquitto, brokerPid },
+    { key: 'raw-mosquitto-open', label: 'raw echo, anonymous Mosquitto', client: await client('raw-mosquitto-open', 'raw', context.mosquitto.url), responder: responderOpen, brokerPid: openBrokerPid },
+    { key: 'fc-mosquitto-open', label: 'gateway (FCClient), anonymous Mosquitto', client: await client('fc-mosquitto-open', 'fc', context.mosquitto.url), gateway: onOpenMosquitto, brokerPid: openBrokerPid },
+    { key: 'fc-embedded-open', label: 'gateway (FCClient), embedded broker, --insecure', client: await client('fc-embedded-open', 'fc', embeddedOpen.url), gateway: embeddedOpen },
   ];
   // One call each: instance starts belong to scenario 4, not to anybody's warm-up.
   for (const target of targets) await target.client.once(30_000);
@@ -72,8 +110,10 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     targets,
     stop: async () => {
       await Promise.all(targets.map((target) => target.client.stop()));
-      await Promise.all([responderMosquitto.stop(), responderEmbedded.stop()]);
-      await Promise.all([onMosquitto.stop(), embedded.stop()]);
+      await Promise.all([responderMosquitto.stop(), responderEmbedded.stop(), responderOpen.stop()]);
+      await Promise.all([onMosquitto.stop(), embedded.stop(), onOpenMosquitto.stop(), embeddedOpen.stop()]);
+      await securedMosquitto.close();
+      await logins.close();
     },
   };
 }
@@ -127,7 +167,8 @@ async function main(): Promise<number> {
       'measure-ms': { type: 'string' },
       /**
        * Comma-separated target keys for scenarios 1-2 (raw-mosquitto, fc-mosquitto, raw-embedded,
-       * fc-embedded, fc-mosquitto-inside, fc-embedded-inside, mqtt5-raw, mqtt5-gateway).
+       * fc-embedded, fc-mosquitto-inside, fc-embedded-inside, mqtt5-raw, mqtt5-gateway, and the
+       * unauthenticated raw-mosquitto-open, fc-mosquitto-open, fc-embedded-open).
        */
       targets: { type: 'string' },
     },
@@ -151,6 +192,7 @@ async function main(): Promise<number> {
   const rows: BenchRow[] = [];
   let exitCode = 0;
   let quickRule: { p50Us: number; limitUs: number; met: boolean } | undefined;
+  let ratioRule: { ratio: number; limit: number; met: boolean } | undefined;
   try {
     if (values.profile) {
       const profiles = await runProfile(context, Number(values['profile-seconds']), Number(values['profile-in-flight']), targetKeys ?? ['fc-embedded', 'fc-mosquitto']);
@@ -166,6 +208,11 @@ async function main(): Promise<number> {
           rows.push(...outcome.rows);
           const p50Us = outcome.p50UsByTarget['fc-embedded'];
           if (p50Us !== undefined) quickRule = { p50Us, limitUs: QUICK_RULE_P50_US, met: p50Us < QUICK_RULE_P50_US };
+          const rawUs = outcome.p50UsByTarget['raw-mosquitto'];
+          if (p50Us !== undefined && rawUs !== undefined && rawUs > 0) {
+            const ratio = Math.round((p50Us / rawUs) * 100) / 100;
+            ratioRule = { ratio, limit: QUICK_RULE_DEFAULT_PATH_RATIO, met: ratio <= QUICK_RULE_DEFAULT_PATH_RATIO };
+          }
         }
         if (only.includes('footprint')) {
           rows.push(...(await runFootprint(context, topology.targets.find((target) => target.key === 'raw-mosquitto'))));
@@ -191,10 +238,15 @@ async function main(): Promise<number> {
     process.stdout.write(`\nstanding rule: sequential Sync p50 through the embedded gateway ${quickRule.p50Us} µs < ${quickRule.limitUs} µs: ${verdict}\n`);
     if (!quickRule.met) exitCode = 1;
   }
+  if (ratioRule !== undefined) {
+    const verdict = ratioRule.met ? 'holds' : 'BROKEN';
+    process.stdout.write(`standing rule: default path p50 (embedded broker, logins on) ${ratioRule.ratio}× the raw echo ≤ ${ratioRule.limit}× (goal 1.5×): ${verdict}\n`);
+    if (!ratioRule.met) exitCode = 1;
+  }
   const out = values.out ?? join(resultsDir, 'latest.json');
   await writeFile(
     out,
-    `${JSON.stringify({ mode: quick ? 'quick' : 'full', elapsedS, durations, machine, quickRule, rows }, null, 2)}\n`,
+    `${JSON.stringify({ mode: quick ? 'quick' : 'full', elapsedS, durations, machine, quickRule, ratioRule, rows }, null, 2)}\n`,
   );
   process.stderr.write(`results: ${out}\n`);
   return exitCode;

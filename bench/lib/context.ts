@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Login } from './bench-logins.js';
 import type { ConnectArgs, RunArgs, RunResult } from '../workers/client.js';
 import type { GatewayStartArgs, GatewayStarted, GatewayUsage } from '../workers/gateway.js';
 import { Histogram, type LatencySummary } from './histogram.js';
@@ -48,7 +49,7 @@ export interface BenchContext {
   resultsDir: string;
   progress(message: string): void;
   startGateway(name: string, args: GatewayStartArgs, options?: { execArgv?: string[] }): Promise<BenchGateway>;
-  startResponder(url: string, mqtt5: boolean): Promise<BenchResponder>;
+  startResponder(url: string, mqtt5: boolean, login?: Login): Promise<BenchResponder>;
   startClient(name: string, args: ConnectArgs, options?: { execArgv?: string[] }): Promise<BenchClient>;
 }
 
@@ -106,9 +107,9 @@ export function createContext(options: { quick: boolean; durations: Durations; m
         stop: () => release(worker, () => worker.call('stop')),
       };
     },
-    async startResponder(url, mqtt5) {
+    async startResponder(url, mqtt5, login) {
       const worker = await track('responder', 'responder.js');
-      const { pid } = await worker.call<{ pid: number }>('start', { url, mqtt5 });
+      const { pid } = await worker.call<{ pid: number }>('start', { url, mqtt5, ...(login === undefined ? {} : { login }) });
       return {
         pid,
         usage: () => worker.call('usage'),

@@ -37,6 +37,8 @@ export function echoFunction(
     `instanceConcurrency: ${options.instanceConcurrency ?? 32}`,
     `maxInstances: ${options.maxInstances ?? 2}`,
     'maxQueueLength: 10000',
+    // Bench clients are devices (bench-logins.ts); the default would admit operators only.
+    'invokers: [devices]',
     ...(options.isolation === undefined ? [] : [`isolation: ${options.isolation}`]),
   ]);
 }

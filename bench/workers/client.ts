@@ -33,7 +33,10 @@ export interface ConnectArgs {
   service: string;
   fn: string;
   connections: number;
+  /** Client IDs are this prefix and the connection's number; with a login, `<username>_`. */
   clientIdPrefix: string;
+  /** Authentication on (bench-logins.ts): every connection of this process is this principal. */
+  login?: { username: string; password: string };
 }
 
 export interface RunArgs {
@@ -149,22 +152,24 @@ class RawRequester implements Requester {
 async function openRequester(args: ConnectArgs, clientId: string): Promise<Requester> {
   switch (args.protocol) {
     case 'fc': {
-      const client = new FCClient({ brokerUrl: args.url, clientId, timeout: 30_000 });
+      const client = new FCClient({ brokerUrl: args.url, clientId, timeout: 30_000, ...args.login });
       await client.connect();
       return new FcRequester(client, args.service, args.fn);
     }
     case 'raw': {
-      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 4, connectTimeoutMs: 10_000 });
+      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 4, connectTimeoutMs: 10_000, ...args.login });
       await mqtt.subscribeAsync(RAW_REPLY_PREFIX + clientId, { qos: 1 });
       return new RawRequester(mqtt, RAW_REQUEST_PREFIX + clientId, undefined);
     }
     case 'mqtt5-gateway':
     case 'mqtt5-raw': {
-      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 5, connectTimeoutMs: 10_000 });
-      // §8.5: a plain request through the gateway must name the caller's own reply topic.
-      const replyTopic = args.protocol === 'mqtt5-raw' ? RR_REPLY_PREFIX + clientId : gatewayReplyTopic(clientId);
+      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 5, connectTimeoutMs: 10_000, ...args.login });
+      // §8.5: a plain request through the gateway must name the caller's own reply topic, whose
+      // address is the principal's name when it logs in (security.md §2.1).
+      const address = args.login?.username ?? clientId;
+      const replyTopic = args.protocol === 'mqtt5-raw' ? RR_REPLY_PREFIX + clientId : gatewayReplyTopic(address);
       await mqtt.subscribeAsync(replyTopic, { qos: 1 });
-      const requestTopic = args.protocol === 'mqtt5-raw' ? RR_REQUEST_PREFIX + clientId : invokeTopic(clientId, args.service, args.fn);
+      const requestTopic = args.protocol === 'mqtt5-raw' ? RR_REQUEST_PREFIX + clientId : invokeTopic(address, args.service, args.fn);
       return new RawRequester(mqtt, requestTopic, replyTopic);
     }
   }

@@ -14,6 +14,12 @@ export interface GatewayStartArgs {
   templatePath: string;
   /** External broker; absent: the embedded broker on a free port. */
   brokerUrl?: string;
+  /**
+   * Authentication on (docs/security.md), as a user deploys it: this data directory holds the
+   * access file (bench-logins.ts) and, on Mosquitto, `brokerLogin` is what broker-config wrote
+   * for the gateway. Absent: `--insecure`, in a data directory of its own.
+   */
+  secured?: { dataDir: string; brokerLogin?: { username: string; password: string } };
 }
 
 export interface GatewayStarted {
@@ -33,8 +39,8 @@ export interface GatewayUsage {
 
 let gateway: Gateway | undefined;
 /** Each gateway its own data directory: two gateways opening one store at once collide (UNIQUE meta.key). */
-const dataDir = mkdtempSync(join(tmpdir(), 'edgefc-bench-gateway-'));
-process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+const ownDataDir = mkdtempSync(join(tmpdir(), 'edgefc-bench-gateway-'));
+process.once('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
 
 serve({
   start: async (args: GatewayStartArgs): Promise<GatewayStarted> => {
@@ -42,10 +48,7 @@ serve({
     gateway = await Gateway.start({
       templatePath: args.templatePath,
       logger: createStreamLogger({ level: 'warn' }),
-      dataDir,
-      // The raw baselines' echo clients share the broker without logins; the bench with
-      // authentication on is issue 14's (docs/security.md).
-      insecure: true,
+      ...(args.secured === undefined ? { dataDir: ownDataDir, insecure: true } : { dataDir: args.secured.dataDir, ...args.secured.brokerLogin }),
       ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
     });
     return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };

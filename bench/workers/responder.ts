@@ -17,9 +17,11 @@ let client: MqttClient | undefined;
 let answered = 0;
 
 serve({
-  start: async (args: { url: string; mqtt5: boolean }): Promise<{ pid: number }> => {
+  start: async (args: { url: string; mqtt5: boolean; login?: { username: string; password: string } }): Promise<{ pid: number }> => {
     client = await connectMqtt(args.url, {
-      clientId: `bench-responder-${process.pid}`,
+      // With a login, the client ID must be the principal's name or name_suffix (security.md §2.1).
+      clientId: args.login === undefined ? `bench-responder-${process.pid}` : `${args.login.username}_${process.pid}`,
+      ...args.login,
       protocolVersion: args.mqtt5 ? 5 : 4,
       connectTimeoutMs: 5_000,
     });
