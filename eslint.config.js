@@ -23,6 +23,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'src/dist/**',
       'node_modules/**',
       'coverage/**',
       '.edgefc/**',
