@@ -77,6 +77,25 @@ export default tseslint.config(
     },
   },
   {
+    // The gateway (and the benchmarks, built with it) use the SDK as a package: `edgefc`,
+    // `edgefc/protocol`, `edgefc/mqtt`, `edgefc/client` (src/package.json "exports"), never its
+    // files. `node scripts/sdk-imports.mjs` rewrites the relative form.
+    files: ['gateway/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src(/|$)',
+              message: 'import the SDK by its package names (edgefc, edgefc/protocol, ...): run `node scripts/sdk-imports.mjs`.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [js.configs.recommended],
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals },
