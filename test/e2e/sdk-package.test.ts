@@ -219,7 +219,9 @@ describe('the SDK and the gateway as two packages', () => {
     });
 
     it('from CommonJS: require("edgefc"), a Sync call, and a typed error through the callback', async () => {
-      const stdout = await ok(process.execPath, ['invoke.cjs'], { cwd: project, env });
+      const { code, stdout, stderr } = await run(process.execPath, ['invoke.cjs'], { cwd: project, env });
+      expect(stderr).toBe(''); // require() of the ES module build: no ExperimentalWarning on Node >= 20.19
+      expect(code).toBe(0);
       expect(JSON.parse(stdout)).toEqual({ payload: expect.stringMatching(/^Hello/), code: 'FunctionNotFound', typed: true });
     });
 
