@@ -36,7 +36,7 @@ export default tseslint.config(
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        // Finds the nearest tsconfig.json: the root one for src/gateway/bench, test/tsconfig.json for tests.
+        // Finds the nearest tsconfig.json: src/tsconfig.json for the SDK, the root one for gateway/bench, test/tsconfig.json for tests.
         projectService: { allowDefaultProject: ['vitest.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
