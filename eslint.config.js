@@ -78,8 +78,8 @@ export default tseslint.config(
   },
   {
     // The gateway (and the benchmarks, built with it) use the SDK as a package: `edgefc`,
-    // `edgefc/protocol`, `edgefc/mqtt`, `edgefc/client` (src/package.json "exports"), never its
-    // files. `node scripts/sdk-imports.mjs` rewrites the relative form.
+    // `edgefc/errors`, `edgefc/protocol`, `edgefc/mqtt`, `edgefc/client`, `edgefc/request-channel`
+    // (src/package.json "exports"), never its files. `node scripts/sdk-imports.mjs` rewrites the relative form.
     files: ['gateway/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

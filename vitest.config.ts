@@ -11,9 +11,12 @@ export default defineConfig({
     // go to the sources instead, the same modules the tests import by relative path, so an error
     // class or a trace-context store is one object, not a compiled and a source copy. Child
     // processes (function runners) are compiled code and resolve the package as Node does.
+    // One line per export of src/package.json.
     alias: [
       { find: /^edgefc$/, replacement: sdkSource('index.ts') },
+      { find: /^edgefc\/errors$/, replacement: sdkSource('errors.ts') },
       { find: /^edgefc\/(protocol|mqtt|client)$/, replacement: sdkSource('$1/index.ts') },
+      { find: /^edgefc\/request-channel$/, replacement: sdkSource('client/request-channel.ts') },
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Rewrites relative imports of the SDK's sources (`../src/protocol/topics.js`) in the gateway
- * and benchmark code into the SDK package's names (`edgefc/protocol`): the gateway package
+ * and benchmark code into the SDK package's names (`edgefc/protocol`, `edgefc/errors`, ...): the gateway package
  * depends on the `edgefc` package, never on files of src/ (docs/architecture.md, "Packages";
  * eslint.config.js refuses the relative form in gateway/ and bench/).
  *
@@ -24,11 +24,13 @@ const SRC = join(ROOT, 'src');
 /** Which package name carries each file of src/ (paths relative to src/, compiled names). */
 const SUBPATH_OF = {
   'index.js': 'edgefc',
-  'errors.js': 'edgefc',
   'client/fc-client.js': 'edgefc',
+  // The narrow names first: `edgefc` loads FCClient and with it mqtt, which a function process
+  // (the Node.js runner imports the error classes) should not load for nothing.
+  'errors.js': 'edgefc/errors',
   'client/options.js': 'edgefc/client',
-  'client/request-channel.js': 'edgefc/client',
   'client/index.js': 'edgefc/client',
+  'client/request-channel.js': 'edgefc/request-channel',
 };
 /** Whole directories whose barrel (`index.ts`) re-exports every file. */
 const SUBPATH_OF_DIR = { protocol: 'edgefc/protocol', mqtt: 'edgefc/mqtt' };
