@@ -31,8 +31,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { connectMqtt } from '../src/mqtt/connect.js';
-import { FCClient } from '../src/index.js';
+import { connectMqtt } from 'edgefc/mqtt';
+import { FCClient } from 'edgefc';
 import { AdminClient } from '../gateway/cli/admin-client.js';
 import { childrenUsage, processCpuUs } from './lib/proc.js';
 

@@ -3,8 +3,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
-import type { InvokeParams } from '../../../src/client/fc-client.js';
+import { FCClient, logResultOf } from 'edgefc';
+import type { InvokeParams } from 'edgefc';
 import { UsageError } from '../usage-error.js';
 import { connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { assertRequestId } from '../../../src/protocol/names.js';
+import { assertRequestId } from 'edgefc/protocol';
 import { defaultDataDir } from '../../data-dir.js';
 import { logFilePath } from '../../logging/function-logs.js';
 import { follow, readTail, type LogRecord } from '../../logging/log-reader.js';
