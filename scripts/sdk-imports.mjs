@@ -45,7 +45,15 @@ function packageNameFor(file, specifier) {
   const direct = SUBPATH_OF[inSrc];
   if (direct !== undefined) return direct;
   const [dir, ...rest] = inSrc.split('/');
-  if (rest.length === 1 && dir !== undefined && SUBPATH_OF_DIR[dir] !== undefined) return SUBPATH_OF_DIR[dir];
+  if (rest.length === 1 && dir !== undefined && SUBPATH_OF_DIR[dir] !== undefined) {
+    // A file added to src/protocol/ or src/mqtt/ after the barrel was written: say so, rather
+    // than leave an import of a name the package does not export.
+    const barrel = readFileSync(join(SRC, dir, 'index.ts'), 'utf8');
+    if (!barrel.includes(`'./${rest[0]}'`)) {
+      throw new Error(`${relative(ROOT, file)}: src/${inSrc} is not re-exported by src/${dir}/index.ts: add export * from './${rest[0]}'; there`);
+    }
+    return SUBPATH_OF_DIR[dir];
+  }
   throw new Error(`${relative(ROOT, file)}: src/${inSrc} is not part of any export of the edgefc package (see the header of scripts/sdk-imports.mjs)`);
 }
 
