@@ -23,6 +23,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'src/dist/**',
       'node_modules/**',
       'coverage/**',
       '.edgefc/**',
@@ -35,7 +36,7 @@ export default tseslint.config(
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        // Finds the nearest tsconfig.json: the root one for src/gateway/bench, test/tsconfig.json for tests.
+        // Finds the nearest tsconfig.json: src/tsconfig.json for the SDK, the root one for gateway/bench, test/tsconfig.json for tests.
         projectService: { allowDefaultProject: ['vitest.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -69,6 +70,25 @@ export default tseslint.config(
             {
               regex: '^(\\.\\./)+(gateway|bench|test)(/|$)',
               message: 'src/ is the SDK: it must not import the gateway, benchmarks or tests.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The gateway (and the benchmarks, built with it) use the SDK as a package: `edgefc`,
+    // `edgefc/errors`, `edgefc/protocol`, `edgefc/mqtt`, `edgefc/client`, `edgefc/request-channel`
+    // (src/package.json "exports"), never its files. `node scripts/sdk-imports.mjs` rewrites the relative form.
+    files: ['gateway/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src(/|$)',
+              message: 'import the SDK by its package names (edgefc, edgefc/protocol, ...): run `node scripts/sdk-imports.mjs`.',
             },
           ],
         },

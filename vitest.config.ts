@@ -1,6 +1,24 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** src/ as TypeScript: one copy of the SDK for tests and the gateway code they run. */
+const sdkSource = (path: string): string => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The gateway imports the SDK by package name (`edgefc`, `edgefc/protocol`, ...; src/package.json
+    // "exports"), which Node resolves to the compiled src/dist. Under the test runner those names
+    // go to the sources instead, the same modules the tests import by relative path, so an error
+    // class or a trace-context store is one object, not a compiled and a source copy. Child
+    // processes (function runners) are compiled code and resolve the package as Node does.
+    // One line per export of src/package.json.
+    alias: [
+      { find: /^edgefc$/, replacement: sdkSource('index.ts') },
+      { find: /^edgefc\/errors$/, replacement: sdkSource('errors.ts') },
+      { find: /^edgefc\/(protocol|mqtt|client)$/, replacement: sdkSource('$1/index.ts') },
+      { find: /^edgefc\/request-channel$/, replacement: sdkSource('client/request-channel.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     // Forks, not threads: tests spawn brokers and child processes and set socket options; a

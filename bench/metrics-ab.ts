@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FCClient } from '../src/index.js';
+import { FCClient } from 'edgefc';
 import { Gateway } from '../gateway/gateway.js';
 import { silentLogger } from '../gateway/logging/logger.js';
 import { SAMPLE_TEMPLATE } from '../gateway/package-root.js';

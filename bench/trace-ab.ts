@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Gateway } from '../gateway/gateway.js';
-import { FCClient } from '../src/index.js';
+import { FCClient } from 'edgefc';
 import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction } from './lib/templates.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, block: { type: 'string', default: '250' }, aa: { type: 'boolean', default: false } } });

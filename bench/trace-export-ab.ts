@@ -27,13 +27,13 @@ import { parseArgs } from 'node:util';
 import { watchModules } from './lib/module-watch.js';
 
 const modules = watchModules();
-const { FCClient } = await import('../src/index.js');
+const { FCClient } = await import('edgefc');
 const { Gateway } = await import('../gateway/gateway.js');
 const { silentLogger } = await import('../gateway/logging/logger.js');
 const { SAMPLE_TEMPLATE } = await import('../gateway/package-root.js');
 type GatewayOptions = import('../gateway/gateway.js').GatewayOptions;
 type GatewayType = import('../gateway/gateway.js').Gateway;
-type ClientType = import('../src/index.js').FCClient;
+type ClientType = import('edgefc').FCClient;
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, calls: { type: 'string', default: '500' }, compare: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);

@@ -2,7 +2,7 @@
  * Runs the registry's functions: one pool per function, created on first call (a deployed but
  * never-called function costs no process), all closed together on shutdown.
  */
-import { ServiceUnavailableError } from '../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import type { Logger } from './logging/logger.js';
 import { formatFunctionLogLine } from './logging/function-log.js';
 import { FunctionLogs } from './logging/function-logs.js';

@@ -17,9 +17,9 @@
  *   separately (`lateness`) so it can be told apart from the system's.
  */
 import type { MqttClient } from 'mqtt';
-import { FCClient } from '../../src/client/fc-client.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
-import { replyTopic as gatewayReplyTopic, invokeTopic } from '../../src/protocol/topics.js';
+import { FCClient } from 'edgefc';
+import { connectMqtt } from 'edgefc/mqtt';
+import { replyTopic as gatewayReplyTopic, invokeTopic } from 'edgefc/protocol';
 import { RAW_REPLY_PREFIX, RAW_REQUEST_PREFIX, RR_REPLY_PREFIX, RR_REQUEST_PREFIX } from '../lib/bench-topics.js';
 import { Histogram, type HistogramJson } from '../lib/histogram.js';
 import { serve } from '../lib/ipc.js';

@@ -9,7 +9,7 @@
  * QoS 1 both ways, TCP_NODELAY (src/mqtt/connect.ts), like the gateway.
  */
 import type { MqttClient } from 'mqtt';
-import { connectMqtt } from '../../src/mqtt/connect.js';
+import { connectMqtt } from 'edgefc/mqtt';
 import { RAW_REPLY_PREFIX, RAW_REQUEST_PREFIX, RR_REQUEST_PREFIX } from '../lib/bench-topics.js';
 import { serve } from '../lib/ipc.js';
 

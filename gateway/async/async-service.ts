@@ -15,7 +15,7 @@ import {
   ServiceUnavailableError,
   toEdgeFCError,
   type WireError,
-} from '../../src/errors.js';
+} from 'edgefc/errors';
 import type { FunctionHost } from '../function-host.js';
 import type { Logger } from '../logging/logger.js';
 import type { Registry } from '../registry/registry.js';

@@ -19,7 +19,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { nanoid } from 'nanoid';
-import { ServiceUnavailableError, type WireError } from '../../src/errors.js';
+import { ServiceUnavailableError, type WireError } from 'edgefc/errors';
 import {
   FINISHED_STATES,
   type InvocationRecord,

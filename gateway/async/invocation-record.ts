@@ -2,8 +2,8 @@
  * An Async invocation's state and record (docs/protocol.md §10.3), as the store keeps it and as
  * `edgefc invocations`, the admin operations and the status topic show it.
  */
-import type { WireError } from '../../src/errors.js';
-import type { TraceContext } from '../../src/protocol/trace-context.js';
+import type { WireError } from 'edgefc/errors';
+import type { TraceContext } from 'edgefc/protocol';
 
 export const InvocationState = {
   enqueued: 'enqueued',

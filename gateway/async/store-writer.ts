@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { StoreSync } from './store-schema.js';
 import type { WriterData, WriterMessage } from './store-writer-worker.js';

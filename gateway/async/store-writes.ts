@@ -13,7 +13,7 @@
  * than the event.
  */
 import type Database from 'better-sqlite3';
-import type { WireError } from '../../src/errors.js';
+import type { WireError } from 'edgefc/errors';
 import { FINISHED_STATES, type InvocationState, type NewInvocation } from './invocation-record.js';
 
 /** What ends a call (async-service.ts builds it; `markFinished` writes it). */

@@ -34,7 +34,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { BrokerAuth } from '../security/broker-auth.js';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import { guardPacketSize } from './packet-size-guard.js';
 import { createQos0Shedder } from './qos0-shedding.js';
 

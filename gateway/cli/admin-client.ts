@@ -2,13 +2,13 @@
  * Sends admin operations (docs/protocol.md §9) to a running gateway over MQTT.
  */
 import { nanoid } from 'nanoid';
-import { newRequestId } from '../../src/protocol/request-id.js';
-import { InternalError, RequestTimeoutError } from '../../src/errors.js';
-import { encodeFrame } from '../../src/protocol/envelope.js';
-import { ReplyStatus } from '../../src/protocol/reply.js';
-import { adminTopic } from '../../src/protocol/topics.js';
-import { RequestChannel } from '../../src/client/request-channel.js';
-import { resolveClientOptions, type ClientTls } from '../../src/client/options.js';
+import { newRequestId } from 'edgefc/protocol';
+import { InternalError, RequestTimeoutError } from 'edgefc/errors';
+import { encodeFrame } from 'edgefc/protocol';
+import { ReplyStatus } from 'edgefc/protocol';
+import { adminTopic } from 'edgefc/protocol';
+import { RequestChannel } from 'edgefc/request-channel';
+import { resolveClientOptions, type ClientTls } from 'edgefc/client';
 
 export interface AdminClientOptions {
   brokerUrl: string;

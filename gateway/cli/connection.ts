@@ -15,8 +15,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClientTls } from '../../src/client/options.js';
-import { PASSWORD_ENV, USERNAME_ENV, BROKER_URL_ENV } from '../../src/client/options.js';
+import type { ClientTls } from 'edgefc/client';
+import { PASSWORD_ENV, USERNAME_ENV, BROKER_URL_ENV } from 'edgefc/client';
 import { defaultDataDir } from '../data-dir.js';
 import { LOCAL_CREDENTIAL_FILE, readLocalCredential, type LocalCredential } from '../security/local-credential.js';
 import { UsageError } from './usage-error.js';

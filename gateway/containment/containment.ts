@@ -18,7 +18,7 @@
  */
 import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { EdgeFCError, ServiceUnavailableError } from '../../src/errors.js';
+import { EdgeFCError, ServiceUnavailableError } from 'edgefc/errors';
 import type { Logger } from '../logging/logger.js';
 import { Isolation, type FunctionSpec, type RunAs, type Template } from '../registry/types.js';
 import { prepareCodeRoot, removeUnusedCode, type StagedCode } from './code-stager.js';

@@ -10,7 +10,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 
 export const FUNCTION_UIDS_FILE = 'function-uids.json';
 

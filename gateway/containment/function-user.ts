@@ -7,7 +7,7 @@
  * /etc/passwd entry, and nothing on the box has to be provisioned for a new function.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 
 export type FunctionUserSetting =
   /** Root: one user per function, from DEFAULT_UID_RANGE. Not root: the gateway's own user. */

@@ -1,14 +1,16 @@
 /**
  * What a function running as its own user must still be able to read: the node binary, the
- * compiled child runner (dist/), the `linkedge-core-sdk` shim (runtime-modules/) and the
- * packages the SDK imports (node_modules/). A function uid is no one in particular, so these
- * must be readable by "other" all the way down from /. An install under /root (0700) is not:
+ * compiled child runner (dist/), the `linkedge-core-sdk` shim (runtime-modules/), the SDK
+ * package it loads (src/dist in a checkout) and the packages the SDK imports (node_modules/).
+ * A function uid is no one in particular, so these must be readable by "other" all the way
+ * down from /. An install under /root (0700) is not:
  * the gateway says so at start instead of every Node.js function failing to load.
  *
  * Checked: each path and its ancestors (o+x on directories, o+r on the path itself); not every
  * file below, which `npm install` and `tsc` create 0644/0755 under the usual umask 022.
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { packageRoot, runnerPath, runtimeModulesDir } from '../runtime/node/child-entry.js';
 
@@ -29,7 +31,19 @@ export function readableByOthers(path: string): boolean {
 
 function neededByFunctions(): string[] {
   // The runner may not be built yet: starting a Node.js function says so then, per call.
-  return [process.execPath, dirname(runnerPath), runtimeModulesDir, join(packageRoot, 'node_modules')].filter((path) => existsSync(path));
+  return [process.execPath, dirname(runnerPath), runtimeModulesDir, join(packageRoot, 'node_modules'), ...sdkDir()].filter((path) => existsSync(path));
+}
+
+/**
+ * The SDK package's compiled code, which the shim and the runner load: in a checkout
+ * node_modules/edgefc is a workspace link to src/, so its files are not under node_modules/.
+ */
+function sdkDir(): string[] {
+  try {
+    return [dirname(createRequire(import.meta.url).resolve('edgefc'))];
+  } catch {
+    return []; // not built yet: the runner's own check reports it
+  }
 }
 
 function whyUnreadable(path: string): string | undefined {

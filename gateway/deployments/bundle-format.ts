@@ -11,7 +11,7 @@
  * executable). Entries are in path order, so the same tree always packs to the same bytes and
  * the same sha256.
  */
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 
 export const BUNDLE_MAGIC = 'EDGEFC-BUNDLE 1\n';
 

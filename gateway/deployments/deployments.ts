@@ -5,7 +5,7 @@
  * with the checks of a start, switched to by the Deployer, and only then listed and made
  * current: a refused one leaves nothing behind and the old deployment serves on.
  */
-import { FunctionNotFoundError, InvalidArgumentError } from '../../src/errors.js';
+import { FunctionNotFoundError, InvalidArgumentError } from 'edgefc/errors';
 import type { Logger } from '../logging/logger.js';
 import type { DeployResult, Deployer } from '../registry/deployer.js';
 import { loadTemplate } from '../registry/load-template.js';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 import { loadTemplate } from '../registry/load-template.js';
 import { encodeBundle, type BundleFile } from './bundle-format.js';
 import { IGNORE_FILE, IgnoreRules } from './ignore-file.js';

@@ -5,7 +5,7 @@
  * the principal that began it, and one left idle is dropped.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AccessDeniedError, InvalidArgumentError, ResourceThrottledError } from '../../src/errors.js';
+import { AccessDeniedError, InvalidArgumentError, ResourceThrottledError } from 'edgefc/errors';
 
 /** 256 KiB: ~350 KB of base64 per admin request, far below the 6 MiB Sync limit (§7.2); 40 round trips for 10 MB. */
 export const MAX_CHUNK_BYTES = 256 * 1024;

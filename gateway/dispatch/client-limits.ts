@@ -19,7 +19,7 @@
  * runaway client, the ACL stops the impostor.)
  */
 import { performance } from 'node:perf_hooks';
-import { ResourceThrottledError } from '../../src/errors.js';
+import { ResourceThrottledError } from 'edgefc/errors';
 import { TokenBucket } from '../token-bucket.js';
 
 export interface ClientLimitOptions {

@@ -3,7 +3,7 @@
  * it. Environment variables by NAME only: their values are often secrets, and an operator who
  * needs them reads the template on the gateway's machine.
  */
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 import { asyncConfigOf } from '../async/async-config.js';
 import { DEFAULT_INVOKERS } from '../security/call-policy.js';
 import { Isolation } from '../registry/types.js';

@@ -5,7 +5,7 @@
  * A handler that stores the message durably (an Async call, a trigger message) returns a
  * promise; the transport sends the message's PUBACK only once it settles (§10.1).
  */
-import { parseAdminTopic, parseInvokeTopic, parseStatusTopic, TOPIC_PREFIX } from '../../src/protocol/topics.js';
+import { parseAdminTopic, parseInvokeTopic, parseStatusTopic, TOPIC_PREFIX } from 'edgefc/protocol';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { handleAdmin } from './handle-admin.js';

@@ -2,12 +2,12 @@
  * Admin operations over MQTT (docs/protocol.md §9): what `edgefc list`, `stats` and
  * `invocations` ask.
  */
-import { ErrorCode, InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from '../../src/errors.js';
+import { ErrorCode, InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from 'edgefc/errors';
 import type { AuditEntry } from '../security/audit-log.js';
-import { decodeFrame } from '../../src/protocol/envelope.js';
-import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
-import { replyTopic, type AdminAddress } from '../../src/protocol/topics.js';
-import { assertRequestId } from '../../src/protocol/names.js';
+import { decodeFrame } from 'edgefc/protocol';
+import { encodeErrorReply, encodeOkReply } from 'edgefc/protocol';
+import { replyTopic, type AdminAddress } from 'edgefc/protocol';
+import { assertRequestId } from 'edgefc/protocol';
 import type { ListFilter } from '../async/async-store.js';
 import { InvocationState, isInvocationState, toView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';

@@ -3,7 +3,7 @@
  * (`deploy-begin`, `deploy-chunk`, `deploy-commit`, `deploy-abort`), `deployments-list`,
  * `deploy-rollback` and `remove`. Operators only, audited, as every admin operation (§9.8).
  */
-import { InvalidArgumentError, ServiceUnavailableError } from '../../src/errors.js';
+import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
 import type { Deployments } from '../deployments/deployments.js';
 import type { UploadSessions } from '../deployments/upload-sessions.js';
 import type { DispatchContext } from './dispatch-context.js';

@@ -3,13 +3,13 @@
  * caller's reply topic (§2.2, §4). Async calls are stored first (§10.1): the returned promise
  * settles once the call is on disk, and the transport holds the message's PUBACK until then.
  */
-import { toEdgeFCError, type EdgeFCError } from '../../src/errors.js';
-import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
-import { decodeRequest, InvocationType, LogType, type DecodedRequest } from '../../src/protocol/request.js';
+import { toEdgeFCError, type EdgeFCError } from 'edgefc/errors';
+import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from 'edgefc/protocol';
+import { decodeRequest, InvocationType, LogType, type DecodedRequest } from 'edgefc/protocol';
 import { tapLogTail } from '../logging/function-logs.js';
 import type { InvocationResult } from '../runtime/types.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
-import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
+import { replyTopic, type InvokeAddress } from 'edgefc/protocol';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation, traceOf } from './run-invocation.js';
 

@@ -2,8 +2,8 @@
  * `logs-read` (docs/protocol.md §9.13): one page of a function's log for `edgefc logs` on an
  * operator's machine. Operators only and audited, as every admin operation (§9.8).
  */
-import { InvalidArgumentError, ServiceUnavailableError } from '../../src/errors.js';
-import { assertName, assertRequestId } from '../../src/protocol/names.js';
+import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
+import { assertName, assertRequestId } from 'edgefc/protocol';
 import { DEFAULT_PAGE_BYTES, isCursor, MAX_PAGE_BYTES, readLogPage, type LogPage, type LogPageOptions } from '../logging/log-pages.js';
 import { parseSince } from '../logging/since.js';
 import type { DispatchContext } from './dispatch-context.js';

@@ -2,12 +2,12 @@
  * A plain MQTT 5 request (docs/protocol.md §8): no envelope; Response Topic and Correlation Data
  * carry the reply address; the payload is the event.
  */
-import { AccessDeniedError, ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from '../../src/errors.js';
-import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from '../../src/protocol/request.js';
-import { replyTopic, type InvokeAddress } from '../../src/protocol/topics.js';
+import { AccessDeniedError, ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from 'edgefc/errors';
+import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from 'edgefc/protocol';
+import { replyTopic, type InvokeAddress } from 'edgefc/protocol';
 import { responseTopicAllowed } from '../security/call-policy.js';
-import { newRequestId } from '../../src/protocol/request-id.js';
-import { readTraceContext } from '../../src/protocol/trace-context.js';
+import { newRequestId } from 'edgefc/protocol';
+import { readTraceContext } from 'edgefc/protocol';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
 import { startInvocation } from './run-invocation.js';

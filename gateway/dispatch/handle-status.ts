@@ -2,11 +2,11 @@
  * A device asks for the state of one of its own Async calls (docs/protocol.md §10.7). The client
  * ID comes from the topic, so a device sees only its own calls (with the ACL of §2.5).
  */
-import { InvalidArgumentError, toEdgeFCError } from '../../src/errors.js';
-import { decodeFrame } from '../../src/protocol/envelope.js';
-import { assertRequestId } from '../../src/protocol/names.js';
-import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
-import { replyTopic } from '../../src/protocol/topics.js';
+import { InvalidArgumentError, toEdgeFCError } from 'edgefc/errors';
+import { decodeFrame } from 'edgefc/protocol';
+import { assertRequestId } from 'edgefc/protocol';
+import { encodeErrorReply, encodeOkReply } from 'edgefc/protocol';
+import { replyTopic } from 'edgefc/protocol';
 import { toView, type RecordView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';
 

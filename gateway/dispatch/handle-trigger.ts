@@ -3,10 +3,10 @@
  * Async call per matching function, with the payload as the event and the topic in
  * `context.invokerContext.trigger`. Resolves once every call is stored (the PUBACK waits for it).
  */
-import { newRequestId } from '../../src/protocol/request-id.js';
-import { topicMatches } from '../../src/protocol/topic-filter.js';
-import { DEFAULT_QUALIFIER } from '../../src/protocol/request.js';
-import { MAX_ASYNC_PAYLOAD_BYTES } from '../../src/protocol/limits.js';
+import { newRequestId } from 'edgefc/protocol';
+import { topicMatches } from 'edgefc/protocol';
+import { DEFAULT_QUALIFIER } from 'edgefc/protocol';
+import { MAX_ASYNC_PAYLOAD_BYTES } from 'edgefc/protocol';
 import type { InboundMessage } from '../transport/inbound-message.js';
 import type { DispatchContext } from './dispatch-context.js';
 

@@ -1,9 +1,9 @@
 /**
  * The part of a call both request styles share: look the function up, fix the deadline, run it.
  */
-import type { DecodedRequest } from '../../src/protocol/request.js';
-import type { TraceContext } from '../../src/protocol/trace-context.js';
-import type { InvokeAddress } from '../../src/protocol/topics.js';
+import type { DecodedRequest } from 'edgefc/protocol';
+import type { TraceContext } from 'edgefc/protocol';
+import type { InvokeAddress } from 'edgefc/protocol';
 import type { FunctionSpec, ServiceSpec } from '../registry/types.js';
 import type { Invocation, InvocationResult } from '../runtime/types.js';
 import type { DispatchContext } from './dispatch-context.js';

@@ -4,7 +4,7 @@
  * gets the stored outcome. Only outcomes of a run are kept (a result, a function error, a
  * timeout): a refusal (ResourceThrottled, DeadlineExceeded, …) is not, so a retry after one runs.
  */
-import { ErrorCode, type EdgeFCError } from '../../src/errors.js';
+import { ErrorCode, type EdgeFCError } from 'edgefc/errors';
 import type { InvocationResult } from '../runtime/types.js';
 
 export interface SyncReplayOptions {

@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { toEdgeFCError } from '../../src/errors.js';
+import { toEdgeFCError } from 'edgefc/errors';
 import type { FunctionStats } from '../function-host.js';
 import type { FunctionSpec } from '../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from '../runtime/types.js';

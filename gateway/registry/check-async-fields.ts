@@ -3,8 +3,8 @@
  * template-wide check that destinations and triggers cannot form a loop. Problems are recorded,
  * never thrown (check-template.ts).
  */
-import { nameProblem } from '../../src/protocol/names.js';
-import { topicMatches, topicNameProblem, triggerFilterProblem } from '../../src/protocol/topic-filter.js';
+import { nameProblem } from 'edgefc/protocol';
+import { topicMatches, topicNameProblem, triggerFilterProblem } from 'edgefc/protocol';
 import {
   checkKnownKeys,
   describeValue,

@@ -5,7 +5,7 @@
  */
 import { INVOKER_FORMS } from '../security/call-policy.js';
 import { isPrincipalName } from '../security/principal.js';
-import { nameProblem } from '../../src/protocol/names.js';
+import { nameProblem } from 'edgefc/protocol';
 import type { FieldPath, ProblemList, YamlMap } from './template-fields.js';
 import { hasField } from './template-fields.js';
 

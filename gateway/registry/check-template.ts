@@ -5,7 +5,7 @@
 import { checkInvokers } from './check-invokers.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { nameProblem } from '../../src/protocol/names.js';
+import { nameProblem } from 'edgefc/protocol';
 import {
   checkCustomRuntimeConfig,
   checkExecutableHandler,

@@ -8,7 +8,7 @@
  * (ACL) fails the deploy, and the old template keeps serving. Deploys run one at a time, in the
  * order they were asked for.
  */
-import { EdgeFCError, ServiceUnavailableError } from '../../src/errors.js';
+import { EdgeFCError, ServiceUnavailableError } from 'edgefc/errors';
 import type { FunctionHost } from '../function-host.js';
 import type { Logger } from '../logging/logger.js';
 import { loadTemplate } from './load-template.js';

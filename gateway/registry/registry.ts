@@ -6,7 +6,7 @@
  * `lookup` runs on every call: two Map reads and no allocation, since each (service, function)
  * result object is built once here and handed out as is.
  */
-import { FunctionNotFoundError, InvalidArgumentError, ServiceNotFoundError } from '../../src/errors.js';
+import { FunctionNotFoundError, InvalidArgumentError, ServiceNotFoundError } from 'edgefc/errors';
 import { closestName, listNames, quoteName } from './closest-name.js';
 import type { FunctionSpec, GatewayIdentity, ServiceSpec, Template } from './types.js';
 

@@ -2,7 +2,7 @@
  * The one error a template load can end in. It carries every problem found, so a user fixes
  * the whole file in one pass instead of one field per restart.
  */
-import { InvalidArgumentError, type EdgeFCErrorOptions } from '../../src/errors.js';
+import { InvalidArgumentError, type EdgeFCErrorOptions } from 'edgefc/errors';
 
 export interface TemplateProblem {
   /**

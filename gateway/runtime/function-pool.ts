@@ -13,7 +13,7 @@ import {
   ResourceThrottledError,
   ServiceUnavailableError,
   toEdgeFCError,
-} from '../../src/errors.js';
+} from 'edgefc/errors';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
 
 /**

@@ -3,7 +3,7 @@
  * Runtime, so the function host and pools stay runtime-agnostic: `startInstance` hands the
  * call to the runtime the function names, `close()` closes every one.
  */
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import { RuntimeName } from '../registry/types.js';
 import type { FunctionSpec } from '../registry/types.js';
 import { CustomRuntime } from './custom/custom-runtime.js';

@@ -3,7 +3,7 @@
  * runtime-agnostic; a runtime only knows how to start one instance of one function.
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../registry/types.js';
-import type { TraceContext } from '../../src/protocol/trace-context.js';
+import type { TraceContext } from 'edgefc/protocol';
 import type { FunctionLogFrame, FunctionLogLine } from '../logging/function-log.js';
 
 export type InvocationType = 'Sync' | 'Async';

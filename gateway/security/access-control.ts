@@ -8,9 +8,9 @@
  * so `edgefc users add` takes effect for the next connection without a restart.
  */
 import { stat } from 'node:fs/promises';
-import { AuthenticationFailedError } from '../../src/errors.js';
-import { TOPIC_PREFIX } from '../../src/protocol/topics.js';
-import { topicMatches } from '../../src/protocol/topic-filter.js';
+import { AuthenticationFailedError } from 'edgefc/errors';
+import { TOPIC_PREFIX } from 'edgefc/protocol';
+import { topicMatches } from 'edgefc/protocol';
 import { loadAccessFile, type AccessEntry } from './access-file.js';
 import { FunctionCredentials } from './function-credentials.js';
 import { verifyPassword } from './password-hash.js';

@@ -16,9 +16,9 @@
  *       certificate: true             # mutual TLS: a client certificate whose CN is plc-7
  */
 import { parseDocument, stringify } from 'yaml';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 import { readPrivateFile, writeSecretFile } from './private-file.js';
-import { triggerFilterProblem } from '../../src/protocol/topic-filter.js';
+import { triggerFilterProblem } from 'edgefc/protocol';
 import { parsePasswordHash } from './password-hash.js';
 import { isPrincipalName, PRINCIPAL_NAME_RULE, PrincipalRole, type Principal } from './principal.js';
 

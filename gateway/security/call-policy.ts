@@ -4,8 +4,8 @@
  * connection's identity (the embedded broker by broker-auth.ts, Mosquitto by the ACL that
  * `edgefc broker-config mosquitto` writes). Refusals are AccessDenied replies, never silent drops.
  */
-import { AccessDeniedError } from '../../src/errors.js';
-import { replyTopic } from '../../src/protocol/topics.js';
+import { AccessDeniedError } from 'edgefc/errors';
+import { replyTopic } from 'edgefc/protocol';
 import type { FunctionSpec } from '../registry/types.js';
 import type { AccessControl } from './access-control.js';
 import { PrincipalRole, type Principal } from './principal.js';

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import { readPrivateFile, writeSecretFile } from './private-file.js';
 
 export const GATEWAY_SECRET_FILE = 'gateway.secret';

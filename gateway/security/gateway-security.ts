@@ -9,7 +9,7 @@
  *    broker-config gave Mosquitto (external broker); and the runtime that hands each function
  *    instance its login.
  */
-import { redactUrl } from '../../src/mqtt/redact-url.js';
+import { redactUrl } from 'edgefc/mqtt';
 import type { Logger } from '../logging/logger.js';
 import type { Runtime } from '../runtime/types.js';
 import { AccessControl } from './access-control.js';

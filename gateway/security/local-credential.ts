@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AuthenticationFailedError } from '../../src/errors.js';
+import { AuthenticationFailedError } from 'edgefc/errors';
 import { type AccessEntry, loadAccessFile, saveAccessFile } from './access-file.js';
 import { readPrivateFile, writeSecretFile } from './private-file.js';
 import { hashPassword, verifyPassword } from './password-hash.js';

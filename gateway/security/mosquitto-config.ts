@@ -17,8 +17,8 @@
  *   and so close that connection (Mosquitto's session takeover), yet reads and writes only its
  *   own topics. The embedded broker refuses such a CONNECT (access-control.ts).
  */
-import { InvalidArgumentError } from '../../src/errors.js';
-import { TOPIC_PREFIX } from '../../src/protocol/topics.js';
+import { InvalidArgumentError } from 'edgefc/errors';
+import { TOPIC_PREFIX } from 'edgefc/protocol';
 import type { AccessEntry } from './access-file.js';
 import { PrincipalRole } from './principal.js';
 

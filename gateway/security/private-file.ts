@@ -6,7 +6,7 @@
  */
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ServiceUnavailableError } from '../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 
 /**
  * The file's text; undefined when it does not exist. A file others can read, or that another

@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { sep } from 'node:path';
-import { AccessDeniedError, InvalidArgumentError } from '../../src/errors.js';
+import { AccessDeniedError, InvalidArgumentError } from 'edgefc/errors';
 
 export async function assertTrustedTemplate(path: string, trustedDirs: readonly string[]): Promise<string> {
   let real: string;

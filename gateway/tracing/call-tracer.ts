@@ -5,8 +5,8 @@
  * Without an endpoint there is no tracer at all (`undefined`), not a no-op one: the call path
  * tests one field and allocates nothing.
  */
-import type { EdgeFCError } from '../../src/errors.js';
-import type { TraceContext } from '../../src/protocol/trace-context.js';
+import type { EdgeFCError } from 'edgefc/errors';
+import type { TraceContext } from 'edgefc/protocol';
 import type { FunctionSpec } from '../registry/types.js';
 import type { Invocation, InvocationResult } from '../runtime/types.js';
 

@@ -7,7 +7,7 @@
  * Nothing here imports OpenTelemetry: without an endpoint the SDK is never loaded
  * (load-call-tracer.ts).
  */
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from 'edgefc/errors';
 import { readPrivateFile } from '../security/private-file.js';
 
 export interface TraceExportConfig {

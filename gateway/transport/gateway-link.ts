@@ -6,10 +6,10 @@
  * back to 3.1.1 when the broker refuses (aedes, older brokers).
  */
 import { ErrorWithReasonCode, type IClientPublishOptions, type IClientSubscribeOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import { AuthenticationFailedError, ServiceUnavailableError } from '../../src/errors.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
-import { redactUrl } from '../../src/mqtt/redact-url.js';
-import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from '../../src/protocol/topics.js';
+import { AuthenticationFailedError, ServiceUnavailableError } from 'edgefc/errors';
+import { connectMqtt } from 'edgefc/mqtt';
+import { redactUrl } from 'edgefc/mqtt';
+import { ADMIN_SUBSCRIPTION, INVOKE_SUBSCRIPTION, STATUS_SUBSCRIPTION } from 'edgefc/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayTransport, MessageHandler } from './gateway-transport.js';
 import type { InboundMessage, OutboundProperties } from './inbound-message.js';

@@ -21,8 +21,8 @@
  * reaches other subscribers; it must not throw (the gateway's handler catches everything).
  */
 import type { PublishPacket } from 'aedes';
-import { topicMatches } from '../../src/protocol/topic-filter.js';
-import { TOPIC_PREFIX } from '../../src/protocol/topics.js';
+import { topicMatches } from 'edgefc/protocol';
+import { TOPIC_PREFIX } from 'edgefc/protocol';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayTransport, MessageHandler } from './gateway-transport.js';

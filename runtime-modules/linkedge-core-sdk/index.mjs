@@ -1,2 +1,2 @@
-// ESM side: the SDK itself, re-exported.
-export * from '../../dist/src/index.js';
+// ESM side: the edgefc SDK package, re-exported.
+export * from 'edgefc';

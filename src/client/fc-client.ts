@@ -64,6 +64,10 @@ export interface InvokeParams {
   tracestate?: string;
 }
 
+/**
+ * What a call resolves with, whatever its invocation type: the generic form of
+ * `SyncInvokeResult` and `AsyncInvokeResult`, for a caller whose `invocationType` is not a literal.
+ */
 export interface InvokeResult {
   requestId: string;
   /** Sync only: the function's result, a string for text results or a Buffer for binary ones. */
@@ -71,6 +75,22 @@ export interface InvokeResult {
   /** With `logType: 'Tail'`: the last 4 KiB of the call's log, as text (FC's X-Fc-Log-Result, decoded). */
   logResult?: string;
 }
+
+/** A Sync call's outcome: the function's result. */
+export interface SyncInvokeResult extends InvokeResult {
+  /** A string for text results, a Buffer for binary ones (docs/protocol.md §6). */
+  payload: string | Buffer;
+}
+
+/** An Async call's outcome: the gateway accepted (and committed) the call under this request ID. */
+export interface AsyncInvokeResult {
+  requestId: string;
+}
+
+/** A Sync call's parameters: `invocationType` left out or `'Sync'`. */
+export type SyncInvokeParams = InvokeParams & { invocationType?: typeof InvocationType.Sync };
+/** An Async call's parameters: `invocationType: 'Async'`. */
+export type AsyncInvokeParams = InvokeParams & { invocationType: typeof InvocationType.Async };
 
 /**
  * The log tail a failed call with `logType: 'Tail'` brought back (its error carries it as
@@ -81,7 +101,11 @@ export function logResultOf(error: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export type InvokeCallback = NodeCallback<InvokeResult>;
+/**
+ * LinkEdge's callback: `err` is null on success, otherwise an `EdgeFCError` whose `code` is one of
+ * `ErrorCode` (so `err.code` type-checks); `data` is the call's result.
+ */
+export type InvokeCallback<T extends InvokeResult | AsyncInvokeResult = InvokeResult> = NodeCallback<T>;
 
 /** Sends of a replayed offline call before its RequestTimeout is reported (see #replay). */
 const REPLAY_ATTEMPTS = 3;
@@ -169,19 +193,30 @@ export class FCClient {
    * Invoke a function. Without a callback it returns a promise; with one, it calls
    * `callback(err, data)` (LinkEdge's contract) and returns undefined. Sync calls resolve with
    * the result; Async calls resolve with the request ID once the gateway has accepted the call.
+   * The overloads say which: `invocationType: 'Async'` gives an `AsyncInvokeResult` (no payload),
+   * Sync (the default) a `SyncInvokeResult`.
    *
    * @example
    * const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' });
    */
+  invokeFunction(params: SyncInvokeParams): Promise<SyncInvokeResult>;
+  invokeFunction(params: AsyncInvokeParams): Promise<AsyncInvokeResult>;
   invokeFunction(params: InvokeParams): Promise<InvokeResult>;
+  invokeFunction(params: SyncInvokeParams, callback: InvokeCallback<SyncInvokeResult>): void;
+  invokeFunction(params: AsyncInvokeParams, callback: InvokeCallback<AsyncInvokeResult>): void;
   invokeFunction(params: InvokeParams, callback: InvokeCallback): void;
-  invokeFunction(params: InvokeParams, callback?: InvokeCallback): Promise<InvokeResult> | void {
+  invokeFunction(
+    params: InvokeParams,
+    callback?: InvokeCallback | InvokeCallback<SyncInvokeResult> | InvokeCallback<AsyncInvokeResult>,
+  ): Promise<InvokeResult> | void {
     if (callback !== undefined && typeof callback !== 'function') {
       throw new InvalidArgumentError('callback must be a function');
     }
     const promise = this.#invoke(params);
     if (callback === undefined) return promise;
-    callbackify(promise, callback);
+    // The overloads pair each callback with its invocation type, and #invoke resolves with the
+    // shape of that type (toResult), so this widening is what happens at run time.
+    callbackify(promise, callback as InvokeCallback);
   }
 
   /** Publish a one-way message (QoS 1). Resolves when the broker has acknowledged it. */

@@ -102,7 +102,7 @@ describe('linkedge-core-sdk', () => {
     const result = await harness.pool({ handler: 'index.sdk' }).invoke(invocation());
     const { resolved, fcClient } = parseResult<{ resolved: string; fcClient: string }>(result);
     expect(resolved).toBe(join(shim, 'index.cjs'));
-    // Fails until dist/src/index.js (the SDK, being written separately) loads and exports FCClient.
+    // The shim require()s the SDK package (node_modules/edgefc → src/dist), which must load and export FCClient.
     expect(fcClient).toBe('function');
   });
 

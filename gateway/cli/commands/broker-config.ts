@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EdgeFCError } from '../../../src/errors.js';
+import { EdgeFCError } from 'edgefc/errors';
 import { defaultDataDir } from '../../data-dir.js';
 import { SAMPLE_TEMPLATE } from '../../package-root.js';
 import { triggerFilters } from '../../registry/deployer.js';

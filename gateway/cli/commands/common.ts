@@ -2,7 +2,7 @@
  * Options every client-side command shares, the admin call they make, and how failures are
  * printed.
  */
-import { EdgeFCError, FunctionError } from '../../../src/errors.js';
+import { EdgeFCError, FunctionError } from 'edgefc/errors';
 import { AdminClient } from '../admin-client.js';
 import { UsageError } from '../usage-error.js';
 import { resolveConnection, type Connection, type ConnectionValues } from '../connection.js';

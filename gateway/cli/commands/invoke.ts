@@ -3,9 +3,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FCClient, logResultOf } from '../../../src/client/fc-client.js';
-import type { InvokeParams } from '../../../src/client/fc-client.js';
-import { isValidTracestate, parseTraceparent } from '../../../src/protocol/trace-context.js';
+import { FCClient, logResultOf } from 'edgefc';
+import type { InvokeParams } from 'edgefc';
+import { isValidTracestate, parseTraceparent } from 'edgefc/protocol';
 import { UsageError } from '../usage-error.js';
 import { connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';

@@ -6,8 +6,8 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FunctionNotFoundError } from '../../../src/errors.js';
-import { assertRequestId } from '../../../src/protocol/names.js';
+import { FunctionNotFoundError } from 'edgefc/errors';
+import { assertRequestId } from 'edgefc/protocol';
 import { defaultDataDir } from '../../data-dir.js';
 import { logFilePath } from '../../logging/function-logs.js';
 import { DEFAULT_PAGE_BYTES, readLogPage, type LogPage } from '../../logging/log-pages.js';

@@ -3,7 +3,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { FCClient } from '../../../src/client/fc-client.js';
+import { FCClient } from 'edgefc';
 import { STORE_SYNC_MODES, type StoreSync } from '../../async/async-store.js';
 import { parseFunctionUser } from '../../containment/function-user.js';
 import { Gateway } from '../../gateway.js';
@@ -17,7 +17,7 @@ import type { BrokerTlsOptions } from '../../broker/embedded-broker.js';
 import { LOCAL_CREDENTIAL_FILE, readLocalCredential } from '../../security/local-credential.js';
 import { readGatewayLogin } from '../../security/gateway-secrets.js';
 import { resolveConnection } from '../connection.js';
-import { redactUrl } from '../../../src/mqtt/redact-url.js';
+import { redactUrl } from 'edgefc/mqtt';
 import { DEFAULT_KEEP_DEPLOYMENTS, MAX_KEEP_DEPLOYMENTS } from '../../deployments/deployments.js';
 import { resolveTraceExport } from '../../tracing/trace-export-config.js';
 

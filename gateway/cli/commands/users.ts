@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EdgeFCError, InvalidArgumentError } from '../../../src/errors.js';
-import { triggerFilterProblem } from '../../../src/protocol/topic-filter.js';
+import { EdgeFCError, InvalidArgumentError } from 'edgefc/errors';
+import { triggerFilterProblem } from 'edgefc/protocol';
 import { defaultDataDir } from '../../data-dir.js';
 import { loadAccessFile, saveAccessFile, type AccessEntry } from '../../security/access-file.js';
 import { hashPassword } from '../../security/password-hash.js';

@@ -10,10 +10,10 @@
  * An "instance" here is only a set of slots: the pool still bounds calls to maxInstances ×
  * instanceConcurrency processes at once.
  */
-import { InvalidArgumentError, ServiceUnavailableError, UnhandledInvocationError } from '../../../src/errors.js';
-import type { EdgeFCError } from '../../../src/errors.js';
-import { FunctionTimeoutError } from '../../../src/errors.js';
-import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
+import { InvalidArgumentError, ServiceUnavailableError, UnhandledInvocationError } from 'edgefc/errors';
+import type { EdgeFCError } from 'edgefc/errors';
+import { FunctionTimeoutError } from 'edgefc/errors';
+import { MAX_RESULT_BYTES } from 'edgefc/protocol';
 import { functionEnv } from '../process/function-env.js';
 import { withFunctionHome } from '../process/run-as.js';
 import { InstanceErrorType, commandOf, deadlineExceeded, memoryExceeded, timeoutMessage } from '../process/instance-errors.js';

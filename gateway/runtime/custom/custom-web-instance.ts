@@ -16,9 +16,9 @@ import {
   UnhandledInvocationError,
   errorFromWire,
   toEdgeFCError,
-} from '../../../src/errors.js';
-import type { EdgeFCError } from '../../../src/errors.js';
-import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
+} from 'edgefc/errors';
+import type { EdgeFCError } from 'edgefc/errors';
+import { MAX_RESULT_BYTES } from 'edgefc/protocol';
 import { FcHeader, fcRequestHeaders } from '../process/fc-headers.js';
 import type { HeaderCall } from '../process/fc-headers.js';
 import { webServerLaunch } from '../process/function-launch.js';

@@ -13,8 +13,8 @@
  * `errorMessage`, `errorType` and `stackTrace` (FC's error body); otherwise the body text is
  * the message and the type is `FunctionError`.
  */
-import { HandledInvocationError, InitializationError, UnhandledInvocationError } from '../../../src/errors.js';
-import type { FunctionError, FunctionErrorFields } from '../../../src/errors.js';
+import { HandledInvocationError, InitializationError, UnhandledInvocationError } from 'edgefc/errors';
+import type { FunctionError, FunctionErrorFields } from 'edgefc/errors';
 import { FcHeader } from '../process/fc-headers.js';
 import type { InvocationResult } from '../types.js';
 import type { HttpAnswer } from './http-exchange.js';

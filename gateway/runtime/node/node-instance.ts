@@ -24,8 +24,8 @@ import {
   InitializationTimeoutError,
   ServiceUnavailableError,
   UnhandledInvocationError,
-} from '../../../src/errors.js';
-import type { EdgeFCError, FunctionErrorFields } from '../../../src/errors.js';
+} from 'edgefc/errors';
+import type { EdgeFCError, FunctionErrorFields } from 'edgefc/errors';
 import type { FunctionLogLevel } from '../../logging/function-log.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, parse } from 'node:path';
 import { nanoid } from 'nanoid';
-import { ServiceUnavailableError } from '../../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import { Isolation, RuntimeName } from '../../registry/types.js';
 import type { FunctionSpec } from '../../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';

@@ -4,7 +4,7 @@
  * LANG, TZ, then the function's `environmentVariables`, then FC's variables, which win.
  * Runtimes add their own on top (NODE_PATH, FC_SERVER_PORT, FC_RUNTIME_API).
  */
-import { PASSWORD_ENV, USERNAME_ENV } from '../../../src/client/options.js';
+import { PASSWORD_ENV, USERNAME_ENV } from 'edgefc/client';
 import type { GatewayIdentity } from '../../registry/types.js';
 import type { InstanceConfig } from '../types.js';
 

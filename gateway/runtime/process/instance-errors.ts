@@ -2,8 +2,8 @@
  * Errors every process-based runtime raises the same way, so callers see one vocabulary of
  * `errorType`s whatever the runtime (docs/runtime-custom.md §Errors).
  */
-import { DeadlineExceededError, UnhandledInvocationError } from '../../../src/errors.js';
-import type { EdgeFCError } from '../../../src/errors.js';
+import { DeadlineExceededError, UnhandledInvocationError } from 'edgefc/errors';
+import type { EdgeFCError } from 'edgefc/errors';
 import type { FunctionSpec } from '../../registry/types.js';
 import { DEFAULT_BOOTSTRAP } from '../../registry/template-schema.js';
 import { join } from 'node:path';

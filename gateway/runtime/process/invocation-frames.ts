@@ -6,7 +6,7 @@
  * the call wrote through a channel ordered with its answer (Node's IPC; a non-web process's
  * drained pipes). docs/logs.md §1.
  */
-import { EdgeFCError, ErrorCode } from '../../../src/errors.js';
+import { EdgeFCError, ErrorCode } from 'edgefc/errors';
 import type { FramePhase, FunctionLogFrame } from '../../logging/function-log.js';
 import type { InstanceConfig } from '../types.js';
 

@@ -3,7 +3,7 @@
  * instance that is not usable (with the reason it failed, else "stopping"), and count the call as
  * in flight while it runs, so the pool never gives a busy instance more than its share.
  */
-import { ServiceUnavailableError } from '../../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import type { InstanceConfig } from '../types.js';
 import type { FailureReason } from './instance-errors.js';
 

@@ -3,7 +3,7 @@
  * started, so `close()` stops every one, including those still starting.
  */
 import { nanoid } from 'nanoid';
-import { ServiceUnavailableError } from '../../../src/errors.js';
+import { ServiceUnavailableError } from 'edgefc/errors';
 import type { FunctionInstance, InstanceConfig, Runtime } from '../types.js';
 import { DEFAULT_WATCHDOG_INTERVAL_MS } from './memory-watchdog.js';
 

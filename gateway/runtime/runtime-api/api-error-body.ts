@@ -8,7 +8,7 @@
  * trace is UnhandledInvocationError, one without is HandledInvocationError, the Go analog of
  * a Node.js `callback(err)`.
  */
-import type { FunctionErrorFields } from '../../../src/errors.js';
+import type { FunctionErrorFields } from 'edgefc/errors';
 
 /** errorMessage of an unreadable body: enough to see what came, no more. */
 const MAX_RAW_TEXT = 4096;

@@ -26,9 +26,9 @@ import {
   ServiceUnavailableError,
   UnhandledInvocationError,
   errorFromWire,
-} from '../../../src/errors.js';
-import type { EdgeFCError } from '../../../src/errors.js';
-import { MAX_RESULT_BYTES } from '../../../src/protocol/limits.js';
+} from 'edgefc/errors';
+import type { EdgeFCError } from 'edgefc/errors';
+import { MAX_RESULT_BYTES } from 'edgefc/protocol';
 import type { ProcessInstanceOptions } from '../custom/custom-web-instance.js';
 import { fcRequestHeaders } from '../process/fc-headers.js';
 import type { HeaderCall } from '../process/fc-headers.js';

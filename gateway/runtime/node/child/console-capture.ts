@@ -8,7 +8,7 @@
  * channel. Measured before: a call logging 100 MB as 1 KiB lines sent them as one IPC batch,
  * and the gateway, deserializing it, went from 91 to 461 MB RSS and stalled its other calls.
  */
-import type { TraceContext } from '../../../../src/protocol/trace-context.js';
+import type { TraceContext } from 'edgefc/protocol';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { format } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';

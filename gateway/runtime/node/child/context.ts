@@ -4,8 +4,8 @@
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
 import type { LazyAbort } from './lazy-abort.js';
-import { parseTraceparent, type TraceContext } from '../../../../src/protocol/trace-context.js';
-import { PASSWORD_ENV, USERNAME_ENV } from '../../../../src/client/options.js';
+import { parseTraceparent, type TraceContext } from 'edgefc/protocol';
+import { PASSWORD_ENV, USERNAME_ENV } from 'edgefc/client';
 
 export interface FunctionContext {
   requestId: string;

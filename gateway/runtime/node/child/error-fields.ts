@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import type { FunctionErrorFields } from 'edgefc/errors';
 
 /** This runtime's own code, as stack frames name it (file URL for ESM, path for the rest). */
 const RUNTIME_URL = new URL('.', import.meta.url).href;

@@ -7,7 +7,7 @@
  * their own request IDs and nothing stops two calls from sharing one.
  */
 import type { FunctionSpec, GatewayIdentity, ServiceSpec } from '../../../registry/types.js';
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import type { FunctionErrorFields } from 'edgefc/errors';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
 
 export const ParentMessageType = {

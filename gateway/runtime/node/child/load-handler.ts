@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import type { FunctionErrorFields } from 'edgefc/errors';
 import { toErrorFields } from './error-fields.js';
 
 /** Tried in this order; `.js` follows the nearest package.json `type`, as in plain Node. */

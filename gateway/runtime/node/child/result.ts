@@ -2,8 +2,8 @@
  * FC's rule for what a handler returns (seed 000): a Buffer goes out as is, an object as JSON,
  * anything else as its string form; nothing (undefined/null) is an empty payload.
  */
-import { MAX_RESULT_BYTES } from '../../../../src/protocol/limits.js';
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import { MAX_RESULT_BYTES } from 'edgefc/protocol';
+import type { FunctionErrorFields } from 'edgefc/errors';
 import { safeString, toErrorFields } from './error-fields.js';
 
 export type ConvertedResult =

@@ -5,7 +5,7 @@
  * error fields of a hook that failed or did not load, undefined when it succeeded. Timeouts are
  * the caller's: a hook is given `abort`, whose signal the caller aborts when it gives up.
  */
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import type { FunctionErrorFields } from 'edgefc/errors';
 import { buildContext, type ContextSource } from './context.js';
 import { toErrorFields } from './error-fields.js';
 import { LazyAbort } from './lazy-abort.js';

@@ -8,8 +8,8 @@
  */
 import { register } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { FunctionTimeoutError } from '../../../../src/errors.js';
-import type { FunctionErrorFields } from '../../../../src/errors.js';
+import { FunctionTimeoutError } from 'edgefc/errors';
+import type { FunctionErrorFields } from 'edgefc/errors';
 import {
   ChildMessageType,
   ParentMessageType,
@@ -33,7 +33,7 @@ import type { HandlerOutcome } from './run-handler.js';
 import { convertResult } from './result.js';
 import { toErrorFields } from './error-fields.js';
 import type { SdkHookData } from './sdk-resolve-hook.js';
-import { setAmbientTraceSource } from '../../../../src/protocol/trace-context.js';
+import { setAmbientTraceSource } from 'edgefc/protocol';
 
 let source: ContextSource | undefined;
 let handler: AnyFunction | undefined;

@@ -19,8 +19,8 @@ import {
   InitializationTimeoutError,
   ServiceUnavailableError,
   UnhandledInvocationError,
-} from '../../../../src/errors.js';
-import type { EdgeFCError, FunctionErrorFields } from '../../../../src/errors.js';
+} from 'edgefc/errors';
+import type { EdgeFCError, FunctionErrorFields } from 'edgefc/errors';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
 import { deadlineExceeded, timeoutMessage } from '../../process/instance-errors.js';
 import { framed, writeFrame } from '../../process/invocation-frames.js';

@@ -20,7 +20,7 @@ import { inspect } from 'node:util';
 import type { FunctionLogLevel } from '../../../logging/function-log.js';
 import { capLogLine } from '../../process/log-lines.js';
 import { replaceConsole } from '../child/console-capture.js';
-import { setAmbientTraceSource, type TraceContext } from '../../../../src/protocol/trace-context.js';
+import { setAmbientTraceSource, type TraceContext } from 'edgefc/protocol';
 
 /** The call (or load / initializer run, requestId '') that the code running now belongs to. */
 export interface InProcessScope {

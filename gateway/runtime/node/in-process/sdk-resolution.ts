@@ -10,7 +10,7 @@
 import Module, { register } from 'node:module';
 import { delimiter } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BROKER_URL_ENV, PASSWORD_ENV, USERNAME_ENV } from '../../../../src/client/options.js';
+import { BROKER_URL_ENV, PASSWORD_ENV, USERNAME_ENV } from 'edgefc/client';
 import type { SdkHookData } from '../child/sdk-resolve-hook.js';
 
 /** Node's CommonJS loader; `_initPaths` re-reads NODE_PATH (see ../child/adopt-function.ts). */
