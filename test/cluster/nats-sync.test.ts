@@ -1,0 +1,154 @@
+/**
+ * Several gateways on a secured three-node NATS cluster (docs/cluster.md): devices speak MQTT to
+ * nats-server's MQTT listeners, gateways (`edgefc gateway --nats`) take calls in one queue group.
+ * Every call runs on one gateway and is answered once; calls spread over both gateways; with one
+ * gateway killed (-9) mid-run the other answers every call made after; the permissions
+ * `edgefc broker-config nats` wrote keep each device to its own topics.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { FCClient } from '../../src/index.js';
+import { connectMqtt } from '../../src/mqtt/connect.js';
+import { decodeReply } from '../../src/protocol/reply.js';
+import { settledCode } from '../fixtures/error-code.js';
+import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+
+let env: SecuredNatsCluster;
+let first: ClusterGateway;
+let second: ClusterGateway;
+const clients: FCClient[] = [];
+const raw: MqttClient[] = [];
+
+beforeAll(async () => {
+  env = await startSecuredNatsCluster();
+  first = await env.startGateway();
+  second = await env.startGateway();
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await Promise.all(raw.map((client) => client.endAsync(true)));
+  await env?.close();
+}, 60_000);
+
+/** A device on node `node` (0-2) of the cluster, as FCClient connects: broker address and login only. */
+function device(name: string, node: number, timeout = 10_000): FCClient {
+  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout });
+  clients.push(client);
+  return client;
+}
+
+async function rawDevice(name: string, node: number, suffix: string): Promise<MqttClient> {
+  const client = await connectMqtt(env.cluster.nodes[node]?.mqttUrl ?? '', {
+    clientId: `${name}_${suffix}`,
+    username: name,
+    password: env.passwords.get(name) ?? '',
+    protocolVersion: 4,
+    connectTimeoutMs: 5_000,
+  });
+  raw.push(client);
+  return client;
+}
+
+async function callPid(client: FCClient): Promise<number> {
+  const { payload } = await client.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x' });
+  return Number(String(payload));
+}
+
+describe('Sync calls through a NATS cluster', () => {
+  test('calls from devices on every node spread over both gateways, each answered once', async () => {
+    const devices = ['sensor-1', 'sensor-2', 'sensor-3'].map((name, node) => device(name, node));
+    // A second connection of sensor-1 sees every reply sent to sensor-1 (§2.6): counts them.
+    const watcher = await rawDevice('sensor-1', 1, 'watch');
+    const repliesById = new Map<string, number>();
+    watcher.on('message', (_topic, payload) => {
+      const { requestId } = decodeReply(payload);
+      repliesById.set(requestId, (repliesById.get(requestId) ?? 0) + 1);
+    });
+    await watcher.subscribeAsync('edgefc/v1/reply/sensor-1', { qos: 1 });
+
+    const perDevice = 60;
+    const answers = await Promise.all(
+      devices.map(async (client) => {
+        const pids: number[] = [];
+        for (let batch = 0; batch < perDevice / 6; batch++) pids.push(...(await Promise.all(Array.from({ length: 6 }, () => callPid(client)))));
+        return pids;
+      }),
+    );
+    const all = answers.flat();
+    expect(all).toHaveLength(3 * perDevice);
+    const byGateway = new Map<number, number>();
+    for (const pid of all) byGateway.set(pid, (byGateway.get(pid) ?? 0) + 1);
+    expect(new Set(byGateway.keys())).toEqual(new Set([first.pid, second.pid]));
+    // A queue group of two splits evenly (measured ~49/51 %); either gateway under a quarter is a bug.
+    for (const count of byGateway.values()) expect(count).toBeGreaterThan(all.length / 4);
+    await expect.poll(() => repliesById.size).toBe(perDevice);
+    expect([...repliesById.values()].every((count) => count === 1)).toBe(true);
+  });
+
+  test('the gateway still checks invokers: a device calling a function that does not grant it gets AccessDenied', async () => {
+    const client = device('sensor-2', 2);
+    expect(await settledCode(client.invokeFunction({ serviceName: 'Test', functionName: 'secret', payload: 'x' }))).toBe('AccessDenied');
+  });
+
+  test('nats-server keeps a device to its own topics: no calls as another, no reading another\'s replies', async () => {
+    const intruder = await rawDevice('sensor-3', 0, 'intruder');
+    // Another device's reply topic, and everything: the SUBSCRIBE is refused (SUBACK 0x80).
+    await expect(intruder.subscribeAsync('edgefc/v1/reply/sensor-1', { qos: 0 })).rejects.toThrow(/Subscribe error/);
+    await expect(intruder.subscribeAsync('#', { qos: 0 })).rejects.toThrow(/Subscribe error/);
+
+    // A request published on sensor-1's topic never reaches a gateway: the gateway would answer
+    // its malformed frame on sensor-1's reply topic, where sensor-1's watcher listens. A call on
+    // the intruder's own topic, published after it on the same connection, is answered.
+    const victim = await rawDevice('sensor-1', 0, 'victim');
+    const seen: string[] = [];
+    victim.on('message', (_topic, payload) => seen.push(decodeReply(payload).requestId));
+    await victim.subscribeAsync('edgefc/v1/reply/sensor-1', { qos: 1 });
+    await intruder.publishAsync('edgefc/v1/invoke/sensor-1/Test/pid', Buffer.from('not a frame'), { qos: 0 });
+    const own = device('sensor-3', 0);
+    expect(await callPid(own)).toBeGreaterThan(0);
+    // The same malformed frame on the intruder's own topic is answered (to it): the path works.
+    const answered: string[] = [];
+    intruder.on('message', (_topic, payload) => answered.push(decodeReply(payload).requestId));
+    await intruder.subscribeAsync('edgefc/v1/reply/sensor-3', { qos: 1 });
+    await intruder.publishAsync('edgefc/v1/invoke/sensor-3/Test/pid', Buffer.from('not a frame'), { qos: 0 });
+    await expect.poll(() => answered.length).toBe(1);
+    expect(seen).toEqual([]);
+  });
+
+  test('with one gateway killed (-9) mid-run, the other answers the calls', async () => {
+    const client = device('sensor-1', 0, 3_000);
+    const before = await Promise.all(Array.from({ length: 20 }, () => callPid(client)));
+    expect(new Set(before)).toEqual(new Set([first.pid, second.pid]));
+    type Outcome = { startedAfterSettle: boolean; pid: number | 'timeout' };
+    const outcomes: Outcome[] = [];
+    let killed = false;
+    let settled = false;
+    let stop = false;
+    // Four callers keep calls in flight; the kill lands among them.
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        const startedAfterSettle = settled;
+        const pid = await callPid(client).catch((error: unknown) => {
+          if ((error as { code?: string }).code !== 'RequestTimeout') throw error;
+          return 'timeout' as const;
+        });
+        outcomes.push({ startedAfterSettle, pid });
+        if (killed && pid === second.pid) settled = true;
+        if (outcomes.filter((outcome) => outcome.startedAfterSettle).length >= 60) stop = true;
+        if (!killed && outcomes.length >= 20) {
+          killed = true;
+          process.kill(-first.pid, 'SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    // Calls that were running on the killed gateway, or routed to it as it died, time out (the
+    // caller retries them with the same request ID, §10.2): a handful at most, all before the
+    // survivor's first answer after the kill. From then on, every call is the survivor's.
+    const afterSettle = outcomes.filter((outcome) => outcome.startedAfterSettle);
+    expect(afterSettle.length).toBeGreaterThanOrEqual(60);
+    expect(new Set(afterSettle.map((outcome) => outcome.pid))).toEqual(new Set([second.pid]));
+    expect(outcomes.filter((outcome) => outcome.pid === 'timeout').length).toBeLessThanOrEqual(8);
+  }, 60_000);
+});
