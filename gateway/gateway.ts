@@ -2,6 +2,7 @@
  * The gateway process's core: registry + function host + broker link, and the embedded broker
  * when no external one is given. `Gateway.start()` is what `edgefc start` runs.
  */
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
@@ -166,6 +167,15 @@ export interface GatewayOptions {
 }
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
+
+/**
+ * A NATS-mode gateway takes Sync calls only, for now: its local store would keep an accepted
+ * Async call on one box, lost with it, and a status query would reach any gateway of the queue
+ * group, most often one that does not know the call. The cluster's durable Async (JetStream) is
+ * the next step (docs/cluster.md).
+ */
+const NATS_ASYNC_UNAVAILABLE =
+  'Async calls, status queries and triggers are not taken by a gateway in NATS mode yet: an accepted call would live on one box only (docs/cluster.md)';
 
 export class Gateway {
   readonly registry: Registry;
@@ -335,6 +345,7 @@ export class Gateway {
         audit: audit.sink,
         ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),
+        ...(options.nats === undefined ? {} : { asyncUnavailable: NATS_ASYNC_UNAVAILABLE }),
       };
       try {
         return dispatchMessage(context, message);
@@ -357,7 +368,8 @@ export class Gateway {
           : options.nats !== undefined
             ? await NatsLink.open({
                 servers: options.nats.servers,
-                name: `edgefc-gateway-${store.gatewayId}`,
+                // Which box and process, in the servers' connection lists (nats-server /connz).
+                name: `edgefc-gateway/${hostname()}/${process.pid}`,
                 triggerFilters: triggers,
                 ...(options.nats.tls === undefined ? {} : { tls: options.nats.tls }),
                 ...(options.username === undefined ? {} : { username: options.username }),

@@ -36,6 +36,8 @@ export interface NatsCluster {
   kill(index: number): Promise<void>;
   /** Start a killed node again, on its ports and store; resolves when it is healthy. */
   restart(index: number): Promise<void>;
+  /** The names of the client connections every running node holds now (monitoring /connz). */
+  connectionNames(): Promise<string[]>;
   /** Resolve when every running node reports healthy (JetStream current), within `timeoutMs`. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stop every node and remove the temp directory; safe to call twice. */
@@ -185,6 +187,10 @@ export async function startNatsCluster(bin: string, options: NatsClusterOptions)
       await waitHealthy();
     },
     waitHealthy,
+    connectionNames: async () => {
+      const names = await Promise.all(states.filter((state) => state.child !== undefined).map((state) => connz(state.ports.http)));
+      return names.flat();
+    },
     close,
   };
 }
@@ -207,6 +213,28 @@ function healthy(port: number): Promise<boolean> {
       req.destroy();
       resolve(false);
     });
+    req.end();
+  });
+}
+
+/** The names of a node's open client connections (monitoring /connz). */
+function connz(port: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: LOOPBACK, port, path: '/connz?limit=1024', timeout: 2_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          const parsed = JSON.parse(body) as { connections?: { name?: string }[] };
+          resolve((parsed.connections ?? []).map((connection) => connection.name ?? ''));
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    req.once('error', reject);
+    req.once('timeout', () => req.destroy(new Error('connz timed out')));
     req.end();
   });
 }

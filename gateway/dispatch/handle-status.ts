@@ -2,7 +2,7 @@
  * A device asks for the state of one of its own Async calls (docs/protocol.md §10.7). The client
  * ID comes from the topic, so a device sees only its own calls (with the ACL of §2.5).
  */
-import { InvalidArgumentError, toEdgeFCError } from '../../src/errors.js';
+import { InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from '../../src/errors.js';
 import { decodeFrame } from '../../src/protocol/envelope.js';
 import { assertRequestId } from '../../src/protocol/names.js';
 import { encodeErrorReply, encodeOkReply } from '../../src/protocol/reply.js';
@@ -24,6 +24,7 @@ export function handleStatus(context: DispatchContext, clientId: string, payload
     }
     const requestId = (args as { requestId?: unknown } | null)?.requestId;
     assertRequestId(requestId);
+    if (context.asyncUnavailable !== undefined) throw new ServiceUnavailableError(context.asyncUnavailable);
     const record = context.async.status(clientId, requestId);
     const view: RecordView = record === undefined
       ? { requestId, clientId, function: '', source: 'invoke', state: 'unknown' }

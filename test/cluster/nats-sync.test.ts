@@ -91,6 +91,12 @@ describe('Sync calls through a NATS cluster', () => {
     expect(await settledCode(client.invokeFunction({ serviceName: 'Test', functionName: 'secret', payload: 'x' }))).toBe('AccessDenied');
   });
 
+  test('Async calls and status queries are refused in NATS mode (ServiceUnavailable), not kept on one box', async () => {
+    const client = device('sensor-2', 1);
+    expect(await settledCode(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', invocationType: 'Async' }))).toBe('ServiceUnavailable');
+    expect(await settledCode(client.getAsyncStatus('some-request'))).toBe('ServiceUnavailable');
+  });
+
   test('nats-server keeps a device to its own topics: no calls as another, no reading another\'s replies', async () => {
     const intruder = await rawDevice('sensor-3', 0, 'intruder');
     // Another device's reply topic, and everything: the SUBSCRIBE is refused (SUBACK 0x80).
@@ -125,6 +131,12 @@ describe('Sync calls through a NATS cluster', () => {
     let killed = false;
     let settled = false;
     let stop = false;
+    // Settled: no node holds the killed gateway's connection (nor so its queue subscriptions).
+    const gone = async (): Promise<void> => {
+      await expect.poll(async () => (await env.cluster.connectionNames()).some((name) => name.endsWith(`/${first.pid}`)), { timeout: 10_000, interval: 5 }).toBe(false);
+      settled = true;
+    };
+    let watching: Promise<void> | undefined;
     // Four callers keep calls in flight; the kill lands among them.
     const worker = async (): Promise<void> => {
       while (!stop) {
@@ -134,18 +146,20 @@ describe('Sync calls through a NATS cluster', () => {
           return 'timeout' as const;
         });
         outcomes.push({ startedAfterSettle, pid });
-        if (killed && pid === second.pid) settled = true;
         if (outcomes.filter((outcome) => outcome.startedAfterSettle).length >= 60) stop = true;
         if (!killed && outcomes.length >= 20) {
           killed = true;
           process.kill(-first.pid, 'SIGKILL');
+          watching = gone();
         }
       }
     };
+    expect((await env.cluster.connectionNames()).some((name) => name.endsWith(`/${first.pid}`))).toBe(true);
     await Promise.all(Array.from({ length: 4 }, worker));
+    await watching;
     // Calls that were running on the killed gateway, or routed to it as it died, time out (the
     // caller retries them with the same request ID, §10.2): a handful at most, all before the
-    // survivor's first answer after the kill. From then on, every call is the survivor's.
+    // servers dropped its connection. From then on, every call is the survivor's.
     const afterSettle = outcomes.filter((outcome) => outcome.startedAfterSettle);
     expect(afterSettle.length).toBeGreaterThanOrEqual(60);
     expect(new Set(afterSettle.map((outcome) => outcome.pid))).toEqual(new Set([second.pid]));
