@@ -32,8 +32,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** A device on node `node` (0-2) of the cluster, as FCClient connects: broker address and login only. */
-function device(name: string, node: number, timeout = 10_000): FCClient {
-  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout });
+function device(name: string, node: number, timeout = 10_000, syncRequestQos: 0 | 1 = 1): FCClient {
+  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout, syncRequestQos });
   clients.push(client);
   return client;
 }
@@ -57,7 +57,8 @@ async function callPid(client: FCClient): Promise<number> {
 
 describe('Sync calls through a NATS cluster', () => {
   test('calls from devices on every node spread over both gateways, each answered once', async () => {
-    const devices = ['sensor-1', 'sensor-2', 'sensor-3'].map((name, node) => device(name, node));
+    // sensor-3 sends its Sync requests at QoS 0 (FCClient syncRequestQos): answered all the same.
+    const devices = ['sensor-1', 'sensor-2', 'sensor-3'].map((name, node) => device(name, node, 10_000, node === 2 ? 0 : 1));
     // A second connection of sensor-1 sees every reply sent to sensor-1 (§2.6): counts them.
     const watcher = await rawDevice('sensor-1', 1, 'watch');
     const repliesById = new Map<string, number>();
