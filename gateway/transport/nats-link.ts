@@ -157,8 +157,9 @@ export class NatsLink implements GatewayTransport {
   }
 
   #deliver(msg: Msg): void {
-    const data = msg.data;
-    const message: InboundMessage = { topic: subjectToTopic(msg.subject), payload: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+    // A copy: the call outlives this callback (a Sync call runs, and its request may be kept for
+    // replay, §10.2), and a view would keep, or see reused, nats.js's read buffer.
+    const message: InboundMessage = { topic: subjectToTopic(msg.subject), payload: Buffer.from(msg.data) };
     // The promise (an Async commit) has no acknowledgement to hold on core NATS (see the header).
     const settled = this.#onMessage(message, this);
     settled?.catch(() => undefined);

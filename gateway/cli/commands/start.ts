@@ -153,7 +153,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     throw new UsageError('--password is not accepted: a password on the command line is visible to every local user (ps). Use --password-file F, --password-stdin or EDGEFC_PASSWORD');
   }
   if (!external && (values.username !== undefined || values['password-file'] !== undefined || values['password-stdin'])) {
-    throw new UsageError('--username and --password-file are the gateway\'s login to an external broker: they go with --broker (the embedded broker\'s logins are in the access file: edgefc users)');
+    throw new UsageError('--username and --password-file are the gateway\'s login to an external broker or NATS: they go with --broker or --nats (the embedded broker\'s logins are in the access file: edgefc users)');
   }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (values['tls-ca'] !== undefined && values['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');

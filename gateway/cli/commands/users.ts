@@ -130,7 +130,8 @@ async function add(name: string, extra: string[], values: AddValues, path: strin
     if (existing?.password === undefined) throw new UsageError(`--keep-password: "${name}" has no password to keep`);
     entry.password = existing.password;
     if (values.nats && existing.natsPassword === undefined) throw new UsageError(`--keep-password --nats: "${name}" has no NATS hash to keep; give the password again`);
-    if (values.nats && existing.natsPassword !== undefined) entry.natsPassword = existing.natsPassword;
+    // The NATS hash is the same password's: kept with it.
+    if (existing.natsPassword !== undefined) entry.natsPassword = existing.natsPassword;
   } else if (!noPassword) {
     const password = await readNewPassword(name, input);
     entry.password = await hashPassword(password);
