@@ -339,9 +339,10 @@ export class Gateway {
         logger,
         now: Date.now,
         startedAt,
-        deploy,
-        deployments,
-        uploads,
+        // NATS mode: an admin deploy would reach one gateway of the queue group and leave the
+        // others serving the old functions; refused (ServiceUnavailable) until deployments live
+        // in the cluster (docs/cluster.md). Each gateway deploys its --template, and on SIGHUP.
+        ...(options.nats === undefined ? { deploy, deployments, uploads } : {}),
         audit: audit.sink,
         ...(metrics === undefined ? {} : { metrics }),
         ...(policy === undefined ? {} : { policy }),

@@ -10,6 +10,7 @@ import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { decodeReply } from '../../src/protocol/reply.js';
+import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 
@@ -20,7 +21,7 @@ const clients: FCClient[] = [];
 const raw: MqttClient[] = [];
 
 beforeAll(async () => {
-  env = await startSecuredNatsCluster();
+  env = await startSecuredNatsCluster(['sensor-1', 'sensor-2', 'sensor-3'], ['ops']);
   first = await env.startGateway();
   second = await env.startGateway();
 }, 90_000);
@@ -96,6 +97,14 @@ describe('Sync calls through a NATS cluster', () => {
     const client = device('sensor-2', 1);
     expect(await settledCode(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', invocationType: 'Async' }))).toBe('ServiceUnavailable');
     expect(await settledCode(client.getAsyncStatus('some-request'))).toBe('ServiceUnavailable');
+  });
+
+  test('admin deploys are refused in NATS mode (ServiceUnavailable): one gateway would diverge from the rest', async () => {
+    // The operator's admin request reaches one gateway of the queue group, which refuses it.
+    const result = await runCli(['deploy', '--on-gateway', env.templatePath, '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 30_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
+    const output = result.stdout + result.stderr;
+    expect(result.code, output).toBe(1);
+    expect(output).toMatch(/ServiceUnavailable/);
   });
 
   test('nats-server keeps a device to its own topics: no calls as another, no reading another\'s replies', async () => {
