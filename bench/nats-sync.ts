@@ -6,7 +6,10 @@
  * (bench/lib/nats-cluster.ts, users from natsConfig), one gateway in this process
  * (`nats: { servers }`), the echo sample in its own process, the device on node 1 and the
  * gateway on any node. Blocks of QoS 1 and QoS 0 alternate (ABBA) so drift falls on both.
+ * Then calls per second with 64 in flight (QoS 0): the raw echo, 1 and 2 gateway processes
+ * (`edgefc gateway --nats`, `--calls N` each).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { Gateway } from '../gateway/gateway.js';
+import { PACKAGE_ROOT } from '../gateway/package-root.js';
 import { bcryptHash, MACHINE_BCRYPT_COST } from '../gateway/security/bcrypt-hash.js';
 import { natsConfig } from '../gateway/security/nats-config.js';
 import { GATEWAY_QUEUE_GROUP } from '../gateway/transport/nats-link.js';
@@ -23,7 +27,9 @@ import { FCClient } from '../src/index.js';
 import { findNatsServer, startNatsCluster } from './lib/nats-cluster.js';
 import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction } from './lib/templates.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, block: { type: 'string', default: '200' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, block: { type: 'string', default: '200' }, calls: { type: 'string', default: '4000' } } });
+const throughputCalls = Number(values.calls);
+const IN_FLIGHT = 64;
 const rounds = Number(values.rounds);
 const block = Number(values.block);
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -67,6 +73,42 @@ const row = (label: string, s: number[]): string => {
   s.sort((x, y) => x - y);
   return `${label}: n=${s.length} p50=${quantile(s, 0.5).toFixed(1)} µs p99=${quantile(s, 0.99).toFixed(1)} µs`;
 };
+/** Calls per second with IN_FLIGHT calls always waiting, after a warm-up. */
+const throughput = async (client: FCClient): Promise<number> => {
+  const burst = async (n: number): Promise<void> => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < n) {
+          next += 1;
+          await client.invokeFunction({ serviceName: BENCH_SERVICE, functionName: ECHO_FUNCTION, payload });
+        }
+      }),
+    );
+  };
+  await burst(500);
+  const started = performance.now();
+  await burst(throughputCalls);
+  return throughputCalls / ((performance.now() - started) / 1000);
+};
+
+/** `edgefc gateway --nats` in its own process; resolves once it says it is ready. */
+const gatewayProcess = async (index: number): Promise<ChildProcess> => {
+  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'edgefc.js'), 'gateway', '--nats', cluster.natsUrls.join(','), '--username', 'edgefc_gateway', '--template', templatePath, '--data', join(dir, `gateway-${index}`), '--insecure', '--metrics', 'off', '--store-sync', 'off', '--function-user', 'off', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, EDGEFC_PASSWORD: gatewayPassword },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/edgefc gateway ready/.test(out)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`gateway ${index} exited (${code}): ${out}`)));
+  });
+  return child;
+};
+
 /** ABBA blocks of the two clients; their latencies in µs. */
 const abba = async (qos1: FCClient, qos0: FCClient): Promise<[number[], number[]]> => {
   await run(qos1, 300, undefined);
@@ -94,7 +136,20 @@ try {
   const [rawA, rawB] = await abba(device(1), device(0));
   console.log(row('raw echo, request QoS 1', rawA));
   console.log(row('raw echo, request QoS 0', rawB));
+  console.log(`raw echo, ${IN_FLIGHT} in flight, QoS 0: ${(await throughput(device(0))).toFixed(0)} calls/s`);
   await raw.drain();
+
+  // Throughput of 1 and 2 gateway processes (the echo sample in its own process each).
+  const processes: ChildProcess[] = [];
+  try {
+    for (const count of [1, 2]) {
+      while (processes.length < count) processes.push(await gatewayProcess(processes.length + 1));
+      console.log(`${count} gateway process(es), ${IN_FLIGHT} in flight, QoS 0: ${(await throughput(device(0))).toFixed(0)} calls/s`);
+    }
+  } finally {
+    for (const child of processes) child.kill('SIGTERM');
+    await Promise.all(processes.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+  }
 
   gateway = await Gateway.start({
     templatePath,
