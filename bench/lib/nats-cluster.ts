@@ -38,6 +38,8 @@ export interface NatsCluster {
   restart(index: number): Promise<void>;
   /** The names of the client connections every running node holds now (monitoring /connz). */
   connectionNames(): Promise<string[]>;
+  /** The index of the running node holding a client connection whose name ends with `suffix`. */
+  nodeOf(suffix: string): Promise<number | undefined>;
   /** Resolve when every running node reports healthy (JetStream current), within `timeoutMs`. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stop every node and remove the temp directory; safe to call twice. */
@@ -82,7 +84,21 @@ interface NodeState {
   stderr: string;
 }
 
+/**
+ * Start the cluster; when another process took one of the free ports found before a node bound
+ * it (the node exits: "address already in use"), start again on new ports, up to 3 times.
+ */
 export async function startNatsCluster(bin: string, options: NatsClusterOptions): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(bin, options);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(bin: string, options: NatsClusterOptions): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const dir = await mkdtemp(join(tmpdir(), 'edgefc-nats-'));
   await writeFile(join(dir, 'authorization.conf'), options.authorization, { mode: 0o600 });
@@ -133,10 +149,14 @@ export async function startNatsCluster(bin: string, options: NatsClusterOptions)
       if (!(await waitForPort(port, gone))) throw new Error(`nats-server ${state.name} did not listen on ${port}: ${state.stderr}`);
     }
   };
-  const waitHealthy = async (timeoutMs = 15_000): Promise<void> => {
+  const waitHealthy = async (timeoutMs = 15_000, all = false): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     for (const state of states) {
-      if (state.child === undefined) continue;
+      // A node that should run and does not (it exited: a port taken, a bad config) is an error.
+      if (state.child === undefined) {
+        if (all) throw new Error(`nats-server ${state.name} exited: ${state.stderr.slice(-2000)}`);
+        continue;
+      }
       while (!(await healthy(state.ports.http))) {
         if (Date.now() > deadline) throw new Error(`nats-server ${state.name} not healthy within ${timeoutMs} ms: ${state.stderr.slice(-2000)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -161,7 +181,7 @@ export async function startNatsCluster(bin: string, options: NatsClusterOptions)
   try {
     for (const state of states) launch(state);
     for (const state of states) await waitListening(state);
-    await waitHealthy();
+    await waitHealthy(15_000, true);
   } catch (error) {
     await close();
     throw error;
@@ -184,12 +204,19 @@ export async function startNatsCluster(bin: string, options: NatsClusterOptions)
       if (state.child !== undefined) throw new Error(`nats-server ${state.name} is running`);
       launch(state);
       await waitListening(state);
-      await waitHealthy();
+      await waitHealthy(15_000, true);
     },
-    waitHealthy,
+    waitHealthy: (timeoutMs) => waitHealthy(timeoutMs),
     connectionNames: async () => {
       const names = await Promise.all(states.filter((state) => state.child !== undefined).map((state) => connz(state.ports.http)));
       return names.flat();
+    },
+    nodeOf: async (suffix) => {
+      for (const [index, state] of states.entries()) {
+        if (state.child === undefined) continue;
+        if ((await connz(state.ports.http)).some((name) => name.endsWith(suffix))) return index;
+      }
+      return undefined;
     },
     close,
   };
