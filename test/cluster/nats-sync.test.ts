@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import { connect } from '@nats-io/transport-node';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { decodeReply } from '../../src/protocol/reply.js';
@@ -130,6 +131,10 @@ describe('Sync calls through a NATS cluster', () => {
     await intruder.publishAsync('edgefc/v1/invoke/sensor-3/Test/pid', Buffer.from('not a frame'), { qos: 0 });
     await expect.poll(() => answered.length).toBe(1);
     expect(seen).toEqual([]);
+  });
+
+  test('a device login is refused on the NATS port: devices connect over MQTT only', async () => {
+    await expect(connect({ servers: env.cluster.natsUrls, user: 'sensor-1', pass: env.passwords.get('sensor-1') ?? '', reconnect: false, timeout: 5_000 })).rejects.toThrow(/authoriz/i);
   });
 
   test('with one gateway killed (-9) mid-run, the other answers the calls', async () => {
