@@ -119,7 +119,9 @@ async function startOnce(bin: string, options: NatsClusterOptions): Promise<Nats
         `jetstream { store_dir: "${join(dir, state.name)}", max_memory_store: 64MB, max_file_store: 1GB }`,
         // One node is no cluster: nats-server refuses a JetStream cluster without routes.
         ...(size > 1 ? [`cluster { name: "edgefc-test", listen: "${LOOPBACK}:${state.ports.cluster}", no_advertise: true, routes: [${routes.join(', ')}] }`] : []),
-        `mqtt { listen: "${LOOPBACK}:${state.ports.mqtt}" }`,
+        // stream_replicas explicit: without it, 2.9.10's MQTT streams did not survive the loss of
+        // a node (every QoS 1 publish then timed out, 4 s each, for as long as it was down).
+        `mqtt { listen: "${LOOPBACK}:${state.ports.mqtt}"${size > 1 ? `, stream_replicas: ${Math.min(3, size)}` : ''} }`,
         'include "authorization.conf"',
         '',
       ].join('\n'),

@@ -185,9 +185,9 @@ describe('Sync calls through a NATS cluster', () => {
     const node = await env.cluster.nodeOf(`/${second.pid}`);
     expect(node).toBeDefined();
     const index = node ?? 0;
-    // Requests at QoS 0: a device's QoS 1 publish is a write to nats-server's replicated MQTT
-    // stream, which stalled past 30 s after a node loss in a run here (docs/cluster.md).
-    const client = device('sensor-2', (index + 1) % 3, 3_000, 0);
+    // Requests at QoS 1 (the default): each is a write to nats-server's MQTT stream, which must
+    // be replicated (mqtt.stream_replicas, docs/cluster.md) to survive the node.
+    const client = device('sensor-2', (index + 1) % 3, 3_000);
     expect(await callPid(client)).toBe(second.pid);
     await env.cluster.kill(index);
     // nats.js moves the gateway to a surviving node; publishers may stall a few seconds while
