@@ -2,6 +2,7 @@
  * The gateway process's core: registry + function host + broker link, and the embedded broker
  * when no external one is given. `Gateway.start()` is what `edgefc start` runs.
  */
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
@@ -37,6 +38,7 @@ import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
 import { InProcessLink } from './transport/in-process-link.js';
+import { NatsLink, type NatsTlsFiles } from './transport/nats-link.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
@@ -75,7 +77,15 @@ export interface GatewayOptions {
   host?: string;
   /** Embedded broker's port; 0 picks a free one. @default 1883 */
   port?: number;
-  /** The gateway's own login to an external broker. */
+  /**
+   * Serve from a NATS cluster instead of an MQTT broker (docs/cluster.md): connect natively to
+   * these servers and take requests in the gateways' queue group, so several gateways share the
+   * calls. Devices connect to nats-server's MQTT listener; `brokerUrl`, when given, is that
+   * listener's URL, which the gateway's functions use. `username`/`password` are the NATS login.
+   * @example { servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], tls: { caFile: '/etc/edgefc/nats-ca.pem' } }
+   */
+  nats?: { servers: readonly string[]; tls?: NatsTlsFiles };
+  /** The gateway's own login to an external broker (or to NATS with `nats`). */
   username?: string;
   password?: string;
   /**
@@ -173,6 +183,15 @@ export interface GatewayOptions {
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
 
+/**
+ * A NATS-mode gateway takes Sync calls only, for now: its local store would keep an accepted
+ * Async call on one box, lost with it, and a status query would reach any gateway of the queue
+ * group, most often one that does not know the call. The cluster's durable Async (JetStream) is
+ * the next step (docs/cluster.md).
+ */
+const NATS_ASYNC_UNAVAILABLE =
+  'Async calls, status queries and triggers are not taken by a gateway in NATS mode yet: an accepted call would live on one box only (docs/cluster.md)';
+
 export class Gateway {
   readonly registry: Registry;
   /** The URL devices and functions use to reach this gateway's broker. */
@@ -247,7 +266,7 @@ export class Gateway {
       const opened = await openAccess({ insecure: options.insecure ?? false, accessFile, logger });
       access = opened.access;
       broker =
-        options.brokerUrl === undefined
+        options.brokerUrl === undefined && options.nats === undefined
           ? await startEmbeddedBroker({
               host: options.host ?? '127.0.0.1',
               port: options.port ?? 1883,
@@ -343,14 +362,16 @@ export class Gateway {
         logger,
         now: Date.now,
         startedAt,
-        deploy,
-        deployments,
-        uploads,
+        // NATS mode: an admin deploy would reach one gateway of the queue group and leave the
+        // others serving the old functions; refused (ServiceUnavailable) until deployments live
+        // in the cluster (docs/cluster.md). Each gateway deploys its --template, and on SIGHUP.
+        ...(options.nats === undefined ? { deploy, deployments, uploads } : {}),
         audit: audit.sink,
         logs,
         ...(metrics === undefined ? {} : { metrics }),
         ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
+        ...(options.nats === undefined ? {} : { asyncUnavailable: NATS_ASYNC_UNAVAILABLE }),
       };
       try {
         return dispatchMessage(context, message);
@@ -370,7 +391,20 @@ export class Gateway {
       link =
         broker !== undefined
           ? InProcessLink.open({ broker, logger, triggerFilters: triggers, onMessage })
-          : await GatewayLink.open({
+          : options.nats !== undefined
+            ? await NatsLink.open({
+                servers: options.nats.servers,
+                // Which box and process, in the servers' connection lists (nats-server /connz).
+                name: `edgefc-gateway/${hostname()}/${process.pid}`,
+                triggerFilters: triggers,
+                ...(options.nats.tls === undefined ? {} : { tls: options.nats.tls }),
+                ...(options.username === undefined ? {} : { username: options.username }),
+                ...(options.password === undefined ? {} : { password: options.password }),
+                connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+                logger,
+                onMessage,
+              })
+            : await GatewayLink.open({
               brokerUrl,
               // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
               // not acknowledged when it stopped are delivered again when it is back (§10.1).
@@ -401,13 +435,14 @@ export class Gateway {
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
-        broker: transport instanceof GatewayLink ? transport.connected : (embeddedBroker?.server.listening ?? false),
+        broker: transport instanceof GatewayLink || transport instanceof NatsLink ? transport.connected : (embeddedBroker?.server.listening ?? false),
         store: store.isOpen,
         template: registry.functions().length > 0,
       }));
     }
     logger.info('gateway ready', {
       broker: redactUrl(brokerUrl),
+      ...(options.nats === undefined ? {} : { nats: options.nats.servers.map(redactUrl).join(',') }),
       embedded: broker !== undefined,
       authentication: access === undefined ? 'off' : 'on',
       mqtt: link.protocolVersion === 5 ? '5' : '3.1.1',
@@ -469,6 +504,8 @@ export class Gateway {
   async #stop(): Promise<void> {
     this.#logger.info('gateway stopping');
     this.#accessWatch?.close();
+    // NATS: out of the queue group first, so new calls go to the other gateways, not to refusals.
+    await this.#link.stopTaking?.().catch((error: unknown) => this.#logger.warn('cannot leave the NATS queue group', { error: String(error) }));
     await this.#metricsServer?.close();
     // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
     // those running, write their outcomes, then close the store.

@@ -22,6 +22,12 @@ export interface DispatchContext {
   host: FunctionHost;
   /** Durable Async calls (docs/protocol.md §10). */
   async: AsyncService;
+  /**
+   * Why this gateway takes no Async calls, status queries or trigger messages, when it takes
+   * none: a NATS-mode gateway, whose local store would keep an accepted call on one box only
+   * (docs/cluster.md). Each is answered ServiceUnavailable with this reason.
+   */
+  asyncUnavailable?: string;
   /** Sync retries by request ID (§10.2). */
   syncReplay: SyncReplayCache;
   /** Calls in flight and rate per client ID (§7.5), checked before a call is queued. */

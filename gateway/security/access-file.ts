@@ -9,6 +9,7 @@
  *     sensor-1:
  *       role: device
  *       password: $7$210000$...        # password-hash.ts; never a clear password
+ *       natsPassword: $2a$12$...      # bcrypt, for nats-server (edgefc users add --nats)
  *       groups: [line-3]
  *       publish: [factory/+/temperature]
  *     plc-7:
@@ -20,6 +21,7 @@ import { InvalidArgumentError } from 'edgefc/errors';
 import { readPrivateFile, writeSecretFile } from './private-file.js';
 import { triggerFilterProblem } from 'edgefc/protocol';
 import { parsePasswordHash } from './password-hash.js';
+import { isBcryptHash } from './bcrypt-hash.js';
 import { isPrincipalName, PRINCIPAL_NAME_RULE, PrincipalRole, type Principal } from './principal.js';
 
 /** A principal as the access file holds it. */
@@ -27,6 +29,8 @@ export interface AccessEntry extends Principal {
   role: typeof PrincipalRole.device | typeof PrincipalRole.operator;
   /** `$7$` hash (password-hash.ts); absent: no password login. */
   password?: string;
+  /** bcrypt hash of the same password, for nats-server (bcrypt-hash.ts; docs/security.md §10). */
+  natsPassword?: string;
   /** Accept a client certificate whose subject CN is this name (mutual TLS). */
   certificate: boolean;
 }
@@ -79,7 +83,7 @@ function parseEntry(name: string, value: unknown, problems: string[]): AccessEnt
     problems.push(`${at}: must be a mapping`);
     return undefined;
   }
-  const known = new Set(['role', 'password', 'certificate', 'groups', 'publish', 'subscribe']);
+  const known = new Set(['role', 'password', 'natsPassword', 'certificate', 'groups', 'publish', 'subscribe']);
   for (const key of Object.keys(value)) if (!known.has(key)) problems.push(`${at}.${key}: unknown field`);
   const role = value['role'];
   if (role !== PrincipalRole.device && role !== PrincipalRole.operator) {
@@ -89,6 +93,10 @@ function parseEntry(name: string, value: unknown, problems: string[]): AccessEnt
   const password = value['password'];
   if (password !== undefined && (typeof password !== 'string' || parsePasswordHash(password) === undefined)) {
     problems.push(`${at}.password: must be a $7$ hash made by "edgefc users add" (never a clear password)`);
+  }
+  const natsPassword = value['natsPassword'];
+  if (natsPassword !== undefined && (typeof natsPassword !== 'string' || !isBcryptHash(natsPassword) || password === undefined)) {
+    problems.push(`${at}.natsPassword: must be a bcrypt hash made by "edgefc users add --nats", beside password`);
   }
   const certificate = value['certificate'] ?? false;
   if (typeof certificate !== 'boolean') problems.push(`${at}.certificate: must be true or false`);
@@ -102,6 +110,7 @@ function parseEntry(name: string, value: unknown, problems: string[]): AccessEnt
     subscribe: stringList(value['subscribe'], `${at}.subscribe`, problems, triggerFilterProblem),
   };
   if (typeof password === 'string') entry.password = password;
+  if (typeof natsPassword === 'string') entry.natsPassword = natsPassword;
   return entry;
 }
 
@@ -123,6 +132,7 @@ export function formatAccessFile(principals: Iterable<AccessEntry>): string {
   for (const entry of principals) {
     const out: Record<string, unknown> = { role: entry.role };
     if (entry.password !== undefined) out['password'] = entry.password;
+    if (entry.natsPassword !== undefined) out['natsPassword'] = entry.natsPassword;
     if (entry.certificate) out['certificate'] = true;
     if (entry.groups.length > 0) out['groups'] = [...entry.groups];
     if (entry.publish.length > 0) out['publish'] = [...entry.publish];

@@ -1,7 +1,8 @@
 /**
  * What the gateway needs from its connection to the broker, whichever way it is made: over MQTT
- * (./gateway-link.ts: an external broker) or inside the process (./in-process-link.ts: the
- * embedded aedes, without TCP).
+ * (./gateway-link.ts: an external broker), inside the process (./in-process-link.ts: the
+ * embedded aedes, without TCP), or natively to a NATS cluster (./nats-link.ts: several gateways
+ * in one queue group, devices on nats-server's MQTT listener).
  */
 import type { InboundMessage, ReplySink } from './inbound-message.js';
 
@@ -23,6 +24,11 @@ export interface GatewayTransport extends ReplySink {
    * link then keeps the filters it had.
    */
   setTriggerFilters(filters: readonly string[]): Promise<void>;
+  /**
+   * Stop being given new messages while those already taken finish (NATS: leave the queue group,
+   * so the other gateways take the new calls). Absent: nothing to leave; close() stops.
+   */
+  stopTaking?(): Promise<void>;
   /** Stop receiving messages; later publishes are dropped. */
   close(): Promise<void>;
 }

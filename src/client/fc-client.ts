@@ -286,6 +286,7 @@ export class FCClient {
       // The gateway dedupes invocations by (client ID, request ID): a repeat joins the running
       // call or gets its stored outcome (docs/protocol.md §10.2), so repeating one is safe.
       resendOnReconnect: true,
+      qos: request.invocationType === InvocationType.Sync ? this.#options.syncRequestQos : 1,
     });
     return toResult(reply);
   }

@@ -68,6 +68,16 @@ export interface FCClientOptions {
    * @default true
    */
   traceContext?: boolean;
+  /**
+   * QoS of Sync invocation requests. 0 saves the broker's acknowledgement and, on nats-server's
+   * MQTT listener, a replicated JetStream write per request (docs/cluster.md: p50 ~2× lower
+   * there); a request lost on the way is then only noticed by the call's timeout, and retried
+   * with the same request ID like any other (§10.2). Async calls, whose acceptance §10.1 is
+   * about, are always sent at QoS 1.
+   * @default 1
+   * @example new FCClient({ brokerUrl: 'mqtt://nats-1:1883', syncRequestQos: 0 })
+   */
+  syncRequestQos?: 0 | 1;
 }
 
 /** PEM contents. */
@@ -91,6 +101,7 @@ export interface ResolvedClientOptions {
   logger: ClientLogger;
   offlineQueueSize: number;
   traceContext: boolean;
+  syncRequestQos: 0 | 1;
 }
 
 export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
@@ -129,6 +140,7 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     logger: options.logger ?? stderrLogger,
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
     traceContext: options.traceContext ?? true,
+    syncRequestQos: options.syncRequestQos === 0 ? 0 : 1,
   };
 }
 

@@ -47,10 +47,13 @@ export interface ChannelRequest {
    * invocations, which the gateway dedupes by request ID (§10.2); not for admin operations.
    */
   resendOnReconnect?: boolean;
+  /** @default 1 */
+  qos?: 0 | 1;
 }
 
 /** Shared: MQTT.js only reads the options of a publish. */
 const PUBLISH_QOS_1 = { qos: 1 } as const;
+const PUBLISH_QOS_0 = { qos: 0 } as const;
 
 function cancelOnTimeout(pending: PendingRequests, requestId: string, error: RequestTimeoutError): void {
   pending.cancel(requestId, error);
@@ -130,6 +133,7 @@ export class RequestChannel {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    const publishOptions = call.qos === 0 ? PUBLISH_QOS_0 : PUBLISH_QOS_1;
     return new Promise<Reply>((resolve, reject) => {
       const pending = this.#pending;
       const onAbort = signal === undefined ? undefined : (): void => {
@@ -151,12 +155,12 @@ export class RequestChannel {
           ? {
               resend: () => {
                 const left = call.deadline - Date.now();
-                if (left > 0) mqtt.publish(call.topic, call.frame(left), PUBLISH_QOS_1, onPublished);
+                if (left > 0) mqtt.publish(call.topic, call.frame(left), publishOptions, onPublished);
               },
             }
           : {}),
       });
-      mqtt.publish(call.topic, frame, PUBLISH_QOS_1, onPublished);
+      mqtt.publish(call.topic, frame, publishOptions, onPublished);
     });
   }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAccessText } from '../../gateway/security/access-file.js';
 import { verifyPassword } from '../../gateway/security/password-hash.js';
+import { bcryptMatches } from '../../gateway/security/bcrypt-hash.js';
 import { CLI, type CliResult } from '../fixtures/cli-process.js';
 
 let dir: string;
@@ -149,5 +150,26 @@ describe('edgefc users list and remove', () => {
     expect((await users(['remove', 'plc-7'])).code).toBe(0);
     expect((await entries()).has('plc-7')).toBe(false);
     expect(await users(['remove', 'plc-7'])).toMatchObject({ code: 1, stderr: expect.stringContaining('not in') as string });
+  });
+});
+
+describe('edgefc users add --nats', () => {
+  test('keeps a bcrypt hash of the same password for nats-server, kept with --keep-password', async () => {
+    const added = await users(['add', 'nats-dev', '--role', 'device', '--nats'], 'nats-device-password\n');
+    expect(added.code, added.stderr).toBe(0);
+    const entry = parseAccessText(await readFile(accessFile, 'utf8'), accessFile).get('nats-dev');
+    expect(entry?.natsPassword).toMatch(/^\$2a\$12\$/);
+    expect(await bcryptMatches('nats-device-password', entry?.natsPassword ?? '')).toBe(true);
+    expect(await verifyPassword('nats-device-password', entry?.password ?? '')).toBe(true);
+
+    const updated = await users(['add', 'nats-dev', '--role', 'device', '--group', 'g', '--update', '--keep-password']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(parseAccessText(await readFile(accessFile, 'utf8'), accessFile).get('nats-dev')?.natsPassword).toBe(entry?.natsPassword);
+  });
+
+  test('a password over 72 bytes is refused: bcrypt would ignore the rest', async () => {
+    const result = await users(['add', 'nats-long', '--role', 'device', '--nats'], `${'x'.repeat(80)}\n`);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/72 bytes/);
   });
 });

@@ -20,9 +20,11 @@ import { mosquittoConfig, type FunctionLogin, type MosquittoTlsListener } from '
 import { hashPassword } from '../../security/password-hash.js';
 import { ensureBrokerDir, localGroupId, writeBrokerFile, type WrittenFile } from '../broker-files.js';
 import { isFileSystemError, UsageError } from '../usage-error.js';
+import { runBrokerConfigNats } from './broker-config-nats.js';
 import { printFailure, type Output } from './common.js';
 
 export const BROKER_CONFIG_USAGE = `Usage: edgefc broker-config mosquitto --out DIR [options]
+       edgefc broker-config nats --out DIR [options]   (edgefc broker-config nats --help)
 
 Write, from the access file ("edgefc users") and the template, Mosquitto's password file, ACL
 file and a config snippet into DIR: passwords, acl and edgefc.conf. Include edgefc.conf in
@@ -75,6 +77,8 @@ export const BROKER_CONFIG_OPTIONS = {
 } as const;
 
 export async function runBrokerConfig(argv: string[], output: Output): Promise<number> {
+  // nats-server's files have options of their own (broker-config-nats.ts).
+  if (argv[0] === 'nats') return runBrokerConfigNats(argv.slice(1), output);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -85,7 +89,7 @@ export async function runBrokerConfig(argv: string[], output: Output): Promise<n
     return 0;
   }
   const [kind, ...extra] = positionals;
-  if (kind !== 'mosquitto') throw new UsageError(kind === undefined ? 'name the broker: edgefc broker-config mosquitto --out DIR' : `"${kind}": only mosquitto is supported`);
+  if (kind !== 'mosquitto') throw new UsageError(kind === undefined ? 'name the broker: edgefc broker-config mosquitto --out DIR' : `"${kind}": mosquitto or nats`);
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (values.out === undefined) throw new UsageError('--out DIR is required: where to write the password file, ACL file and edgefc.conf');
   const port = parsePort(values.port, '--port');

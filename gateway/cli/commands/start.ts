@@ -1,12 +1,14 @@
 /**
- * `edgefc start` (alias `edgefc gateway`): run the gateway in the foreground until SIGINT/SIGTERM.
+ * `edgefc start` (alias `edgefc gateway`): run the gateway in the foreground until SIGINT/SIGTERM;
+ * with `--nats`, one of several gateways of a NATS cluster (docs/cluster.md).
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { FCClient } from 'edgefc';
 import { STORE_SYNC_MODES, type StoreSync } from '../../async/async-store.js';
 import { parseFunctionUser } from '../../containment/function-user.js';
-import { Gateway } from '../../gateway.js';
+import { Gateway, type GatewayOptions } from '../../gateway.js';
+import type { NatsTlsFiles } from '../../transport/nats-link.js';
 import { createStreamLogger, type LogLevel } from '../../logging/logger.js';
 import { UsageError } from '../usage-error.js';
 import { printFailure, type Output } from './common.js';
@@ -41,6 +43,13 @@ Options:
                       --password-stdin, or EDGEFC_PASSWORD; never a password on the command line).
                       Without --username: <data>/gateway.credentials when it exists
                       (written by "edgefc broker-config mosquitto")
+  --nats URL[,URL…]   serve from a NATS cluster (docs/cluster.md): connect natively to these
+                      nats-server nodes and take calls in the gateways' queue group, beside other
+                      gateways. Devices connect to nats-server's MQTT listener; --broker then
+                      names that listener for the gateway's functions. The login is as for
+                      --broker (default <data>/gateway.credentials from "edgefc broker-config nats")
+  --nats-ca F         CA file that signs the nats-server certificates (TLS)
+  --nats-cert F, --nats-key F   the gateway's client certificate, when the servers verify clients
 
 Security (docs/security.md):
   --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
@@ -104,6 +113,10 @@ export const START_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   broker: { type: 'string' },
+  nats: { type: 'string' },
+  'nats-ca': { type: 'string' },
+  'nats-cert': { type: 'string' },
+  'nats-key': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   'password-file': { type: 'string' },
@@ -144,30 +157,31 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
   const metrics = parseMetricsAddress(values.metrics);
   const storeSync = values['store-sync'] as StoreSync;
   if (!STORE_SYNC_MODES.includes(storeSync)) throw new UsageError(`--store-sync must be one of ${STORE_SYNC_MODES.join(', ')}`);
-  if (values.broker !== undefined && (values.host !== undefined || values.port !== undefined)) {
-    throw new UsageError('--host and --port set the embedded broker; they do not go with --broker');
+  const external = values.broker !== undefined || values.nats !== undefined;
+  if (external && (values.host !== undefined || values.port !== undefined)) {
+    throw new UsageError('--host and --port set the embedded broker; they do not go with --broker or --nats');
   }
+  const nats = parseNats(values);
 
   if (values.password !== undefined) {
     throw new UsageError('--password is not accepted: a password on the command line is visible to every local user (ps). Use --password-file F, --password-stdin or EDGEFC_PASSWORD');
   }
-  if (values.broker === undefined && (values.username !== undefined || values['password-file'] !== undefined || values['password-stdin'])) {
-    throw new UsageError('--username and --password-file are the gateway\'s login to an external broker: they go with --broker (the embedded broker\'s logins are in the access file: edgefc users)');
+  if (!external && (values.username !== undefined || values['password-file'] !== undefined || values['password-stdin'])) {
+    throw new UsageError('--username and --password-file are the gateway\'s login to an external broker or NATS: they go with --broker or --nats (the embedded broker\'s logins are in the access file: edgefc users)');
   }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (values['tls-ca'] !== undefined && values['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
-  if (values.broker !== undefined && values['tls-cert'] !== undefined) throw new UsageError('--tls-* set the embedded broker\'s listener; they do not go with --broker');
+  if (external && values['tls-cert'] !== undefined) throw new UsageError('--tls-* set the embedded broker\'s listener; they do not go with --broker or --nats (--nats-ca, --nats-cert, --nats-key)');
   const dataDir = values.data ?? defaultDataDir();
   let gateway: Gateway;
   try {
     // The external broker's login follows the CLI's rules (no password in argv); without one,
     // the login broker-config made for this data directory, if any.
-    const login: { username?: string; password?: string } =
-      values.broker === undefined
-        ? {}
-        : values.username === undefined
-          ? ((await readGatewayLogin(dataDir)) ?? {})
-          : await resolveConnection({ ...values, broker: values.broker, credentials: undefined });
+    const login: { username?: string; password?: string } = !external
+      ? {}
+      : values.username === undefined
+        ? ((await readGatewayLogin(dataDir)) ?? {})
+        : await resolveConnection({ ...values, broker: values.broker ?? nats?.servers[0] ?? '', credentials: undefined });
     const tls = await readTls(values['tls-cert'], values['tls-key'], values['tls-ca']);
     const maxBundleBytes = values['max-bundle-bytes'] === undefined ? undefined : Number(values['max-bundle-bytes']);
     if (maxBundleBytes !== undefined && (!Number.isInteger(maxBundleBytes) || maxBundleBytes < 1)) throw new UsageError('--max-bundle-bytes must be a whole number of bytes');
@@ -192,6 +206,7 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
       ...(values['trusted-templates'] === undefined ? {} : { trustedTemplateDirs: values['trusted-templates'] }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
+      ...(nats === undefined ? {} : { nats }),
       ...(login.username === undefined ? {} : { username: login.username }),
       ...(login.password === undefined ? {} : { password: login.password }),
       ...(values['function-user'] === undefined ? {} : { functionUser: parseFunctionUser(values['function-user']) }),
@@ -225,7 +240,8 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     );
   });
 
-  output.out(`edgefc gateway ready on ${redactUrl(gateway.brokerUrl)} (${gateway.embedded ? 'embedded broker' : 'external broker'}), ${gateway.registry.functions().length} function(s)\n`);
+  const where = nats !== undefined ? `NATS ${nats.servers.map(redactUrl).join(',')}` : `${redactUrl(gateway.brokerUrl)} (${gateway.embedded ? 'embedded broker' : 'external broker'})`;
+  output.out(`edgefc gateway ready on ${where}, ${gateway.registry.functions().length} function(s)\n`);
   if (gateway.registry.functions().length === 0) {
     output.out(`no functions deployed yet: deploy a template with\n  npx edgefc deploy --template ${SAMPLE_TEMPLATE_HINT}\n(or start with --template F)\n`);
   }
@@ -260,6 +276,27 @@ async function firstInvocation(gateway: Gateway, output: Output, credentialFile:
   } finally {
     await client.close();
   }
+}
+
+/** `--nats URL[,URL…]` and its TLS files; undefined without --nats. */
+function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | undefined; 'nats-cert'?: string | undefined; 'nats-key'?: string | undefined }): NonNullable<GatewayOptions['nats']> | undefined {
+  const tlsGiven = values['nats-ca'] !== undefined || values['nats-cert'] !== undefined || values['nats-key'] !== undefined;
+  if (values.nats === undefined) {
+    if (tlsGiven) throw new UsageError('--nats-ca, --nats-cert and --nats-key go with --nats');
+    return undefined;
+  }
+  const servers = values.nats.split(',').map((url) => url.trim());
+  for (const url of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(url)) throw new UsageError(`--nats takes nats://HOST:PORT or tls://HOST:PORT, comma-separated (got "${redactUrl(url)}")`);
+    if (/@/.test(url)) throw new UsageError('--nats: no login in the URL (argv is visible to every local user): --username with --password-file, or <data>/gateway.credentials');
+  }
+  if ((values['nats-cert'] === undefined) !== (values['nats-key'] === undefined)) throw new UsageError('--nats-cert and --nats-key go together');
+  const tls: NatsTlsFiles = {
+    ...(values['nats-ca'] === undefined ? {} : { caFile: values['nats-ca'] }),
+    ...(values['nats-cert'] === undefined ? {} : { certFile: values['nats-cert'] }),
+    ...(values['nats-key'] === undefined ? {} : { keyFile: values['nats-key'] }),
+  };
+  return { servers, ...(tlsGiven ? { tls } : {}) };
 }
 
 async function readTls(cert: string | undefined, key: string | undefined, ca: string | undefined): Promise<BrokerTlsOptions | undefined> {

@@ -9,6 +9,7 @@ import { triggerFilterProblem } from 'edgefc/protocol';
 import { defaultDataDir } from '../../data-dir.js';
 import { loadAccessFile, saveAccessFile, type AccessEntry } from '../../security/access-file.js';
 import { hashPassword } from '../../security/password-hash.js';
+import { bcryptHash } from '../../security/bcrypt-hash.js';
 import { isPrincipalName, PRINCIPAL_NAME_RULE, PrincipalRole } from '../../security/principal.js';
 import { readNewPassword, processPasswordInput, type PasswordInput } from '../read-password.js';
 import { renderTable } from '../table.js';
@@ -33,6 +34,8 @@ add:
   --no-password       with --certificate: certificate only, no password login
   --update            replace NAME's entry when it exists (role, groups and grants as given)
   --keep-password     with --update: keep NAME's password instead of reading a new one
+  --nats              also keep a bcrypt hash of the password (natsPassword), which nats-server
+                      needs: for a device that connects through a NATS cluster (docs/cluster.md)
 
   The password is typed at the terminal (twice, not shown), or read from the first line of
   stdin when it is not a terminal:   edgefc users add sensor-1 --role device < sensor-1.pass
@@ -57,6 +60,7 @@ export const USERS_OPTIONS = {
     'no-password': { type: 'boolean', default: false },
     update: { type: 'boolean', default: false },
     'keep-password': { type: 'boolean', default: false },
+    nats: { type: 'boolean', default: false },
     /** Declared only to refuse it with a reason. */
     password: { type: 'string' },
     access: { type: 'string' },
@@ -109,6 +113,7 @@ interface AddValues {
   'no-password': boolean;
   update: boolean;
   'keep-password': boolean;
+  nats: boolean;
 }
 
 async function add(name: string, extra: string[], values: AddValues, path: string, output: Output, input: PasswordInput, json: boolean): Promise<number> {
@@ -118,6 +123,7 @@ async function add(name: string, extra: string[], values: AddValues, path: strin
   const keepPassword = values['keep-password'];
   if (noPassword && !values.certificate) throw new UsageError('--no-password goes with --certificate: a principal needs a way to log in');
   if (keepPassword && (!values.update || noPassword)) throw new UsageError('--keep-password goes with --update, and not with --no-password');
+  if (values.nats && noPassword) throw new UsageError('--nats keeps a second hash of the password: it does not go with --no-password');
 
   const existing = (await loadAccessFile(path)).principals.get(name);
   if (existing !== undefined && !values.update) {
@@ -126,8 +132,14 @@ async function add(name: string, extra: string[], values: AddValues, path: strin
   if (keepPassword) {
     if (existing?.password === undefined) throw new UsageError(`--keep-password: "${name}" has no password to keep`);
     entry.password = existing.password;
+    if (values.nats && existing.natsPassword === undefined) throw new UsageError(`--keep-password --nats: "${name}" has no NATS hash to keep; give the password again`);
+    // The NATS hash is the same password's: kept with it.
+    if (existing.natsPassword !== undefined) entry.natsPassword = existing.natsPassword;
   } else if (!noPassword) {
-    entry.password = await hashPassword(await readNewPassword(name, input));
+    const password = await readNewPassword(name, input);
+    entry.password = await hashPassword(password);
+    // The same password, hashed for nats-server too (security/bcrypt-hash.ts, docs/security.md §10).
+    if (values.nats) entry.natsPassword = await bcryptHash(password);
   }
   // Read again: the prompt may have waited long enough for someone else to change the file.
   const file = await loadAccessFile(path);
