@@ -69,6 +69,11 @@ export class FreshCalls {
     });
   }
 
+  /** Is `seq` held (a first attempt, accepted a moment ago)? */
+  has(seq: number): boolean {
+    return this.#calls.has(seq);
+  }
+
   /** The call held for `seq`, if any, which it no longer holds. */
   take(seq: number): RunnableCall | undefined {
     const call = this.#calls.get(seq);
