@@ -169,7 +169,7 @@ export function checkIdleTimeout(map: YamlMap, fnPath: FieldPath, problems: Prob
 /**
  * `instanceLifecycleConfig: { preStop: { handler, timeout } }`. Runs before an instance is
  * stopped: the `file.export` hook `(context, callback)` for Node.js (its file is checked with the
- * handler's, in check-template.ts), GET /pre-stop for a custom web server, a function-type 3
+ * handler's, in check-template.ts), GET /pre-stop for a custom web server, a function-type 2
  * invocation for go1. Non-web mode has no instance to stop, so it is refused there rather than
  * silently ignored.
  */
