@@ -32,7 +32,14 @@ export const FUNCTION_FIELDS = [
 ] as const;
 
 /** `customRuntimeConfig` of a `runtime: custom` function (FC's field; webServerMode from FC's customContainerConfig). */
-export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode'] as const;
+export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode', 'port'] as const;
+/**
+ * `customRuntimeConfig.port`: FC's field for the port a custom runtime's server listens on (FC's
+ * CAPort; FC's default 9000). Without it edgefc gives every instance a free port of its own in
+ * FC_SERVER_PORT; with it every instance listens on this port, each in its own network namespace
+ * where the gateway can make one (gateway/runtime/custom/fixed-port.ts, docs/runtime-custom.md §3.2).
+ */
+export const CUSTOM_PORT = { min: 1, max: 65535 } as const satisfies IntegerRule;
 /**
  * `instanceLifecycleConfig`: FC also has preFreeze, which means nothing where instances are
  * never frozen. `idleTimeout` is ours: FC decides alone when an idle instance goes.

@@ -12,9 +12,15 @@ import {
   DeadlineExceededError,
   ResourceThrottledError,
   ServiceUnavailableError,
+  UnhandledInvocationError,
   toEdgeFCError,
 } from '../../src/errors.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
+
+/** How long before the caller's deadline a call still waiting for its instance's start is answered (#startInTime): time for the reply to reach it. */
+const START_ANSWER_MARGIN_MS = 300;
+/** Budgets shorter than this wait for the start as before: too short for a start to be judged. */
+const START_ANSWER_MIN_BUDGET_MS = 2_000;
 
 /**
  * While calls wait for a slot, how often to look again at instances whose own inFlight we
@@ -216,7 +222,7 @@ export class FunctionPool {
     }
     // It may have waited in the queue past its deadline: do not start work nobody waits for.
     if (invocation.deadline <= this.#now()) throw this.#deadlineExceeded(requestId);
-    const instance = await this.#acquire(requestId);
+    const instance = await this.#acquire(requestId, invocation.deadline);
     try {
       return await instance.invoke(invocation);
     } finally {
@@ -225,7 +231,7 @@ export class FunctionPool {
   }
 
   /** A usable instance with a free slot, started if needed. The slot is taken before returning. */
-  async #acquire(requestId: string): Promise<FunctionInstance> {
+  async #acquire(requestId: string, deadline: number): Promise<FunctionInstance> {
     const { maxInstances, instanceConcurrency } = this.#config.fn;
     for (;;) {
       if (this.#closing !== undefined) {
@@ -240,12 +246,50 @@ export class FunctionPool {
           return instance;
         }
       }
-      if (this.#leases.size + this.#starting < maxInstances) return this.#start(requestId);
+      if (this.#leases.size + this.#starting < maxInstances) return this.#startInTime(requestId, deadline);
       // Every instance is busy and the max are running or starting; a slot frees when a call
       // ends or a start settles (the queue's concurrency guarantees one will), or when an
       // instance's own inFlight drops, which it does not tell us about: hence the re-check.
       await this.#waitForSlot();
     }
+  }
+
+  /**
+   * #start, but a caller who gave a budget of START_ANSWER_MIN_BUDGET_MS or more hears back
+   * START_ANSWER_MARGIN_MS before its deadline if the instance is still starting then
+   * (`FunctionNotStarted`), instead of the start's own error after the caller has given up: a
+   * start timeout (10 s) must not hide behind the CLI's default timeout (also 10 s). The start
+   * goes on; the instance it makes serves the next call.
+   */
+  #startInTime(requestId: string, deadline: number): Promise<FunctionInstance> {
+    const starting = this.#start(requestId);
+    const startedAt = this.#now();
+    const answerIn = deadline - START_ANSWER_MARGIN_MS - startedAt;
+    if (!Number.isFinite(deadline) || deadline - startedAt < START_ANSWER_MIN_BUDGET_MS) return starting;
+    return new Promise<FunctionInstance>((resolve, reject) => {
+      let answered = false;
+      const timer = setTimeout(() => {
+        answered = true;
+        reject(new UnhandledInvocationError(
+          {
+            errorType: 'FunctionNotStarted',
+            errorMessage: `${this.#label}: its instance has been starting for ${this.#now() - startedAt} ms and is not ready before the caller's deadline; the start goes on (its outcome is in the function's log)`,
+          },
+          { requestId },
+        ));
+      }, answerIn);
+      starting.then(
+        (instance) => {
+          clearTimeout(timer);
+          if (!answered) resolve(instance);
+          else this.#release(instance);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (!answered) reject(toEdgeFCError(error));
+        },
+      );
+    });
   }
 
   async #start(requestId: string): Promise<FunctionInstance> {
