@@ -101,10 +101,15 @@ export const DESTINATION_CONFIG_FIELDS = ['onSuccess', 'onFailure'] as const;
 export const DESTINATION_FIELDS = ['destination'] as const;
 export const TRIGGER_FIELDS = ['name', 'type', 'topic'] as const;
 
-/** Integer fields of `asyncConfiguration`. Ranges follow FC's (retries 0–8, event age up to 24 h). */
+/**
+ * Integer fields of `asyncConfiguration`. Ranges follow FC 3.0's PutAsyncInvokeConfig: retries
+ * 0–8 (default 3), event age 1–604,800 s (7 days; default 86,400). A call may then wait a week:
+ * the store keeps unfinished calls whatever their age, and finished records 7 days
+ * (async-service.ts DEFAULT_RETENTION).
+ */
 export const ASYNC_LIMITS = {
   maxAsyncRetryAttempts: { min: 0, max: 8, default: 3 },
-  maxAsyncEventAgeInSeconds: { min: 1, max: 86400, default: 86400, unit: 'seconds' },
+  maxAsyncEventAgeInSeconds: { min: 1, max: 604_800, default: 86_400, unit: 'seconds' },
   /** 10,000 calls of up to 128 KiB: at most ~1.3 GB of disk per function in the worst case. */
   maxAsyncQueueLength: { min: 0, max: 1_000_000, default: 10_000 },
 } as const satisfies Record<string, IntegerRule>;
