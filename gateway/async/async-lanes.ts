@@ -112,13 +112,14 @@ export class Lane {
     return this.#delayed[0]?.at;
   }
 
-  /** Take a waiting call out (cancel): ready, delayed or claimed. False when it is not waiting (running, or unknown). */
+  /** Take a claimed call out (cancel, stop), if it is one. */
+  removeClaimed(seq: number): ClaimedCall | undefined {
+    const index = this.#claimed.findIndex((c) => c.call.record.seq === seq);
+    return index === -1 ? undefined : this.#claimed.splice(index, 1)[0];
+  }
+
+  /** Take a waiting call out (cancel): ready or delayed. False when it is not there (claimed, running, or unknown). */
   remove(seq: number): boolean {
-    const claimedIndex = this.#claimed.findIndex((c) => c.call.record.seq === seq);
-    if (claimedIndex !== -1) {
-      this.#claimed.splice(claimedIndex, 1);
-      return true;
-    }
     const readyIndex = this.#ready.indexOf(seq, this.#readyHead);
     if (readyIndex !== -1) {
       this.#ready.splice(readyIndex, 1);

@@ -81,8 +81,16 @@ export class AsyncService {
   readonly #timers = new Map<Lane, { timer: NodeJS.Timeout; at: number }>();
   /** Runs whose outcome is not yet written: close() waits for them. */
   readonly #inFlight = new Set<Promise<void>>();
-  /** Calls running now, for cancel() to tell "running" from "waiting". */
+  /** Calls running now (or having their `running` state written), for cancel() to tell "running" from "waiting". */
   readonly #running = new Set<number>();
+  /** Calls whose `running` state is being written, by seq: stop() waits for it. */
+  readonly #claims = new Map<number, Promise<void>>();
+  /** Calls handed to the pool: how to stop each, and its outcome written. */
+  readonly #runs = new Map<number, { controller: AbortController; finished: Promise<void> }>();
+  /** Running calls an operator stopped: their failure ends them `stopped`. */
+  readonly #stopRequested = new Set<number>();
+  /** Final states being written, by seq (stop() answers once its call's is on disk). */
+  readonly #finishing = new Map<number, Promise<void>>();
   /** Lanes the pool refused a moment ago; their timer resumes them. */
   readonly #paused = new Set<Lane>();
   /** Calls just accepted, so their first run needs no read of the store. */
@@ -134,7 +142,7 @@ export class AsyncService {
           lane.unfinished -= 1;
           const call = this.#store.load(row.seq);
           if (call !== undefined) {
-            this.#finish(lane, call, finish('failed', now, {
+            void this.#finish(lane, call, finish('failed', now, {
               error: { code: ErrorCode.ServiceUnavailable, message: `the gateway stopped during attempt ${row.attempts}; no attempts left` },
             }));
           }
@@ -209,20 +217,61 @@ export class AsyncService {
 
   /** Cancel a call that waits (enqueued or retrying). InvalidArgument when it is unknown, running or finished. */
   async cancel(requestId: string, clientId?: string): Promise<InvocationRecord> {
+    const record = await this.#settledClaim(this.#findOne(requestId, clientId));
+    if (this.#runs.has(record.seq)) throw new InvalidArgumentError(`${requestId} is running; only a waiting call can be cancelled (invocations-stop stops a running one)`);
+    return this.#endWaiting(record, 'cancelled');
+  }
+
+  /**
+   * Stop a call (§9.6a; FC's StopAsyncTask, state "Stopped"): one that waits ends `stopped`
+   * without running; a running one has its run cut off (its instance is stopped:
+   * function-pool.ts #invokeStoppable) and ends `stopped`, not retried, no destination told.
+   * Resolves with the record once that is on disk. InvalidArgument when it is unknown or finished.
+   */
+  async stop(requestId: string, clientId?: string): Promise<InvocationRecord> {
+    const record = await this.#settledClaim(this.#findOne(requestId, clientId));
+    const running = this.#runs.get(record.seq);
+    if (running === undefined) return this.#endWaiting(record, 'stopped');
+    this.#stopRequested.add(record.seq);
+    running.controller.abort(new ServiceUnavailableError(`${requestId} was stopped by an operator (invocations-stop)`, { requestId }));
+    await running.finished;
+    await this.#finishing.get(record.seq);
+    return this.#store.get(record.seq) ?? record;
+  }
+
+  /**
+   * A call whose `running` state is being written (claimed ahead, #pump) is neither waiting nor
+   * running yet: once the write is done it is one or the other. The record as it is then.
+   */
+  async #settledClaim(record: InvocationRecord): Promise<InvocationRecord> {
+    const claim = this.#claims.get(record.seq);
+    if (claim === undefined) return record;
+    await claim;
+    return this.#store.get(record.seq) ?? record;
+  }
+
+  #findOne(requestId: string, clientId: string | undefined): InvocationRecord {
     const records = this.#store.findByRequestId(requestId).filter((r) => clientId === undefined || r.clientId === clientId);
     const record = records[0];
     if (record === undefined) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId}`);
     if (records.length > 1) {
       throw new InvalidArgumentError(`request ID ${requestId} names calls of ${records.length} clients; give the client ID too`);
     }
+    return record;
+  }
+
+  /** End a call that waits (ready, delayed, or claimed) as `state`, unrun. */
+  async #endWaiting(record: InvocationRecord, state: 'cancelled' | 'stopped'): Promise<InvocationRecord> {
     const lane = this.#lanes.get(`${record.service}/${record.function}`);
-    if (this.#running.has(record.seq)) throw new InvalidArgumentError(`${requestId} is running; only a waiting call can be cancelled`);
-    if (lane === undefined || !lane.remove(record.seq)) {
-      throw new InvalidArgumentError(`${requestId} is ${record.state}; only a waiting (enqueued or retrying) call can be cancelled`);
+    const claim = lane?.removeClaimed(record.seq);
+    // Claimed ahead but never started: its attempt is given back before it ends.
+    if (claim !== undefined) this.#giveBack(claim);
+    if (lane === undefined || (claim === undefined && !lane.remove(record.seq))) {
+      throw new InvalidArgumentError(`${record.requestId} is ${record.state}; only a waiting (enqueued or retrying) call can be ${state}`);
     }
     lane.unfinished -= 1;
     this.#fresh.take(record.seq);
-    await this.#store.markFinished(record.seq, finish('cancelled', this.#now(), { error: record.error }));
+    await this.#store.markFinished(record.seq, finish(state, this.#now(), { error: record.error }));
     return this.#store.get(record.seq) ?? record;
   }
 
@@ -355,14 +404,18 @@ export class AsyncService {
       },
     );
     this.#inFlight.add(claimed);
-    void claimed.finally(() => this.#inFlight.delete(claimed));
+    this.#claims.set(seq, claimed);
+    void claimed.finally(() => {
+      this.#inFlight.delete(claimed);
+      this.#claims.delete(seq);
+    });
   }
 
   /** Expire a call older than maxAsyncEventAgeInSeconds (it is not run); false when it is young enough. */
   #expire(lane: Lane, call: RunnableCall, now: number): boolean {
     if (now - call.record.createdAt <= lane.config.maxAsyncEventAgeMs) return false;
     lane.unfinished -= 1;
-    this.#finish(lane, call, finish('expired', now, {
+    void this.#finish(lane, call, finish('expired', now, {
       error: {
         code: ErrorCode.DeadlineExceeded,
         message: `the call is older than maxAsyncEventAgeInSeconds (${lane.config.maxAsyncEventAgeMs / 1000} s); it was not run`,
@@ -384,8 +437,10 @@ export class AsyncService {
     const { record } = call;
     const seq = record.seq;
     let result: Promise<InvocationResult>;
+    const controller = new AbortController();
     try {
       result = this.#host.submit(lane.service, lane.fn, {
+        signal: controller.signal,
         requestId: record.requestId,
         invocationType: 'Async',
         event: call.event,
@@ -404,35 +459,44 @@ export class AsyncService {
     this.#running.add(seq);
     this.#host.tapLogs(record.requestId);
     const started = this.#now();
-    const settled = result
+    const settled: Promise<void> = result
       .then(
-        (ok) => this.#onSuccess(lane, call, attempts, started, ok),
-        (error: unknown) => this.#onFailure(lane, call, attempts, started, error),
+        // The slot frees when the run ends, not when its outcome is written (a lazy write, ≤ 20 ms).
+        (ok) => void this.#onSuccess(lane, call, attempts, started, ok),
+        (error: unknown) => void this.#onFailure(lane, call, attempts, started, error),
       )
       .finally(() => {
         lane.inFlight -= 1;
         this.#running.delete(seq);
+        this.#runs.delete(seq);
+        this.#stopRequested.delete(seq);
         this.#inFlight.delete(settled);
         this.#pump(lane);
       });
     this.#inFlight.add(settled);
+    this.#runs.set(seq, { controller, finished: settled });
     return true;
   }
 
-  #onSuccess(lane: Lane, call: RunnableCall, attempts: number, started: number, result: InvocationResult): void {
+  #onSuccess(lane: Lane, call: RunnableCall, attempts: number, started: number, result: InvocationResult): Promise<void> {
     const now = this.#now();
     const logTail = this.#host.untapLogs(call.record.requestId);
     lane.unfinished -= 1;
     call.record.attempts = attempts;
-    this.#finish(lane, call, finish('succeeded', now, { durationMs: now - started, result: result.payload, resultBinary: result.binary, logTail }));
+    return this.#finish(lane, call, finish('succeeded', now, { durationMs: now - started, result: result.payload, resultBinary: result.binary, logTail }));
   }
 
-  #onFailure(lane: Lane, call: RunnableCall, attempts: number, started: number, error: unknown): void {
+  #onFailure(lane: Lane, call: RunnableCall, attempts: number, started: number, error: unknown): Promise<void> | undefined {
     const now = this.#now();
     const logTail = this.#host.untapLogs(call.record.requestId);
     const typed = toEdgeFCError(error);
     const { record } = call;
     record.attempts = attempts;
+    if (this.#stopRequested.has(record.seq)) {
+      // An operator stopped it (§9.6a): not retried, whatever the error.
+      lane.unfinished -= 1;
+      return this.#finish(lane, call, finish('stopped', now, { durationMs: now - started, error: typed.toWire(), logTail }));
+    }
     if (this.#closing && typed.code === ErrorCode.ServiceUnavailable) {
       // Stopped by the shutdown, not by the function: it stays "running" on disk, and the next
       // start counts this attempt and retries it.
@@ -450,14 +514,15 @@ export class AsyncService {
     }
     lane.unfinished -= 1;
     this.#logger.warn('async call failed', { requestId: record.requestId, function: lane.label, code: typed.code, attempts, error: typed.message });
-    this.#finish(lane, call, finish('failed', now, { durationMs: now - started, error: wire, logTail }));
+    return this.#finish(lane, call, finish('failed', now, { durationMs: now - started, error: wire, logTail }));
   }
 
   /** Write the final state, and hand the outcome to the destination (§10.5) atomically with it. */
-  #finish(lane: Lane, call: RunnableCall, fields: FinishFields): void {
+  #finish(lane: Lane, call: RunnableCall, fields: FinishFields): Promise<void> {
     const { record } = call;
     if (fields.state === 'failed' || fields.state === 'expired') this.#metrics?.asyncDeadLetter(lane.label, fields.state);
-    const dest: DestinationSpec | undefined = fields.state === 'succeeded' ? lane.config.onSuccess : fields.state === 'cancelled' ? undefined : lane.config.onFailure;
+    const dest: DestinationSpec | undefined =
+      fields.state === 'succeeded' ? lane.config.onSuccess : fields.state === 'cancelled' || fields.state === 'stopped' ? undefined : lane.config.onFailure;
     // The record as finished, for a destination's message; only built when there is one.
     const final = (): InvocationRecord => ({
       ...record,
@@ -507,7 +572,12 @@ export class AsyncService {
       (error: unknown) => this.#logWriteFailure(record, error),
     );
     this.#inFlight.add(written);
-    void written.finally(() => this.#inFlight.delete(written));
+    this.#finishing.set(record.seq, written);
+    void written.finally(() => {
+      this.#inFlight.delete(written);
+      if (this.#finishing.get(record.seq) === written) this.#finishing.delete(record.seq);
+    });
+    return written;
   }
 
   #publishDestination(record: InvocationRecord, topic: string, event?: Buffer): void {

@@ -13,10 +13,12 @@ export const InvocationState = {
   failed: 'failed',
   expired: 'expired',
   cancelled: 'cancelled',
+  /** An operator stopped it (§9.6a, FC's StopAsyncTask "Stopped"): waiting, or running, whose run was cut off. */
+  stopped: 'stopped',
 } as const;
 export type InvocationState = (typeof InvocationState)[keyof typeof InvocationState];
 
-export const FINISHED_STATES: readonly InvocationState[] = ['succeeded', 'failed', 'expired', 'cancelled'];
+export const FINISHED_STATES: readonly InvocationState[] = ['succeeded', 'failed', 'expired', 'cancelled', 'stopped'];
 export const UNFINISHED_STATES: readonly InvocationState[] = ['enqueued', 'running', 'retrying'];
 
 export function isInvocationState(value: unknown): value is InvocationState {

@@ -222,12 +222,34 @@ export class FunctionPool {
     }
     // It may have waited in the queue past its deadline: do not start work nobody waits for.
     if (invocation.deadline <= this.#now()) throw this.#deadlineExceeded(requestId);
+    const { signal } = invocation;
+    if (signal?.aborted === true) throw toEdgeFCError(signal.reason);
     const instance = await this.#acquire(requestId, invocation.deadline);
     try {
-      return await instance.invoke(invocation);
+      if (signal === undefined) return await instance.invoke(invocation);
+      return await this.#invokeStoppable(instance, invocation, signal);
     } finally {
       this.#release(instance);
     }
+  }
+
+  /**
+   * Run a call that may be stopped (§9.6a). No runtime can take back a call it has begun, so a
+   * stop fails the call at once with the signal's reason and stops the instance running it
+   * (SIGKILL of its group after the usual grace; no pre-stop): with instanceConcurrency > 1 its
+   * other calls fail with ServiceUnavailable too (an Async one is retried). The next call starts
+   * a fresh instance.
+   */
+  #invokeStoppable(instance: FunctionInstance, invocation: Invocation, signal: AbortSignal): Promise<InvocationResult> {
+    if (signal.aborted) return Promise.reject(toEdgeFCError(signal.reason));
+    return new Promise<InvocationResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(toEdgeFCError(signal.reason));
+        void instance.stop();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      instance.invoke(invocation).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /** A usable instance with a free slot, started if needed. The slot is taken before returning. */

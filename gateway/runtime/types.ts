@@ -25,6 +25,11 @@ export interface Invocation {
   retryCount?: number;
   /** The call's W3C trace context (docs/protocol.md §3.7); absent for calls that came without one. */
   trace?: TraceContext;
+  /**
+   * Aborted to stop the call (an operator's `invocations-stop`, §9.6a): it fails with the
+   * signal's reason, and the instance running it is stopped (function-pool.ts #runStarted).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a successful call produced. `binary` is true when the handler gave a Buffer. */

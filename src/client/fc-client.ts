@@ -89,7 +89,7 @@ const REPLAY_ATTEMPTS = 3;
 /** What `getAsyncStatus` answers (docs/protocol.md §10.3, §10.7); `state` 'unknown' when the gateway has no record. */
 export interface AsyncStatus {
   requestId: string;
-  state: 'enqueued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'unknown';
+  state: 'enqueued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'stopped' | 'unknown';
   function: string;
   attempts?: number;
   createdAt?: string;

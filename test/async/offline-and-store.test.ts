@@ -146,4 +146,29 @@ describe('edgefc invocations', () => {
     expect((await runCli(['invocations', 'list', '--state', 'bogus', ...broker])).stderr).toMatch(/InvalidArgument/);
     expect((await runCli(['invocations', 'frobnicate', ...broker])).code).toBe(2);
   });
+
+  it('stops a running Async call: its run is cut off, the record says stopped, it is not retried', async () => {
+    env = await startAsyncEnv();
+    const client = env.client();
+    const broker = ['--broker', env.url];
+    // Held until a file that is never created appears: only a stop ends it.
+    const held = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: `hold-until:${join(env.dataDir, 'never')}` });
+    await vi.waitFor(() => expect(env?.runsOf(held.requestId)).toHaveLength(1));
+    const stop = await runCli(['invocations', 'stop', held.requestId, ...broker]);
+    expect(stop.stderr).toBe('');
+    expect(stop.stdout).toBe(`stopped ${held.requestId}\n`);
+    const shown = JSON.parse((await runCli(['invocations', 'get', held.requestId, '--json', ...broker])).stdout) as { invocations: Record<string, unknown>[] };
+    expect(shown.invocations[0]).toMatchObject({ state: 'stopped', attempts: 1 });
+    expect(String((shown.invocations[0]?.['error'] as { message?: string } | undefined)?.message)).toContain('stopped by an operator');
+    expect((await client.getAsyncStatus(held.requestId)).state).toBe('stopped');
+
+    // The function serves the next call (a fresh instance); the stopped one never ran again.
+    const next = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'after the stop' });
+    await vi.waitFor(async () => expect((await client.getAsyncStatus(next.requestId)).state).toBe('succeeded'));
+    expect(env.runsOf(held.requestId)).toHaveLength(1);
+    // Finished: nothing to stop.
+    const again = await runCli(['invocations', 'stop', held.requestId, '--json', ...broker]);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error.code).toBe('InvalidArgument');
+  });
 });
