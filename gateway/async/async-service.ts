@@ -66,7 +66,10 @@ const NOT_RETRIABLE: ReadonlySet<string> = new Set([ErrorCode.ServiceNotFound, E
 /** A call the pool refused at once (a Sync burst holds the slots) is tried again this much later, not counted. */
 const REFUSED_RETRY_MS = 50;
 
-export type AcceptInput = Omit<NewInvocation, 'createdAt' | 'service' | 'function'>;
+export type AcceptInput = Omit<NewInvocation, 'createdAt' | 'service' | 'function' | 'notBefore'> & {
+  /** §3.8: ms after acceptance before the call may run (the caller's delay). */
+  delayMs?: number;
+};
 
 export class AsyncService {
   readonly #store: AsyncStore;
@@ -183,15 +186,35 @@ export class AsyncService {
         { requestId: input.requestId },
       );
     }
+    const { delayMs, ...origin } = input;
+    if (delayMs !== undefined && delayMs >= lane.config.maxAsyncEventAgeMs) {
+      // §3.8: the delay counts against the event age; this call could only ever expire.
+      throw new InvalidArgumentError(
+        `a delay of ${delayMs / 1000} s is not shorter than ${lane.label}'s maxAsyncEventAgeInSeconds (${lane.config.maxAsyncEventAgeMs / 1000} s): the call would expire unrun`,
+        { requestId: input.requestId },
+      );
+    }
     lane.unfinished += 1;
-    const call: NewInvocation = { ...input, service: service.name, function: fn.name, createdAt: this.#now() };
+    const createdAt = this.#now();
+    const call: NewInvocation = {
+      ...origin,
+      service: service.name,
+      function: fn.name,
+      createdAt,
+      ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
+    };
     return this.#store.insert(call).then(
       (seq) => {
         if (seq === undefined) {
           lane.unfinished -= 1;
         } else {
           this.#fresh.keep(seq, call);
-          this.#enqueue(lane, seq);
+          if (call.notBefore === undefined) {
+            this.#enqueue(lane, seq);
+          } else {
+            lane.delay(seq, call.notBefore);
+            this.#pump(lane);
+          }
         }
         return { duplicate: seq === undefined };
       },

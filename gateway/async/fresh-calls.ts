@@ -52,7 +52,7 @@ export class FreshCalls {
         updatedAt: call.createdAt,
         startedAt: undefined,
         finishedAt: undefined,
-        nextAttemptAt: undefined,
+        nextAttemptAt: call.notBefore,
         durationMs: undefined,
         eventBytes: event.length,
         result: undefined,

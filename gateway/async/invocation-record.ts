@@ -48,6 +48,8 @@ export interface NewInvocation extends InvocationOrigin {
   createdAt: number;
   /** The caller's W3C trace context (docs/protocol.md §3.7); absent when it came without one. */
   trace?: TraceContext | undefined;
+  /** §3.8: a delayed call runs no earlier than this (epoch ms); stored as its next_attempt_at. */
+  notBefore?: number | undefined;
 }
 
 /** The whole record; times are epoch ms on the gateway's clock. */
@@ -119,7 +121,7 @@ export function toView(record: InvocationRecord, withDetail: boolean): RecordVie
   set('updatedAt', iso(record.updatedAt));
   set('startedAt', iso(record.startedAt));
   set('finishedAt', iso(record.finishedAt));
-  if (record.state === 'retrying') set('nextAttemptAt', iso(record.nextAttemptAt));
+  if (record.state === 'retrying' || record.state === 'enqueued') set('nextAttemptAt', iso(record.nextAttemptAt));
   set('durationMs', record.durationMs);
   set('error', record.error);
   set('traceparent', record.trace?.traceparent);

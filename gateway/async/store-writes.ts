@@ -114,7 +114,7 @@ export class WriteBatchBuilder {
     this.#values.push(call.clientId, call.requestId, call.service, call.function, call.source, call.topic ?? null, call.createdAt);
     this.#addBytes(call.event);
     this.#values.push(call.invokerContext === undefined ? null : JSON.stringify(call.invokerContext), call.qualifier);
-    this.#values.push(call.trace?.traceparent ?? null, call.trace?.tracestate ?? null);
+    this.#values.push(call.trace?.traceparent ?? null, call.trace?.tracestate ?? null, call.notBefore ?? null);
   }
 
   #addBytes(buffer: Buffer): void {
@@ -162,8 +162,8 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
   const stmts = {
     insert: db.prepare<(Value | Buffer)[]>(
       `INSERT OR IGNORE INTO invocations (client_id, request_id, service, function, source, topic, state, created_at, updated_at, event, invoker_context, qualifier,
-       traceparent, tracestate)
-       VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?, ?, ?)`,
+       traceparent, tracestate, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     running: db.prepare<Value[]>(
       "UPDATE invocations SET state = 'running', attempts = ?, started_at = ?, updated_at = ?, next_attempt_at = NULL WHERE seq = ?",
@@ -194,7 +194,7 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
     const source = r.next();
     const topic = r.next();
     const createdAt = r.next();
-    const info = stmts.insert.run(clientId, requestId, service, fn, source, topic, createdAt, createdAt, r.bytes(), r.next(), r.next(), r.next(), r.next());
+    const info = stmts.insert.run(clientId, requestId, service, fn, source, topic, createdAt, createdAt, r.bytes(), r.next(), r.next(), r.next(), r.next(), r.next());
     return info.changes === 1 ? Number(info.lastInsertRowid) : 0;
   };
 

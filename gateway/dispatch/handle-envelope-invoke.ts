@@ -84,6 +84,7 @@ function acceptAsync(
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
       trace: traceOf(request),
+      ...(request.delaySeconds === undefined ? {} : { delayMs: request.delaySeconds * 1000 }),
     });
   } catch (error) {
     release();

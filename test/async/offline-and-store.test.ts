@@ -147,6 +147,32 @@ describe('edgefc invocations', () => {
     expect((await runCli(['invocations', 'frobnicate', ...broker])).code).toBe(2);
   });
 
+  it('runs a delayed Async call no earlier than its delay (FC\'s x-fc-async-delay), and refuses bad delays', async () => {
+    env = await startAsyncEnv();
+    const client = env.client();
+    const before = Date.now();
+    const { requestId } = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'later', asyncDelay: 2 });
+    const shown = await runCli(['invocations', 'get', requestId, '--json', '--broker', env.url]);
+    const record = (JSON.parse(shown.stdout) as { invocations: Record<string, unknown>[] }).invocations[0] ?? {};
+    expect(record['state']).toBe('enqueued');
+    expect(Date.parse(String(record['nextAttemptAt']))).toBeGreaterThanOrEqual(before + 2000);
+    await vi.waitFor(() => expect(env?.runsOf(requestId)).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    expect(env.runsOf(requestId)[0]?.at).toBeGreaterThanOrEqual(before + 2000);
+
+    // The SDK refuses what the gateway would: a delay on a Sync call, or past 3600 s.
+    await expect(client.invokeFunction({ serviceName: 'Async', functionName: 'record', payload: 'x', asyncDelay: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', asyncDelay: 3601 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    // The CLI: --delay with --async; a delay the event age (Async/slow: 1 s) would expire is refused by the gateway.
+    const cli = await runCli(['invoke', 'Async/record', '--async', '--delay', '1', '--payload', 'cli later', '--broker', env.url]);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect((await runCli(['invoke', 'Async/record', '--delay', '1', '--broker', env.url])).code).toBe(2);
+    const tooOld = await runCli(['invoke', 'Async/slow', '--async', '--delay', '1', '--broker', env.url]);
+    expect(tooOld.code).not.toBe(0);
+    expect(tooOld.stderr).toContain('InvalidArgument');
+    expect(tooOld.stderr).toContain('maxAsyncEventAgeInSeconds');
+  });
+
   it('stops a running Async call: its run is cut off, the record says stopped, it is not retried', async () => {
     env = await startAsyncEnv();
     const client = env.client();

@@ -18,6 +18,8 @@ Options:
   --file F            send the contents of file F as the event (- for stdin)
   --context JSON      invokerContext, as a JSON object; sent base64-encoded
   --async             Async call: print the request ID once the gateway has accepted it
+  --delay SECONDS     with --async: run no earlier than this many seconds (0-3600) after
+                      acceptance (FC's x-fc-async-delay)
   --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
   --timeout MS        end-to-end budget in milliseconds (default 10000)
   --json              print one JSON object (for scripts)
@@ -74,6 +76,7 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
       context: { type: 'string' },
       async: { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
+      delay: { type: 'string' },
     },
   });
   if (values.help) {
@@ -88,6 +91,14 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     invocationType: values.async ? 'Async' : 'Sync',
     timeout,
   };
+  if (values.delay !== undefined) {
+    const delay = Number(values.delay);
+    if (!values.async) throw new UsageError('--delay is for Async calls: add --async');
+    if (values.delay.trim() === '' || !Number.isInteger(delay) || delay < 0 || delay > 3600) {
+      throw new UsageError(`--delay must be a whole number of seconds from 0 to 3600 (got "${values.delay}")`);
+    }
+    params.asyncDelay = delay;
+  }
   if (values.log) {
     if (values.async) throw new UsageError('--log is for Sync calls: an Async call\'s log is in its record (edgefc invocations get)');
     params.logType = 'Tail';
