@@ -207,6 +207,7 @@ export class AsyncService {
       (seq) => {
         if (seq === undefined) {
           lane.unfinished -= 1;
+          this.#assertSameCall(call);
         } else {
           this.#fresh.keep(seq, call);
           if (call.notBefore === undefined) {
@@ -222,6 +223,24 @@ export class AsyncService {
         lane.unfinished -= 1;
         throw error;
       },
+    );
+  }
+
+  /**
+   * §10.2: a request ID already stored for this client is a retry of that call only when it
+   * names the same function with the same event; anything else is a different call reusing the
+   * ID, refused (InvalidArgument) rather than silently answered "accepted" for the first one.
+   * Only duplicates pay for this read.
+   */
+  #assertSameCall(call: NewInvocation): void {
+    const stored = this.#store.find(call.clientId, call.requestId);
+    if (stored === undefined) return; // pruned meanwhile: nothing to compare with
+    const sameFunction = stored.service === call.service && stored.function === call.function;
+    if (sameFunction && this.#store.event(stored.seq)?.equals(call.event) === true) return;
+    throw new InvalidArgumentError(
+      `request ID ${call.requestId} was already used by this client for ${sameFunction ? 'a call with a different event' : `${stored.service}/${stored.function}`}` +
+        ` (stored ${new Date(stored.createdAt).toISOString()}, ${stored.state}); a retry must send the same call, a new call needs a new request ID (§10.2)`,
+      { requestId: call.requestId },
     );
   }
 
