@@ -19,9 +19,12 @@ export function fixedPortOf(fn: Readonly<FunctionSpec>): number | undefined {
   return fn.customRuntimeConfig?.port;
 }
 
-export function placeFixedPorts(template: Template, logger: Logger, support: NamespaceSupport = netNamespaceSupport()): Template {
+export function placeFixedPorts(template: Template, logger: Logger, given?: NamespaceSupport): Template {
   const fixed = template.functions.filter((fn) => fixedPortOf(fn) !== undefined);
-  if (fixed.length === 0 || support.ok) return template;
+  if (fixed.length === 0) return template;
+  // Probed only when a function needs it (one `unshare` run per gateway process).
+  const support = given ?? netNamespaceSupport();
+  if (support.ok) return template;
   const byPort = new Map<number, FunctionSpec[]>();
   for (const fn of fixed) {
     const port = fixedPortOf(fn) ?? 0;
