@@ -378,13 +378,19 @@ export class CustomWebInstance implements FunctionInstance {
     const port = this.#port;
     let wrongPorts: number[] | undefined;
     let stopped = false;
+    // The watcher's wait, cut short once the server listens: a start must not wait for it.
+    let watchTimer: NodeJS.Timeout | undefined;
+    let wakeWatcher: (() => void) | undefined;
     const stop = (): boolean =>
       stopped || wrongPorts !== undefined || this.#process.exit !== undefined || this.#failure !== undefined || this.#options.now() >= giveUpAt;
     // A server listening elsewhere is reported at once, not at startTimeoutMs: the ports its
     // tree listens on are read every WRONG_PORT_CHECK_MS while it starts.
     const watchPorts = async (): Promise<void> => {
       while (!stop()) {
-        await new Promise((resolve) => setTimeout(resolve, WRONG_PORT_CHECK_MS));
+        await new Promise<void>((resolve) => {
+          wakeWatcher = resolve;
+          watchTimer = setTimeout(resolve, WRONG_PORT_CHECK_MS);
+        });
         const pid = this.#process.pid;
         if (stop() || pid === undefined) return;
         const ports = await listeningPorts(pid);
@@ -418,6 +424,8 @@ export class CustomWebInstance implements FunctionInstance {
       });
     }
     stopped = true;
+    clearTimeout(watchTimer);
+    wakeWatcher?.();
     await watching;
     if (listening && this.#failure === undefined) {
       this.#listening = true;
