@@ -16,6 +16,7 @@ import { assertTrustedTemplate } from './security/trusted-templates.js';
 import { redactUrl } from 'edgefc/mqtt';
 import type { Runtime } from './runtime/types.js';
 import { Containment } from './containment/containment.js';
+import { placeFixedPorts } from './runtime/custom/fixed-port.js';
 import type { FunctionUserSetting } from './containment/function-user.js';
 import { logBrokerEvent } from './broker/broker-log.js';
 import { ClientLimits, type ClientLimitOptions } from './dispatch/client-limits.js';
@@ -253,7 +254,8 @@ export class Gateway {
     const maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
     const deploymentStore = DeploymentStore.open(dataDir);
     const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
-    const registry = new Registry(await containment.place(template));
+    // Fixed-port custom servers (customRuntimeConfig.port): one instance each, and no two on one port, where instances cannot have network namespaces of their own.
+    const registry = new Registry(placeFixedPorts(await containment.place(template), logger));
     await containment.collect(registry.functions());
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
@@ -323,7 +325,7 @@ export class Gateway {
       host,
       logger,
       setTriggerFilters: (filters) => link.setTriggerFilters(filters),
-      place: (next) => containment.place(next),
+      place: async (next) => placeFixedPorts(await containment.place(next), logger),
       collect: (served) => containment.collect(served),
     });
     const asyncService = new AsyncService({

@@ -5,6 +5,13 @@
  */
 import type { AsyncConfigSpec, FunctionSpec, ServiceSpec } from '../registry/types.js';
 import { asyncConfigOf, asyncSlots } from './async-config.js';
+import type { RunnableCall } from './async-store.js';
+
+/** A call whose `running` state, with this attempt number, is on disk: it may start at once. */
+export interface ClaimedCall {
+  call: RunnableCall;
+  attempts: number;
+}
 
 export class Lane {
   readonly service: Readonly<ServiceSpec>;
@@ -14,8 +21,12 @@ export class Lane {
   readonly slots: number;
   /** Calls holding a slot now. */
   inFlight = 0;
+  /** Calls whose `running` state is being written (async-service.ts #claim). */
+  claiming = 0;
   /** Unfinished calls (enqueued, retrying, running) counted against maxAsyncQueueLength. */
   unfinished = 0;
+  /** Claimed calls waiting for a slot, oldest first. */
+  readonly #claimed: ClaimedCall[] = [];
   /** Ready calls, oldest first (FIFO). */
   readonly #ready: number[] = [];
   #readyHead = 0;
@@ -35,6 +46,11 @@ export class Lane {
 
   get readyCount(): number {
     return this.#ready.length - this.#readyHead;
+  }
+
+  /** The next ready call, left in the queue. */
+  peekReady(): number | undefined {
+    return this.#ready[this.#readyHead];
   }
 
   pushReady(seq: number): void {
@@ -59,6 +75,28 @@ export class Lane {
     return seq;
   }
 
+  get claimedCount(): number {
+    return this.#claimed.length;
+  }
+
+  pushClaimed(claim: ClaimedCall): void {
+    this.#claimed.push(claim);
+  }
+
+  /** Back to the front: the pool refused it at once and it keeps its turn. */
+  unshiftClaimed(claim: ClaimedCall): void {
+    this.#claimed.unshift(claim);
+  }
+
+  shiftClaimed(): ClaimedCall | undefined {
+    return this.#claimed.shift();
+  }
+
+  /** Every claimed call, which the lane no longer holds (shutdown gives their attempts back). */
+  takeClaimed(): ClaimedCall[] {
+    return this.#claimed.splice(0);
+  }
+
   delay(seq: number, at: number): void {
     let i = this.#delayed.length;
     while (i > 0 && (this.#delayed[i - 1]?.at ?? 0) > at) i -= 1;
@@ -74,7 +112,13 @@ export class Lane {
     return this.#delayed[0]?.at;
   }
 
-  /** Take a waiting call out (cancel). False when it is not waiting (running, or unknown). */
+  /** Take a claimed call out (cancel, stop), if it is one. */
+  removeClaimed(seq: number): ClaimedCall | undefined {
+    const index = this.#claimed.findIndex((c) => c.call.record.seq === seq);
+    return index === -1 ? undefined : this.#claimed.splice(index, 1)[0];
+  }
+
+  /** Take a waiting call out (cancel): ready or delayed. False when it is not there (claimed, running, or unknown). */
   remove(seq: number): boolean {
     const readyIndex = this.#ready.indexOf(seq, this.#readyHead);
     if (readyIndex !== -1) {

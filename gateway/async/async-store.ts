@@ -28,7 +28,7 @@ import {
   type NewInvocation,
 } from './invocation-record.js';
 import { configureConnection, migrateSchema, SCHEMA, STORE_FILE_NAME, type StoreSync } from './store-schema.js';
-import { StoreWriter } from './store-writer.js';
+import { StoreWriter, type WriteUrgency } from './store-writer.js';
 import type { FinishFields, WriteBatchBuilder } from './store-writes.js';
 
 export { STORE_SYNC_MODES, type StoreSync } from './store-schema.js';
@@ -168,15 +168,20 @@ export class AsyncStore {
    * request ID was already stored: that call is not stored twice (§10.2).
    */
   insert(call: NewInvocation): Promise<number | undefined> {
-    return this.#write(true, (batch) => batch.insert(call)).then(orUndefined);
+    return this.#write('accept', (batch) => batch.insert(call)).then(orUndefined);
   }
 
+  /**
+   * A run starts: its attempt number. Committed on the next turn (it does not wait for the lazy
+   * timer), because the run waits for it: a run that a crash interrupts must be counted, so the
+   * one after it sees a higher retryCount.
+   */
   markRunning(seq: number, attempts: number, startedAt: number): Promise<void> {
-    return this.#write(false, (batch) => batch.running(seq, attempts, startedAt)).then(nothing);
+    return this.#write('prompt', (batch) => batch.running(seq, attempts, startedAt)).then(nothing);
   }
 
   markRetrying(seq: number, nextAttemptAt: number, now: number, durationMs: number | undefined, error: WireError, logTail: string[]): Promise<void> {
-    return this.#write(false, (batch) => batch.retrying(seq, nextAttemptAt, now, durationMs, error, logTail)).then(nothing);
+    return this.#write('lazy', (batch) => batch.retrying(seq, nextAttemptAt, now, durationMs, error, logTail)).then(nothing);
   }
 
   /**
@@ -184,16 +189,19 @@ export class AsyncStore {
    * same transaction (§10.5); resolves with its seq (undefined without one, or if it existed).
    */
   markFinished(seq: number, fields: FinishFields, destination?: NewInvocation): Promise<number | undefined> {
-    return this.#write(false, (batch) => batch.finished(seq, fields, destination)).then(orUndefined);
+    return this.#write('lazy', (batch) => batch.finished(seq, fields, destination)).then(orUndefined);
   }
 
-  /** Back to enqueued (a call that was running when the gateway stopped). */
-  requeue(seq: number, now: number): Promise<void> {
-    return this.#write(false, (batch) => batch.requeue(seq, now)).then(nothing);
+  /**
+   * Back to waiting: a call that was running when the gateway stopped, or (with `attempts`) one
+   * marked running that was then not started, which gets its attempt back.
+   */
+  requeue(seq: number, now: number, attempts?: number): Promise<void> {
+    return this.#write('lazy', (batch) => batch.requeue(seq, now, attempts)).then(nothing);
   }
 
   clearDestination(seq: number): Promise<void> {
-    return this.#write(false, (batch) => batch.clearDestination(seq)).then(nothing);
+    return this.#write('lazy', (batch) => batch.clearDestination(seq)).then(nothing);
   }
 
   /** Is a call with this client and request ID stored (committed)? */
@@ -271,7 +279,7 @@ export class AsyncStore {
 
   /** Delete finished records older than `maxAgeMs`, then all but the newest `maxRecords` finished ones. */
   prune(now: number, maxAgeMs: number, maxRecords: number): Promise<number> {
-    return this.#write(false, (batch) => batch.prune(now - maxAgeMs, maxRecords));
+    return this.#write('lazy', (batch) => batch.prune(now - maxAgeMs, maxRecords));
   }
 
   /** Commit what waits, stop the writer thread, close the file. */
@@ -289,12 +297,13 @@ export class AsyncStore {
   }
 
   /**
-   * Queue a write. `urgent` (a new call: someone waits for "accepted") goes in the next batch;
-   * state changes wait up to 20 ms or ride along with the next urgent one (./store-writer.ts).
+   * Queue a write. `accept` (a new call: someone waits for "accepted") and `prompt` (a run waits)
+   * go in the next batch; `lazy` state changes wait up to 20 ms or ride along with the next
+   * batch (./store-writer.ts).
    */
-  #write(urgent: boolean, add: (batch: WriteBatchBuilder) => void): Promise<number> {
+  #write(urgency: WriteUrgency, add: (batch: WriteBatchBuilder) => void): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceUnavailableError('the async store is closed'));
-    return this.#writer.write(urgent, add);
+    return this.#writer.write(urgency, add);
   }
 }
 

@@ -52,7 +52,7 @@ export class FreshCalls {
         updatedAt: call.createdAt,
         startedAt: undefined,
         finishedAt: undefined,
-        nextAttemptAt: undefined,
+        nextAttemptAt: call.notBefore,
         durationMs: undefined,
         eventBytes: event.length,
         result: undefined,
@@ -67,6 +67,11 @@ export class FreshCalls {
       invokerContext: call.invokerContext === undefined ? undefined : (JSON.parse(JSON.stringify(call.invokerContext)) as Record<string, unknown>),
       qualifier: call.qualifier,
     });
+  }
+
+  /** Is `seq` held (a first attempt, accepted a moment ago)? */
+  has(seq: number): boolean {
+    return this.#calls.has(seq);
   }
 
   /** The call held for `seq`, if any, which it no longer holds. */

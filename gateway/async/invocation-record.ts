@@ -13,10 +13,12 @@ export const InvocationState = {
   failed: 'failed',
   expired: 'expired',
   cancelled: 'cancelled',
+  /** An operator stopped it (§9.6a, FC's StopAsyncTask "Stopped"): waiting, or running, whose run was cut off. */
+  stopped: 'stopped',
 } as const;
 export type InvocationState = (typeof InvocationState)[keyof typeof InvocationState];
 
-export const FINISHED_STATES: readonly InvocationState[] = ['succeeded', 'failed', 'expired', 'cancelled'];
+export const FINISHED_STATES: readonly InvocationState[] = ['succeeded', 'failed', 'expired', 'cancelled', 'stopped'];
 export const UNFINISHED_STATES: readonly InvocationState[] = ['enqueued', 'running', 'retrying'];
 
 export function isInvocationState(value: unknown): value is InvocationState {
@@ -46,6 +48,8 @@ export interface NewInvocation extends InvocationOrigin {
   createdAt: number;
   /** The caller's W3C trace context (docs/protocol.md §3.7); absent when it came without one. */
   trace?: TraceContext | undefined;
+  /** §3.8: a delayed call runs no earlier than this (epoch ms); stored as its next_attempt_at. */
+  notBefore?: number | undefined;
 }
 
 /** The whole record; times are epoch ms on the gateway's clock. */
@@ -117,7 +121,7 @@ export function toView(record: InvocationRecord, withDetail: boolean): RecordVie
   set('updatedAt', iso(record.updatedAt));
   set('startedAt', iso(record.startedAt));
   set('finishedAt', iso(record.finishedAt));
-  if (record.state === 'retrying') set('nextAttemptAt', iso(record.nextAttemptAt));
+  if (record.state === 'retrying' || record.state === 'enqueued') set('nextAttemptAt', iso(record.nextAttemptAt));
   set('durationMs', record.durationMs);
   set('error', record.error);
   set('traceparent', record.trace?.traceparent);

@@ -6,6 +6,9 @@
  * When a batch goes:
  * - urgent writes (a new call: someone waits for "accepted") go on the next turn of the event
  *   loop, with everything else that came in during this one;
+ * - prompt writes (a run's `running` state with its attempt number, which must be on disk before
+ *   the handler starts, so a run after a crash sees a higher retryCount) go on the next turn
+ *   too, but do not start the thread by themselves;
  * - other writes (state changes) wait up to LAZY_COMMIT_MS, or ride along with the next urgent
  *   batch: a state change lost to a crash only means a call runs again (at least once);
  * - while a batch is being written, nothing else goes: what comes in meanwhile is the next batch,
@@ -39,6 +42,13 @@ const here = fileURLToPath(import.meta.url);
 const WORKER_PATH = here.endsWith('.js')
   ? join(dirname(here), 'store-writer-worker.js')
   : join(PACKAGE_ROOT, 'dist', 'gateway', 'async', 'store-writer-worker.js');
+
+/**
+ * When a write goes: `accept` (a new call, someone waits for "accepted") and `prompt` (a run waits
+ * for it) on the next turn of the event loop, `lazy` within LAZY_COMMIT_MS. Only `accept` starts
+ * the writer thread.
+ */
+export type WriteUrgency = 'accept' | 'prompt' | 'lazy';
 
 /** A batch and who waits for it: `resolves[i]` and `rejects[i]` settle the i-th write. */
 interface Pending {
@@ -84,7 +94,7 @@ export class StoreWriter {
    * Queue one write: `add` adds exactly one to the batch (a WriteBatchBuilder method). Resolves
    * with its result (store-writes.ts, Op) once committed.
    */
-  write(urgent: boolean, add: (batch: WriteBatchBuilder) => void): Promise<number> {
+  write(urgency: WriteUrgency, add: (batch: WriteBatchBuilder) => void): Promise<number> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
     if (this.#closing !== undefined) return Promise.reject(new ServiceUnavailableError('the async store is closed'));
     return new Promise<number>((resolve, reject) => {
@@ -92,10 +102,8 @@ export class StoreWriter {
       add(next.builder);
       next.resolves.push(resolve);
       next.rejects.push(reject);
-      if (urgent) {
-        next.urgent = true;
-        this.#due = true;
-      }
+      if (urgency !== 'lazy') this.#due = true;
+      if (urgency === 'accept') next.urgent = true;
       this.#schedule();
     });
   }

@@ -85,9 +85,9 @@ export class WriteBatchBuilder {
     if (destination !== undefined) this.#call(destination);
   }
 
-  /** Back to waiting (a call that was running when the gateway stopped). */
-  requeue(seq: number, at: number): void {
-    this.#values.push(Op.requeue, seq, at);
+  /** Back to waiting (a call that was running when the gateway stopped); `attempts` sets its count back. */
+  requeue(seq: number, at: number, attempts: number | undefined): void {
+    this.#values.push(Op.requeue, seq, at, attempts ?? null);
   }
 
   clearDestination(seq: number): void {
@@ -114,7 +114,7 @@ export class WriteBatchBuilder {
     this.#values.push(call.clientId, call.requestId, call.service, call.function, call.source, call.topic ?? null, call.createdAt);
     this.#addBytes(call.event);
     this.#values.push(call.invokerContext === undefined ? null : JSON.stringify(call.invokerContext), call.qualifier);
-    this.#values.push(call.trace?.traceparent ?? null, call.trace?.tracestate ?? null);
+    this.#values.push(call.trace?.traceparent ?? null, call.trace?.tracestate ?? null, call.notBefore ?? null);
   }
 
   #addBytes(buffer: Buffer): void {
@@ -162,8 +162,8 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
   const stmts = {
     insert: db.prepare<(Value | Buffer)[]>(
       `INSERT OR IGNORE INTO invocations (client_id, request_id, service, function, source, topic, state, created_at, updated_at, event, invoker_context, qualifier,
-       traceparent, tracestate)
-       VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?, ?, ?)`,
+       traceparent, tracestate, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     running: db.prepare<Value[]>(
       "UPDATE invocations SET state = 'running', attempts = ?, started_at = ?, updated_at = ?, next_attempt_at = NULL WHERE seq = ?",
@@ -175,7 +175,9 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
       `UPDATE invocations SET state = ?, finished_at = ?, updated_at = ?, duration_ms = ?, result = ?, result_binary = ?, error = ?,
        log_tail = ?, destination_pending = ?, next_attempt_at = NULL WHERE seq = ?`,
     ),
-    requeue: db.prepare<Value[]>("UPDATE invocations SET state = 'retrying', next_attempt_at = ?, updated_at = ? WHERE seq = ?"),
+    requeue: db.prepare<Value[]>(
+      "UPDATE invocations SET state = 'retrying', next_attempt_at = ?, updated_at = ?, attempts = COALESCE(?, attempts) WHERE seq = ?",
+    ),
     clearDestination: db.prepare<Value[]>('UPDATE invocations SET destination_pending = NULL WHERE seq = ?'),
     pruneAge: db.prepare<Value[]>(`DELETE FROM invocations WHERE state IN (${finished}) AND destination_pending IS NULL AND finished_at < ?`),
     pruneCount: db.prepare<Value[]>(
@@ -192,7 +194,7 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
     const source = r.next();
     const topic = r.next();
     const createdAt = r.next();
-    const info = stmts.insert.run(clientId, requestId, service, fn, source, topic, createdAt, createdAt, r.bytes(), r.next(), r.next(), r.next(), r.next());
+    const info = stmts.insert.run(clientId, requestId, service, fn, source, topic, createdAt, createdAt, r.bytes(), r.next(), r.next(), r.next(), r.next(), r.next());
     return info.changes === 1 ? Number(info.lastInsertRowid) : 0;
   };
 
@@ -219,8 +221,8 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
         return hasDestination === 1 ? insert(r) : 0;
       }
       case Op.requeue: {
-        const [seq, at] = [r.next(), r.next()];
-        stmts.requeue.run(at, at, seq);
+        const [seq, at, attempts] = [r.next(), r.next(), r.next()];
+        stmts.requeue.run(at, at, attempts, seq);
         return 0;
       }
       case Op.clearDestination:

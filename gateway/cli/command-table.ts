@@ -46,8 +46,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'stats', summary: "show the running gateway's per-function counters", usage: STATS_USAGE, options: connectionOptions, run: runStats },
   {
     name: 'invocations',
-    subcommands: ['list', 'get', 'cancel'],
-    summary: "list, get or cancel the running gateway's Async invocations",
+    subcommands: ['list', 'get', 'cancel', 'stop'],
+    summary: "list, get, cancel or stop the running gateway's Async invocations",
     usage: INVOCATIONS_USAGE,
     options: INVOCATIONS_OPTIONS,
     run: runInvocations,

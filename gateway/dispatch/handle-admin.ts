@@ -42,6 +42,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   'invocations-list': listInvocations,
   'invocations-get': getInvocation,
   'invocations-cancel': cancelInvocation,
+  'invocations-stop': stopInvocation,
   deploy,
   describe: describeFunction,
   'logs-read': readLogs,
@@ -134,6 +135,14 @@ async function cancelInvocation(context: DispatchContext, args: Record<string, u
   const clientId = args['clientId'];
   if (clientId !== undefined && typeof clientId !== 'string') throw new InvalidArgumentError('"clientId" must be a string (§9.6)');
   const record = await context.async.cancel(requestIdArg(args), clientId);
+  return { invocation: toView(record, true) };
+}
+
+/** §9.6a: stop a call, running or waiting (FC's StopAsyncTask); operators only, as every admin operation (§9.8). */
+async function stopInvocation(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
+  const clientId = args['clientId'];
+  if (clientId !== undefined && typeof clientId !== 'string') throw new InvalidArgumentError('"clientId" must be a string (§9.6a)');
+  const record = await context.async.stop(requestIdArg(args), clientId);
   return { invocation: toView(record, true) };
 }
 

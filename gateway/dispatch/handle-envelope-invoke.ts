@@ -89,6 +89,7 @@ function acceptAsync(
       invokerContext: request.invokerContext,
       qualifier: request.qualifier,
       trace: span === undefined ? traceOf(request) : span.trace,
+      ...(request.delaySeconds === undefined ? {} : { delayMs: request.delaySeconds * 1000 }),
     });
   } catch (error) {
     release();

@@ -18,6 +18,7 @@ import {
   type YamlMap,
 } from './template-fields.js';
 import {
+  CUSTOM_PORT,
   CUSTOM_RUNTIME_FIELDS,
   DEFAULT_BOOTSTRAP,
   LIFECYCLE_FIELDS,
@@ -130,7 +131,17 @@ export async function checkCustomRuntimeConfig(
   const command = readStringList(problems, config, fieldPath, 'command');
   const args = readStringList(problems, config, fieldPath, 'args');
   const webServerMode = readBoolean(problems, config, fieldPath, 'webServerMode', true);
+  let port: number | undefined;
+  if (hasField(config, 'port')) {
+    port = readInteger(problems, config, fieldPath, 'port', CUSTOM_PORT);
+    if (port === undefined) return undefined;
+    if (webServerMode === false) {
+      problems.add([...fieldPath, 'port'], 'only applies to web server mode (webServerMode: false starts a process per event, with no server)');
+      return undefined;
+    }
+  }
   if (command === undefined || args === undefined || webServerMode === undefined || codeDir === undefined) return undefined;
+  const withPort = <T extends object>(spec: T): T & { port?: number } => (port === undefined ? spec : { ...spec, port });
   const [program, ...rest] = command;
   if (program === undefined || program === '') {
     if (hasField(config, 'command')) {
@@ -142,16 +153,16 @@ export async function checkCustomRuntimeConfig(
     if (problem !== undefined) {
       problems.add(fnPath, `runtime: custom without customRuntimeConfig.command runs codeUri/${DEFAULT_BOOTSTRAP}: ${problem}`);
     }
-    return problems.size > before ? undefined : { command: [bootstrap], args, webServerMode };
+    return problems.size > before ? undefined : withPort({ command: [bootstrap], args, webServerMode });
   }
-  if (!program.includes('/')) return { command: [program, ...rest], args, webServerMode };
+  if (!program.includes('/')) return withPort({ command: [program, ...rest], args, webServerMode });
   const resolved = path.resolve(codeDir, program);
   const problem = await checkExecutable(resolved);
   if (problem !== undefined) {
     problems.add([...fieldPath, 'command', '0'], problem);
     return undefined;
   }
-  return { command: [resolved, ...rest], args, webServerMode };
+  return withPort({ command: [resolved, ...rest], args, webServerMode });
 }
 
 /**
@@ -169,7 +180,7 @@ export function checkIdleTimeout(map: YamlMap, fnPath: FieldPath, problems: Prob
 /**
  * `instanceLifecycleConfig: { preStop: { handler, timeout } }`. Runs before an instance is
  * stopped: the `file.export` hook `(context, callback)` for Node.js (its file is checked with the
- * handler's, in check-template.ts), GET /pre-stop for a custom web server, a function-type 3
+ * handler's, in check-template.ts), GET /pre-stop for a custom web server, a function-type 2
  * invocation for go1. Non-web mode has no instance to stop, so it is refused there rather than
  * silently ignored.
  */

@@ -32,7 +32,14 @@ export const FUNCTION_FIELDS = [
 ] as const;
 
 /** `customRuntimeConfig` of a `runtime: custom` function (FC's field; webServerMode from FC's customContainerConfig). */
-export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode'] as const;
+export const CUSTOM_RUNTIME_FIELDS = ['command', 'args', 'webServerMode', 'port'] as const;
+/**
+ * `customRuntimeConfig.port`: FC's field for the port a custom runtime's server listens on (FC's
+ * CAPort; FC's default 9000). Without it edgefc gives every instance a free port of its own in
+ * FC_SERVER_PORT; with it every instance listens on this port, each in its own network namespace
+ * where the gateway can make one (gateway/runtime/custom/fixed-port.ts, docs/runtime-custom.md §3.2).
+ */
+export const CUSTOM_PORT = { min: 1, max: 65535 } as const satisfies IntegerRule;
 /**
  * `instanceLifecycleConfig`: FC also has preFreeze, which means nothing where instances are
  * never frozen. `idleTimeout` is ours: FC decides alone when an idle instance goes.
@@ -94,10 +101,15 @@ export const DESTINATION_CONFIG_FIELDS = ['onSuccess', 'onFailure'] as const;
 export const DESTINATION_FIELDS = ['destination'] as const;
 export const TRIGGER_FIELDS = ['name', 'type', 'topic'] as const;
 
-/** Integer fields of `asyncConfiguration`. Ranges follow FC's (retries 0–8, event age up to 24 h). */
+/**
+ * Integer fields of `asyncConfiguration`. Ranges follow FC 3.0's PutAsyncInvokeConfig: retries
+ * 0–8 (default 3), event age 1–604,800 s (7 days; default 86,400). A call may then wait a week:
+ * the store keeps unfinished calls whatever their age, and finished records 7 days
+ * (async-service.ts DEFAULT_RETENTION).
+ */
 export const ASYNC_LIMITS = {
   maxAsyncRetryAttempts: { min: 0, max: 8, default: 3 },
-  maxAsyncEventAgeInSeconds: { min: 1, max: 86400, default: 86400, unit: 'seconds' },
+  maxAsyncEventAgeInSeconds: { min: 1, max: 604_800, default: 86_400, unit: 'seconds' },
   /** 10,000 calls of up to 128 KiB: at most ~1.3 GB of disk per function in the worst case. */
   maxAsyncQueueLength: { min: 0, max: 1_000_000, default: 10_000 },
 } as const satisfies Record<string, IntegerRule>;

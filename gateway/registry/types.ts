@@ -123,6 +123,11 @@ export interface CustomRuntimeSpec {
   args: readonly string[];
   /** false: FC's non-web mode, a process per event with the event in FC_CUSTOM_CONTAINER_EVENT. */
   webServerMode: boolean;
+  /**
+   * FC's `port` (CAPort): the server listens on this port, in a network namespace of each
+   * instance's own (docs/runtime-custom.md §3.2). Absent: a free port per instance.
+   */
+  port?: number;
 }
 
 /** FC's instanceLifecycleConfig.preStop. */

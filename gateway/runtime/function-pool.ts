@@ -12,9 +12,15 @@ import {
   DeadlineExceededError,
   ResourceThrottledError,
   ServiceUnavailableError,
+  UnhandledInvocationError,
   toEdgeFCError,
 } from 'edgefc/errors';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
+
+/** How long before the caller's deadline a call still waiting for its instance's start is answered (#startInTime): time for the reply to reach it. */
+const START_ANSWER_MARGIN_MS = 300;
+/** Budgets shorter than this wait for the start as before: too short for a start to be judged. */
+const START_ANSWER_MIN_BUDGET_MS = 2_000;
 
 /**
  * While calls wait for a slot, how often to look again at instances whose own inFlight we
@@ -216,17 +222,39 @@ export class FunctionPool {
     }
     // It may have waited in the queue past its deadline: do not start work nobody waits for.
     if (invocation.deadline <= this.#now()) throw this.#deadlineExceeded(requestId);
+    const { signal } = invocation;
+    if (signal?.aborted === true) throw toEdgeFCError(signal.reason);
     const instance = await this.#acquire(invocation);
     try {
-      return await instance.invoke(invocation);
+      if (signal === undefined) return await instance.invoke(invocation);
+      return await this.#invokeStoppable(instance, invocation, signal);
     } finally {
       this.#release(instance);
     }
   }
 
+  /**
+   * Run a call that may be stopped (§9.6a). No runtime can take back a call it has begun, so a
+   * stop fails the call at once with the signal's reason and stops the instance running it
+   * (SIGKILL of its group after the usual grace; no pre-stop): with instanceConcurrency > 1 its
+   * other calls fail with ServiceUnavailable too (an Async one is retried). The next call starts
+   * a fresh instance.
+   */
+  #invokeStoppable(instance: FunctionInstance, invocation: Invocation, signal: AbortSignal): Promise<InvocationResult> {
+    if (signal.aborted) return Promise.reject(toEdgeFCError(signal.reason));
+    return new Promise<InvocationResult>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(toEdgeFCError(signal.reason));
+        void instance.stop();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      instance.invoke(invocation).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   /** A usable instance with a free slot, started if needed. The slot is taken before returning. */
   async #acquire(invocation: Invocation): Promise<FunctionInstance> {
-    const { requestId } = invocation;
+    const { requestId, deadline } = invocation;
     const { maxInstances, instanceConcurrency } = this.#config.fn;
     for (;;) {
       if (this.#closing !== undefined) {
@@ -243,13 +271,51 @@ export class FunctionPool {
       }
       if (this.#leases.size + this.#starting < maxInstances) {
         invocation.coldStart = true;
-        return this.#start(requestId);
+        return this.#startInTime(requestId, deadline);
       }
       // Every instance is busy and the max are running or starting; a slot frees when a call
       // ends or a start settles (the queue's concurrency guarantees one will), or when an
       // instance's own inFlight drops, which it does not tell us about: hence the re-check.
       await this.#waitForSlot();
     }
+  }
+
+  /**
+   * #start, but a caller who gave a budget of START_ANSWER_MIN_BUDGET_MS or more hears back
+   * START_ANSWER_MARGIN_MS before its deadline if the instance is still starting then
+   * (`FunctionNotStarted`), instead of the start's own error after the caller has given up: a
+   * start timeout (10 s) must not hide behind the CLI's default timeout (also 10 s). The start
+   * goes on; the instance it makes serves the next call.
+   */
+  #startInTime(requestId: string, deadline: number): Promise<FunctionInstance> {
+    const starting = this.#start(requestId);
+    const startedAt = this.#now();
+    const answerIn = deadline - START_ANSWER_MARGIN_MS - startedAt;
+    if (!Number.isFinite(deadline) || deadline - startedAt < START_ANSWER_MIN_BUDGET_MS) return starting;
+    return new Promise<FunctionInstance>((resolve, reject) => {
+      let answered = false;
+      const timer = setTimeout(() => {
+        answered = true;
+        reject(new UnhandledInvocationError(
+          {
+            errorType: 'FunctionNotStarted',
+            errorMessage: `${this.#label}: its instance has been starting for ${this.#now() - startedAt} ms and is not ready before the caller's deadline; the start goes on (its outcome is in the function's log)`,
+          },
+          { requestId },
+        ));
+      }, answerIn);
+      starting.then(
+        (instance) => {
+          clearTimeout(timer);
+          if (!answered) resolve(instance);
+          else this.#release(instance);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (!answered) reject(toEdgeFCError(error));
+        },
+      );
+    });
   }
 
   async #start(requestId: string): Promise<FunctionInstance> {

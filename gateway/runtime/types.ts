@@ -30,6 +30,11 @@ export interface Invocation {
    * span (`faas.coldstart`, gateway/tracing/). Written only on that path.
    */
   coldStart?: boolean;
+  /**
+   * Aborted to stop the call (an operator's `invocations-stop`, §9.6a): it fails with the
+   * signal's reason, and the instance running it is stopped (function-pool.ts #runStarted).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a successful call produced. `binary` is true when the handler gave a Buffer. */

@@ -16,6 +16,7 @@ import { ReplyStatus, type Reply } from '../protocol/reply.js';
 import {
   assertPayloadSize,
   assertTimeout,
+  assertAsyncDelay,
   encodeRequest,
   InvocationType,
   LogType,
@@ -62,6 +63,14 @@ export interface InvokeParams {
   traceparent?: string;
   /** W3C tracestate, sent with `traceparent` only. */
   tracestate?: string;
+  /**
+   * Async calls: seconds (0–3600) after acceptance before the call may run, as FC's
+   * `x-fc-async-delay` header (docs/protocol.md §3.8). The delay counts against the function's
+   * maxAsyncEventAgeInSeconds.
+   * @default 0
+   * @example 200
+   */
+  asyncDelay?: number;
 }
 
 /**
@@ -113,7 +122,7 @@ const REPLAY_ATTEMPTS = 3;
 /** What `getAsyncStatus` answers (docs/protocol.md §10.3, §10.7); `state` 'unknown' when the gateway has no record. */
 export interface AsyncStatus {
   requestId: string;
-  state: 'enqueued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'unknown';
+  state: 'enqueued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'stopped' | 'unknown';
   function: string;
   attempts?: number;
   createdAt?: string;
@@ -277,6 +286,7 @@ export class FCClient {
         const header: RequestHeader = { id: request.requestId, type: request.invocationType, timeout: remaining };
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
         if (request.logType === LogType.Tail) header.log = LogType.Tail;
+        if (request.asyncDelay !== undefined) header.delay = request.asyncDelay;
         if (request.trace !== undefined) {
           header.traceparent = request.trace.traceparent;
           if (request.trace.tracestate !== undefined) header.tracestate = request.trace.tracestate;
@@ -315,8 +325,10 @@ export class FCClient {
     if (logType === LogType.Tail && invocationType !== InvocationType.Sync) {
       throw new InvalidArgumentError('logType "Tail" is for Sync calls: an Async call\'s log is in its record (§3.6)');
     }
+    if (params.asyncDelay !== undefined) assertAsyncDelay(params.asyncDelay, invocationType);
     return {
       logType,
+      ...(params.asyncDelay === undefined ? {} : { asyncDelay: params.asyncDelay }),
       trace: traceOf(params, this.#options.traceContext),
       serviceName: params.serviceName,
       functionName: params.functionName,
@@ -338,6 +350,8 @@ interface PreparedRequest {
   payload: Buffer;
   invokerContext: string | undefined;
   logType: LogType;
+  /** §3.8: seconds before the Async call may run. */
+  asyncDelay?: number;
   /** §3.7: fixed when the call is made, so a repeat (§4.4) carries the same context. */
   trace: TraceContext | undefined;
 }

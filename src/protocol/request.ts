@@ -28,6 +28,19 @@ export interface RequestHeader {
   /** §3.7: W3C trace context of the call. */
   traceparent?: string;
   tracestate?: string;
+  /** §3.8: Async only, seconds (0–3600) before the call may run (FC's x-fc-async-delay). */
+  delay?: number;
+}
+
+/** §3.8: FC's x-fc-async-delay range, in seconds. */
+export const MAX_ASYNC_DELAY_SECONDS = 3600;
+
+/** §3.8: a delay is a whole number of seconds from 0 to 3600, for Async calls only. */
+export function assertAsyncDelay(value: unknown, type: InvocationType): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ASYNC_DELAY_SECONDS) {
+    throw new InvalidArgumentError(`delay must be a whole number of seconds from 0 to ${MAX_ASYNC_DELAY_SECONDS} (got ${String(value)}) (§3.8)`);
+  }
+  if (type !== InvocationType.Async) throw new InvalidArgumentError('a delay is for Async calls only (§3.8)');
 }
 
 /** §3.6: FC's X-Fc-Log-Type values. */
@@ -47,6 +60,8 @@ export interface DecodedRequest {
   /** §3.7: the caller's W3C trace context, when it sent a valid one. */
   traceparent?: string;
   tracestate?: string;
+  /** §3.8: seconds before the (Async) call may run, when the caller asked for a delay. */
+  delaySeconds?: number;
 }
 
 export function isInvocationType(value: unknown): value is InvocationType {
@@ -84,6 +99,7 @@ export function encodeRequest(header: RequestHeader, event: Buffer | undefined):
   if (header.log !== undefined) json += `,"log":${JSON.stringify(header.log)}`;
   if (header.traceparent !== undefined) json += `,"traceparent":${JSON.stringify(header.traceparent)}`;
   if (header.tracestate !== undefined) json += `,"tracestate":${JSON.stringify(header.tracestate)}`;
+  if (header.delay !== undefined) json += `,"delay":${JSON.stringify(header.delay)}`;
   return encodeFrameJson(`${json}}`, event);
 }
 
@@ -133,6 +149,8 @@ function validateHeader(requestId: string, header: Record<string, unknown>, body
   if (log !== LogType.None && log !== LogType.Tail) throw new InvalidArgumentError('log must be "None" or "Tail" (§3.6)');
   // §3.7.2: a malformed trace context is dropped, never an error.
   const trace = readTraceContext(header['traceparent'], header['tracestate']);
+  const delay = header['delay'];
+  if (delay !== undefined) assertAsyncDelay(delay, type);
   return {
     requestId,
     invocationType: type,
@@ -142,5 +160,6 @@ function validateHeader(requestId: string, header: Record<string, unknown>, body
     event: body,
     ...(log === LogType.Tail ? { logType: log } : {}),
     ...trace,
+    ...(delay === undefined || delay === 0 ? {} : { delaySeconds: delay }),
   };
 }

@@ -90,6 +90,20 @@ describe('AsyncStore', () => {
     expect(store.unfinished().map((row) => row.seq)).toEqual([destinationSeq]);
   });
 
+  it('commits a running state without waiting for the lazy timer, and gives a claimed attempt back', async () => {
+    const seq = (await store.insert(newCall('claim'))) ?? 0;
+    // A prompt write: its own promise settles once it is on disk, before any lazy write's 20 ms.
+    await store.markRunning(seq, 1, 2_000);
+    expect(store.get(seq)).toMatchObject({ state: 'running', attempts: 1 });
+    // Claimed but never started (shutdown): back to waiting with the attempt count as before.
+    await store.requeue(seq, 3_000, 0);
+    expect(store.get(seq)).toMatchObject({ state: 'retrying', attempts: 0, nextAttemptAt: 3_000 });
+    // A restart's requeue keeps the count.
+    await store.markRunning(seq, 1, 4_000);
+    await store.requeue(seq, 5_000);
+    expect(store.get(seq)).toMatchObject({ state: 'retrying', attempts: 1 });
+  });
+
   it('prunes finished records only, and commits what waits on close', async () => {
     const seqs = await Promise.all(['p1', 'p2', 'p3'].map((id) => store.insert(newCall(id))));
     await store.markFinished(seqs[0] ?? 0, finished('failed', 100));

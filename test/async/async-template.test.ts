@@ -71,6 +71,13 @@ describe('template: asyncConfiguration and triggers', () => {
     expect(template.functions[1]).not.toHaveProperty('asyncConfiguration');
   });
 
+  it('takes an event age of up to 7 days, FC\'s range', async () => {
+    const week = (await load(fn('a', '        asyncConfiguration:\n          maxAsyncEventAgeInSeconds: 604800\n'))) as { functions: { asyncConfiguration?: { maxAsyncEventAgeMs: number } }[] };
+    expect(week.functions[0]?.asyncConfiguration?.maxAsyncEventAgeMs).toBe(604_800_000);
+    const longer = (await load(fn('a', '        asyncConfiguration:\n          maxAsyncEventAgeInSeconds: 604801\n'))) as Error;
+    expect(longer.message).toContain('maxAsyncEventAgeInSeconds: must be an integer number of seconds from 1 to 604800');
+  });
+
   it('reports bad values with their field path', async () => {
     const error = (await load(
       fn('a', '        asyncConfiguration:\n          maxAsyncRetryAttempts: 9\n          destinationConfig:\n            onSuccess: { destination: "http://x" }\n        triggers:\n          - topic: "#"\n'),

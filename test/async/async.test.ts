@@ -90,6 +90,11 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     await vi.waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'));
     // The same ID again, after it finished: accepted (idempotent), not run again.
     expect((await invokeAsync('record', 'once', requestId)).requestId).toBe(requestId);
+    // The same ID for another call (a different event, or function): a clear conflict, not "accepted".
+    const conflict = await invokeAsync('record', 'something else', requestId).catch((error: unknown) => error as Error & { code?: string });
+    expect(conflict).toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('a call with a different event') as string });
+    expect(await settledCode(invokeAsync('sink', 'once', requestId))).toBe('InvalidArgument');
+    expect(env.runsOf(requestId)).toHaveLength(1);
     // Sync: a raw client sends the same request three times, twice while the first runs.
     const syncId = `sync-${kind}-${Date.now()}`;
     const raw = await mqtt.connectAsync(env.url, { clientId: `raw_sync_${kind}`, protocolVersion: 4 });

@@ -146,4 +146,55 @@ describe('edgefc invocations', () => {
     expect((await runCli(['invocations', 'list', '--state', 'bogus', ...broker])).stderr).toMatch(/InvalidArgument/);
     expect((await runCli(['invocations', 'frobnicate', ...broker])).code).toBe(2);
   });
+
+  it('runs a delayed Async call no earlier than its delay (FC\'s x-fc-async-delay), and refuses bad delays', async () => {
+    env = await startAsyncEnv();
+    const client = env.client();
+    const before = Date.now();
+    const { requestId } = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'later', asyncDelay: 2 });
+    const shown = await runCli(['invocations', 'get', requestId, '--json', '--broker', env.url]);
+    const record = (JSON.parse(shown.stdout) as { invocations: Record<string, unknown>[] }).invocations[0] ?? {};
+    expect(record['state']).toBe('enqueued');
+    expect(Date.parse(String(record['nextAttemptAt']))).toBeGreaterThanOrEqual(before + 2000);
+    await vi.waitFor(() => expect(env?.runsOf(requestId)).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    expect(env.runsOf(requestId)[0]?.at).toBeGreaterThanOrEqual(before + 2000);
+
+    // The SDK refuses what the gateway would: a delay on a Sync call, or past 3600 s.
+    await expect(client.invokeFunction({ serviceName: 'Async', functionName: 'record', payload: 'x', asyncDelay: 1 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', asyncDelay: 3601 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    // The CLI: --delay with --async; a delay the event age (Async/slow: 1 s) would expire is refused by the gateway.
+    const cli = await runCli(['invoke', 'Async/record', '--async', '--delay', '1', '--payload', 'cli later', '--broker', env.url]);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect((await runCli(['invoke', 'Async/record', '--delay', '1', '--broker', env.url])).code).toBe(2);
+    const tooOld = await runCli(['invoke', 'Async/slow', '--async', '--delay', '1', '--broker', env.url]);
+    expect(tooOld.code).not.toBe(0);
+    expect(tooOld.stderr).toContain('InvalidArgument');
+    expect(tooOld.stderr).toContain('maxAsyncEventAgeInSeconds');
+  });
+
+  it('stops a running Async call: its run is cut off, the record says stopped, it is not retried', async () => {
+    env = await startAsyncEnv();
+    const client = env.client();
+    const broker = ['--broker', env.url];
+    // Held until a file that is never created appears: only a stop ends it.
+    const held = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: `hold-until:${join(env.dataDir, 'never')}` });
+    await vi.waitFor(() => expect(env?.runsOf(held.requestId)).toHaveLength(1));
+    const stop = await runCli(['invocations', 'stop', held.requestId, ...broker]);
+    expect(stop.stderr).toBe('');
+    expect(stop.stdout).toBe(`stopped ${held.requestId}\n`);
+    const shown = JSON.parse((await runCli(['invocations', 'get', held.requestId, '--json', ...broker])).stdout) as { invocations: Record<string, unknown>[] };
+    expect(shown.invocations[0]).toMatchObject({ state: 'stopped', attempts: 1 });
+    expect(String((shown.invocations[0]?.['error'] as { message?: string } | undefined)?.message)).toContain('stopped by an operator');
+    expect((await client.getAsyncStatus(held.requestId)).state).toBe('stopped');
+
+    // The function serves the next call (a fresh instance); the stopped one never ran again.
+    const next = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'after the stop' });
+    await vi.waitFor(async () => expect((await client.getAsyncStatus(next.requestId)).state).toBe('succeeded'));
+    expect(env.runsOf(held.requestId)).toHaveLength(1);
+    // Finished: nothing to stop.
+    const again = await runCli(['invocations', 'stop', held.requestId, '--json', ...broker]);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error.code).toBe('InvalidArgument');
+  });
 });

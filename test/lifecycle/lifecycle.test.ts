@@ -13,7 +13,7 @@ import { ErrorCode, FCClient } from '../../src/index.js';
 import { processExists } from '../../gateway/runtime/process/process-tree.js';
 import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
-import { functionWritableDir, traversableTempDir } from '../fixtures/temp-dirs.js';
+import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 
 const HERE = resolve(fileURLToPath(import.meta.url), '..');
 // The web entry point requires ../ops.js: codeUri is their common directory, since only codeUri
@@ -57,6 +57,8 @@ describe('idle instances', () => {
 
   test('are stopped after idleTimeout, pre-stop first; the next call starts a fresh one', async () => {
     const file = join(dir, 'template.yml');
+    // Both hooks append their pid here; each function runs as its own user.
+    await functionWritableFile(join(dir, 'prestop'));
     await writeFile(
       file,
       `${template('v1', '        instanceLifecycleConfig:\n          idleTimeout: 1\n')}      web:
@@ -72,6 +74,17 @@ describe('idle instances', () => {
           preStop:
             handler: index.preStop
             timeout: 2
+      api:
+        runtime: go1
+        handler: api/handler
+        codeUri: ${JSON.stringify(RUNTIMES)}
+        environmentVariables:
+          STATE_DIR: ${JSON.stringify(dir)}
+        instanceLifecycleConfig:
+          idleTimeout: 1
+          preStop:
+            handler: preStop
+            timeout: 2
 `,
     );
     gw = await startTestGateway({ templatePath: file });
@@ -79,13 +92,19 @@ describe('idle instances', () => {
     const pid = Number((await call(client)).split(' ')[1]);
     const web = await client.invokeFunction({ serviceName: 'Life', functionName: 'web', payload: JSON.stringify({ op: 'pid' }) });
     const webPid = Number(web.payload);
+    // go1: the pre-stop invocation is function type 2, as fc-runtime-go-sdk numbers it; the
+    // stand-in records it, and would record (and panic on) a pre-freeze, type 3.
+    const api = await client.invokeFunction({ serviceName: 'Life', functionName: 'api', payload: JSON.stringify({ op: 'pid' }) });
+    const apiPid = Number(api.payload);
     const instances = (): number[] => (gw?.gateway.stats() ?? []).map((s) => s.instances);
-    expect(instances()).toEqual([1, 1]);
+    expect(instances()).toEqual([1, 1, 1]);
     // idleTimeout 1 s, checked every 250 ms: gone within ~1.25 s.
-    await expect.poll(instances, { timeout: 5_000, interval: 50 }).toEqual([0, 0]);
-    // The hook ran before the stop: the server recorded its own pid (appended: poll for the write).
-    await expect.poll(() => (existsSync(join(dir, 'prestop')) ? readFileSync(join(dir, 'prestop'), 'utf8').trim() : '')).toBe(String(webPid));
-    await expect.poll(() => processExists(pid) || processExists(webPid)).toBe(false);
+    await expect.poll(instances, { timeout: 5_000, interval: 50 }).toEqual([0, 0, 0]);
+    // The hooks ran before the stop: each process recorded its own pid (appended: poll for the writes).
+    const recorded = (): string[] => readFileSync(join(dir, 'prestop'), 'utf8').trim().split('\n').sort();
+    await expect.poll(recorded).toEqual([String(webPid), String(apiPid)].sort());
+    expect(existsSync(join(dir, 'prefreeze'))).toBe(false);
+    await expect.poll(() => processExists(pid) || processExists(webPid) || processExists(apiPid)).toBe(false);
     const again = Number((await call(client)).split(' ')[1]);
     expect(again).not.toBe(pid);
   });

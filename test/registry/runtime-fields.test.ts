@@ -84,12 +84,22 @@ describe('runtime: custom', () => {
   test('bad customRuntimeConfig fields are reported one by one', async ({ tmp }) => {
     await executable(tmp, 'web/bootstrap');
     expect(
-      await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./web\ncustomRuntimeConfig:\n  command: server\n  args: [1]\n  webServerMode: "no"\n  port: 9000'),
+      await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./web\ncustomRuntimeConfig:\n  command: server\n  args: [1]\n  webServerMode: "no"\n  port: 0\n  caPort: 9000'),
     ).toEqual([
-      { field: 'services.S.functions.f.customRuntimeConfig.port', reason: expect.stringContaining('unknown field') as string },
+      { field: 'services.S.functions.f.customRuntimeConfig.caPort', reason: expect.stringContaining('unknown field') as string },
       { field: 'services.S.functions.f.customRuntimeConfig.command', reason: 'must be a list of strings (got "server")' },
       { field: 'services.S.functions.f.customRuntimeConfig.args.0', reason: 'must be a string without NUL characters (got 1)' },
       { field: 'services.S.functions.f.customRuntimeConfig.webServerMode', reason: 'must be true or false (got "no")' },
+      { field: 'services.S.functions.f.customRuntimeConfig.port', reason: expect.stringContaining('65535') as string },
+    ]);
+  });
+
+  test('customRuntimeConfig.port (FC\'s CAPort) fixes the server\'s port, in web server mode only', async ({ tmp }) => {
+    await executable(tmp, 'web/bootstrap');
+    const loaded = await loadTemplate(await tmp.template(oneFunction('runtime: custom\nhandler: h\ncodeUri: ./web\ncustomRuntimeConfig:\n  port: 9000')), { env: {} });
+    expect(loaded.functions[0]?.customRuntimeConfig).toMatchObject({ webServerMode: true, port: 9000 });
+    expect(await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./web\ncustomRuntimeConfig:\n  webServerMode: false\n  port: 9000')).toEqual([
+      { field: 'services.S.functions.f.customRuntimeConfig.port', reason: expect.stringContaining('only applies to web server mode') as string },
     ]);
   });
 

@@ -2,7 +2,7 @@
  * The runtime API (go1) beyond the shared contract: the headers fc-runtime-go-sdk parses,
  * start failures, a panic's stack frames, late answers, and the pre-stop invocation.
  */
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
@@ -85,11 +85,13 @@ describe('runtime API', () => {
     expect(err.message).toContain('exit code 4');
   });
 
-  test('stopping a healthy instance sends a pre-stop invocation (function type 3)', async ({ harness }) => {
+  test('stopping a healthy instance sends a pre-stop invocation (function type 2, as the SDK numbers it), never pre-freeze', async ({ harness }) => {
     const instance = await harness.instance(api, { preStop: { handler: 'preStop', timeoutMs: 1_000 } });
     await instance.invoke(invocation({ payload: op('pid') }));
     await instance.stop();
     expect(readFileSync(harness.file('prestop'), 'utf8').trim().split('\n')).toHaveLength(1);
+    // The stand-in, like the SDK, panics on a pre-freeze (type 3) with no pre-freeze hook: none was sent.
+    expect(existsSync(harness.file('prefreeze'))).toBe(false);
   });
 
   test('calls with the same request ID on one instance run one after the other', async ({ harness }) => {

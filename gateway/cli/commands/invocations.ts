@@ -1,6 +1,6 @@
 /**
- * `edgefc invocations list|get|cancel`: the running gateway's Async records (docs/protocol.md
- * §9.4–§9.6), as tables for people or `--json` for scripts.
+ * `edgefc invocations list|get|cancel|stop`: the running gateway's Async records (docs/protocol.md
+ * §9.4–§9.6a), as tables for people or `--json` for scripts.
  */
 import { parseArgs } from 'node:util';
 import type { RecordView } from '../../async/invocation-record.js';
@@ -9,15 +9,17 @@ import { UsageError } from '../usage-error.js';
 import { callGateway, connectionOptions, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';
 
-export const INVOCATIONS_USAGE = `Usage: edgefc invocations <list|get|cancel> [options]
+export const INVOCATIONS_USAGE = `Usage: edgefc invocations <list|get|cancel|stop> [options]
 
 Async invocations the running gateway has stored (newest first).
 
   edgefc invocations list [--function S/F] [--state STATE] [--limit N]
   edgefc invocations get REQUEST_ID         state, attempts, times, result or error, log tail
   edgefc invocations cancel REQUEST_ID [--client CLIENT_ID]   cancel a call that still waits
+  edgefc invocations stop REQUEST_ID [--client CLIENT_ID]     stop a call, running or waiting (its
+                                     instance is stopped; the call ends stopped, not retried)
 
-States: enqueued, running, retrying, succeeded, failed, expired, cancelled.
+States: enqueued, running, retrying, succeeded, failed, expired, cancelled, stopped.
 
 Options:
   --json              print the gateway's JSON answer
@@ -59,13 +61,13 @@ export async function runInvocations(argv: string[], output: Output): Promise<nu
       args['limit'] = limit;
     }
     operation = 'invocations-list';
-  } else if (action === 'get' || action === 'cancel') {
+  } else if (action === 'get' || action === 'cancel' || action === 'stop') {
     if (rest.length !== 1) throw new UsageError(`edgefc invocations ${action} takes one REQUEST_ID`);
     args = { requestId: rest[0] };
-    if (action === 'cancel' && values.client !== undefined) args['clientId'] = values.client;
+    if (action !== 'get' && values.client !== undefined) args['clientId'] = values.client;
     operation = `invocations-${action}`;
   } else {
-    throw new UsageError(`unknown action "${action}": list, get or cancel`);
+    throw new UsageError(`unknown action "${action}": list, get, cancel or stop`);
   }
 
   return callGateway(values, output, {
@@ -75,7 +77,7 @@ export async function runInvocations(argv: string[], output: Output): Promise<nu
     print: (result) => {
       if (action === 'list') output.out(renderList((result as { invocations: RecordView[] }).invocations));
       else if (action === 'get') output.out((result as { invocations: RecordView[] }).invocations.map(renderOne).join('\n'));
-      else output.out(`cancelled ${(result as { invocation: RecordView }).invocation.requestId}\n`);
+      else output.out(`${action === 'stop' ? 'stopped' : 'cancelled'} ${(result as { invocation: RecordView }).invocation.requestId}\n`);
     },
   });
 }

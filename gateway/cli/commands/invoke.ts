@@ -19,6 +19,8 @@ Options:
   --file F            send the contents of file F as the event (- for stdin)
   --context JSON      invokerContext, as a JSON object; sent base64-encoded
   --async             Async call: print the request ID once the gateway has accepted it
+  --delay SECONDS     with --async: run no earlier than this many seconds (0-3600) after
+                      acceptance (FC's x-fc-async-delay)
   --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
   --traceparent TP    continue the caller's trace: a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>),
                       sent as the call's own (docs/protocol.md §3.7; default: a new trace)
@@ -82,12 +84,13 @@ async function readEvent(payload: string | undefined, file: string | undefined):
 
 /** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
 export const INVOKE_OPTIONS = {
-    ...connectionOptions,
-    payload: { type: 'string' },
-    file: { type: 'string' },
-    context: { type: 'string' },
-    async: { type: 'boolean', default: false },
-    log: { type: 'boolean', default: false },
+  ...connectionOptions,
+  payload: { type: 'string' },
+  file: { type: 'string' },
+  context: { type: 'string' },
+  async: { type: 'boolean', default: false },
+  log: { type: 'boolean', default: false },
+  delay: { type: 'string' },
   traceparent: { type: 'string' },
   tracestate: { type: 'string' },
 } as const;
@@ -110,6 +113,14 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     invocationType: values.async ? 'Async' : 'Sync',
     timeout,
   };
+  if (values.delay !== undefined) {
+    const delay = Number(values.delay);
+    if (!values.async) throw new UsageError('--delay is for Async calls: add --async');
+    if (values.delay.trim() === '' || !Number.isInteger(delay) || delay < 0 || delay > 3600) {
+      throw new UsageError(`--delay must be a whole number of seconds from 0 to 3600 (got "${values.delay}")`);
+    }
+    params.asyncDelay = delay;
+  }
   if (values.log) {
     if (values.async) throw new UsageError('--log is for Sync calls: an Async call\'s log is in its record (edgefc invocations get)');
     params.logType = 'Tail';

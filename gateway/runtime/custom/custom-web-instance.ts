@@ -23,6 +23,8 @@ import { FcHeader, fcRequestHeaders } from '../process/fc-headers.js';
 import type { HeaderCall } from '../process/fc-headers.js';
 import { webServerLaunch } from '../process/function-launch.js';
 import { freeLoopbackPort, waitForPort } from '../process/loopback-port.js';
+import { listeningPorts } from '../process/listening-ports.js';
+import { NetNamespace, netNamespaceSupport } from './net-namespace.js';
 import { ManagedProcess, describeExit } from '../process/managed-process.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { exchange, isExchangeFailure } from './http-exchange.js';
@@ -48,6 +50,12 @@ interface ActiveCall {
 }
 
 /**
+ * While a server starts, how often the ports its process tree listens on are read (/proc): a
+ * server listening on another port than its own is reported within about this long.
+ */
+const WRONG_PORT_CHECK_MS = 500;
+
+/**
  * After a connection error, how long to wait for the process's exit before calling it a
  * broken connection: the socket's reset usually arrives a few ms before the exit event.
  */
@@ -58,6 +66,8 @@ export class CustomWebInstance implements FunctionInstance {
   readonly #config: InstanceConfig;
   readonly #options: ProcessInstanceOptions;
   readonly #port: number;
+  /** Its own network namespace (a fixed port, customRuntimeConfig.port), reached through a Unix socket. */
+  readonly #namespace: NetNamespace | undefined;
   readonly #process: ManagedProcess;
   readonly #agent: http.Agent;
   readonly #calls = new Set<ActiveCall>();
@@ -72,8 +82,20 @@ export class CustomWebInstance implements FunctionInstance {
   #stopping: Promise<void> | undefined;
 
   static async start(config: InstanceConfig, options: ProcessInstanceOptions): Promise<CustomWebInstance> {
-    const port = await freeLoopbackPort();
-    const instance = new CustomWebInstance(config, options, port);
+    // FC's port (CAPort) when the template sets one: every instance listens on it, in a network
+    // namespace of its own where the gateway can make one; else the function runs one instance
+    // (fixed-port.ts says so at deploy). Without it: a free loopback port per instance.
+    const fixedPort = config.fn.customRuntimeConfig?.port;
+    let namespace: NetNamespace | undefined;
+    if (fixedPort !== undefined && netNamespaceSupport().ok) {
+      try {
+        namespace = await NetNamespace.create({ port: fixedPort, brokerUrl: config.brokerUrl });
+      } catch (error) {
+        throw new ServiceUnavailableError(`${instanceName(config, options.id)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
+    const port = fixedPort ?? (await freeLoopbackPort());
+    const instance = new CustomWebInstance(config, options, port, namespace);
     try {
       await instance.#waitListening();
     } catch (err) {
@@ -83,13 +105,14 @@ export class CustomWebInstance implements FunctionInstance {
     return instance;
   }
 
-  private constructor(config: InstanceConfig, options: ProcessInstanceOptions, port: number) {
+  private constructor(config: InstanceConfig, options: ProcessInstanceOptions, port: number, namespace: NetNamespace | undefined) {
     this.id = options.id;
     this.#name = instanceName(config, options.id);
     this.#gate = new InvocationGate(this.#name);
     this.#config = config;
     this.#options = options;
     this.#port = port;
+    this.#namespace = namespace;
     this.#initialized = config.fn.initializer === undefined;
     // One socket per concurrent call, kept open between calls: a loopback connect costs
     // ~100 µs, and the server sees one long-lived connection per slot, as behind FC.
@@ -100,8 +123,11 @@ export class CustomWebInstance implements FunctionInstance {
       watchdogIntervalMs: options.watchdogIntervalMs,
       attribute: () => this.#attribution(),
       onMemoryExceeded: (rss) => this.#fail(memoryExceeded(config.fn, rss)),
+      ...(namespace === undefined ? {} : { netns: namespace.path }),
       ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
     });
+    // The namespace goes with the process (its forwarder is stopped, its sockets removed).
+    void this.#process.closed.then(() => namespace?.close());
     void this.#process.exited.then((exit) => {
       const how = describeExit(exit);
       this.#fail((requestId) =>
@@ -148,12 +174,14 @@ export class CustomWebInstance implements FunctionInstance {
     if (healthy && preStop !== undefined) await this.#preStop(preStop.timeoutMs);
     await this.#process.terminate(healthy ? this.#options.stopGraceMs : 0);
     this.#agent.destroy();
+    this.#namespace?.close();
   }
 
   /** FC's `GET /pre-stop`; its outcome only goes to the log: the instance stops either way. */
   async #preStop(timeoutMs: number): Promise<void> {
     const call = exchange({
       port: this.#port,
+      ...(this.#namespace === undefined ? {} : { socketPath: this.#namespace.serverSocket }),
       agent: this.#agent,
       method: 'GET',
       path: '/pre-stop',
@@ -275,6 +303,7 @@ export class CustomWebInstance implements FunctionInstance {
     return new Promise<HttpAnswer>((resolve, reject) => {
       const request = exchange({
         port: this.#port,
+        ...(this.#namespace === undefined ? {} : { socketPath: this.#namespace.serverSocket }),
         agent: this.#agent,
         method: 'POST',
         path,
@@ -346,10 +375,58 @@ export class CustomWebInstance implements FunctionInstance {
   async #waitListening(): Promise<void> {
     const limit = this.#options.startTimeoutMs;
     const giveUpAt = this.#options.now() + limit;
-    const listening = await waitForPort(
-      this.#port,
-      () => this.#process.exit !== undefined || this.#failure !== undefined || this.#options.now() >= giveUpAt,
-    );
+    const port = this.#port;
+    let wrongPorts: number[] | undefined;
+    let stopped = false;
+    // The watcher's wait, cut short once the server listens: a start must not wait for it.
+    let watchTimer: NodeJS.Timeout | undefined;
+    let wakeWatcher: (() => void) | undefined;
+    const stop = (): boolean =>
+      stopped || wrongPorts !== undefined || this.#process.exit !== undefined || this.#failure !== undefined || this.#options.now() >= giveUpAt;
+    // A server listening elsewhere is reported at once, not at startTimeoutMs: the ports its
+    // tree listens on are read every WRONG_PORT_CHECK_MS while it starts.
+    const watchPorts = async (): Promise<void> => {
+      while (!stop()) {
+        await new Promise<void>((resolve) => {
+          wakeWatcher = resolve;
+          watchTimer = setTimeout(resolve, WRONG_PORT_CHECK_MS);
+        });
+        const pid = this.#process.pid;
+        if (stop() || pid === undefined) return;
+        const ports = await listeningPorts(pid);
+        if (ports.length > 0 && !ports.includes(port)) wrongPorts = ports;
+      }
+    };
+    const watching = watchPorts();
+    let listening: boolean;
+    const namespace = this.#namespace;
+    if (namespace === undefined) {
+      listening = await waitForPort(port, stop);
+    } else {
+      // Inside its namespace the forwarder polls the port and says when the server accepts.
+      listening = await new Promise<boolean>((resolve) => {
+        const poll = setInterval(() => {
+          if (stop()) {
+            clearInterval(poll);
+            resolve(false);
+          }
+        }, 25);
+        namespace.listening.then(
+          () => {
+            clearInterval(poll);
+            resolve(true);
+          },
+          () => {
+            clearInterval(poll);
+            resolve(false);
+          },
+        );
+      });
+    }
+    stopped = true;
+    clearTimeout(watchTimer);
+    wakeWatcher?.();
+    await watching;
     if (listening && this.#failure === undefined) {
       this.#listening = true;
       return;
@@ -358,14 +435,29 @@ export class CustomWebInstance implements FunctionInstance {
     if (exit?.spawnError !== undefined) {
       throw new ServiceUnavailableError(`${this.#name} ${describeExit(exit)}`, { cause: exit.spawnError });
     }
-    const port = this.#port;
+    const wanted = this.#portName();
     const errorMessage =
-      exit !== undefined
-        ? `the function's server exited (${describeExit(exit)}) before accepting connections on port ${port} (FC_SERVER_PORT)`
-        : this.#failure !== undefined
-          ? this.#failure('').message
-          : `the function's server did not accept connections on port ${port} (FC_SERVER_PORT) within ${limit} ms`;
+      wrongPorts !== undefined
+        ? `the function's server listens on port ${wrongPorts.join(', ')}, not on ${wanted}: ${this.#portAdvice(wrongPorts)}`
+        : exit !== undefined
+          ? `the function's server exited (${describeExit(exit)}) before accepting connections on ${wanted}`
+          : this.#failure !== undefined
+            ? this.#failure('').message
+            : `the function's server did not accept connections on ${wanted} within ${limit} ms`;
     throw new UnhandledInvocationError({ errorType: InstanceErrorType.FunctionNotStarted, errorMessage });
+  }
+
+  /** The port the server must listen on, as the user would name it. */
+  #portName(): string {
+    return this.#config.fn.customRuntimeConfig?.port === undefined
+      ? `port ${this.#port} (FC_SERVER_PORT)`
+      : `port ${this.#port} (customRuntimeConfig.port, also in FC_SERVER_PORT)`;
+  }
+
+  #portAdvice(ports: readonly number[]): string {
+    return this.#config.fn.customRuntimeConfig?.port === undefined
+      ? `listen on the port in FC_SERVER_PORT, or set customRuntimeConfig.port: ${ports[0] ?? 9000} (FC's default is 9000)`
+      : `listen on it (FC_SERVER_PORT holds it), or set customRuntimeConfig.port: ${ports[0] ?? 9000}`;
   }
 
   /** Raw output belongs to a call only when exactly one is running. */

@@ -29,6 +29,8 @@ const connectionLost = (error: Error): ExchangeFailure => new ExchangeFailure('c
 
 export interface ExchangeRequest {
   port: number;
+  /** A Unix socket to connect to instead of LOOPBACK:port (an instance in its own network namespace, net-namespace.ts). */
+  socketPath?: string;
   agent: http.Agent;
   method: 'GET' | 'POST';
   path: string;
@@ -52,8 +54,7 @@ export function exchange(request: ExchangeRequest): Exchange {
     const send = (mayRetry: boolean): void => {
       const body = request.body ?? Buffer.alloc(0);
       const req = http.request({
-        host: LOOPBACK,
-        port: request.port,
+        ...(request.socketPath === undefined ? { host: LOOPBACK, port: request.port } : { socketPath: request.socketPath }),
         method: request.method,
         path: request.path,
         agent: request.agent,

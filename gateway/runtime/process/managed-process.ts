@@ -46,6 +46,13 @@ export interface ManagedProcessOptions {
   /** Told every complete stderr line (non-web mode quotes the last one in its error). */
   onStderrLine?: (line: string) => void;
   onSpawn?: (pid: number) => void;
+  /**
+   * `/proc/<pid>/ns/net` of a network namespace to start the process in (net-namespace.ts):
+   * it is started through `nsenter` as root, which enters the namespace and only then becomes
+   * the function's user (`-S`/`-G`, supplementary groups dropped), since a process that is
+   * already the function's user may not enter a namespace. nsenter execs the command: same pid.
+   */
+  netns?: string;
 }
 
 export class ManagedProcess {
@@ -78,10 +85,16 @@ export class ManagedProcess {
     const { fn } = options.config;
     // spawn() throws synchronously only for invalid arguments (a NUL in the env, checked by the
     // callers); ENOENT and EACCES arrive as 'error' events.
-    const child = spawn(options.command, options.args, {
+    const { netns } = options;
+    const identity = spawnIdentity(fn);
+    const [command, args] =
+      netns === undefined
+        ? [options.command, options.args]
+        : ['nsenter', [`--net=${netns}`, ...('uid' in identity ? ['-S', String(identity.uid), '-G', String(identity.gid)] : []), '--', options.command, ...options.args]];
+    const child = spawn(command, args, {
       cwd: fn.codeDir,
-      // The function's own user when it has one (run-as.ts).
-      ...spawnIdentity(fn),
+      // The function's own user when it has one (run-as.ts); nsenter becomes it after entering the namespace.
+      ...(netns === undefined ? identity : {}),
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Leader of its own process group: kill(-pid) reaches everything it starts.

@@ -48,11 +48,15 @@ import { checkLoopbackPeer, type PeerRule, type PeerVerdict } from './peer-check
 export const API_PREFIX = '/2020-11-11/runtime/invocation';
 
 /**
- * `x-fc-function-type`, as fc-runtime-go-sdk numbers it (fc/function.go: handleFunction 0,
- * initializerFunction 1, preFreezeFunction 2, preStopFunction 3). The SDK's numbers win over
- * any other listing: they are what a compiled binary acts on.
+ * `x-fc-function-type`, as fc-runtime-go-sdk numbers it today (fc/function.go: handleFunction 0,
+ * initializerFunction 1, preStopFunction 2, preFreezeFunction 3; `convertInvokeFunctionType` in
+ * fc/invoke_loop.go maps the header to these). The SDK swapped 2 and 3 once: its older
+ * fc/function.go (aliyun/fc-runtime-go-sdk 436aee2b, before `HttpParam`) had preFreeze 2 and
+ * preStop 3, which this gateway sent until issue 12. A binary acts on the numbers it was built
+ * with, so the current SDK's win (docs/runtime-custom.md §5). Pre-freeze is never sent: instances
+ * here are never frozen.
  */
-export const FunctionType = { handler: 0, initializer: 1, preFreeze: 2, preStop: 3 } as const;
+export const FunctionType = { handler: 0, initializer: 1, preStop: 2, preFreeze: 3 } as const;
 export type FunctionType = (typeof FunctionType)[keyof typeof FunctionType];
 
 /** /proc/net/tcp is Linux's, as is every box edgefc runs on; elsewhere (a developer's Mac) connections are not checked. */
