@@ -191,10 +191,11 @@ describe('Sync calls through a NATS cluster', () => {
     expect(await callPid(client)).toBe(second.pid);
     await env.cluster.kill(index);
     // nats.js moves the gateway to a surviving node; publishers may stall a few seconds while
-    // the cluster gives up on the lost one (4-10 s measured, FACTS.md).
-    await vi.waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 30_000, interval: 100 });
+    // the cluster gives up on the lost one (4-10 s measured idle, FACTS.md; once over 30 s with
+    // the whole suite running on 2 cores, as the MQTT stream elected a new leader).
+    await vi.waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 75_000, interval: 100 });
     const after = await Promise.all(Array.from({ length: 20 }, () => callPid(client)));
     expect(new Set(after)).toEqual(new Set([second.pid]));
     expect(await env.cluster.nodeOf(`/${second.pid}`)).not.toBe(index);
-  }, 60_000);
+  }, 120_000);
 });
