@@ -5,11 +5,11 @@
  * not import from test/, while the tests may import from bench/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { freeLoopbackPort, LOOPBACK, waitForPort } from '../../gateway/runtime/process/loopback-port.js';
+import { findExecutable } from './find-executable.js';
 
 export interface MosquittoProcess {
   /** `mqtt://127.0.0.1:<port>` */
@@ -40,20 +40,9 @@ export interface MosquittoProcessOptions {
   configFile?: string;
 }
 
-/** Debian puts mosquitto in /usr/sbin, which is not on a non-root user's PATH. */
+/** The mosquitto binary (PATH, /usr/sbin, …), or undefined when it is not installed. */
 export function findMosquitto(): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'mosquitto');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('mosquitto');
 }
 
 /** Live Mosquitto processes of this process, killed if it exits without closing them. */

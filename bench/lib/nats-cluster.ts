@@ -8,12 +8,12 @@
  * rebooted box would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { freeLoopbackPort, LOOPBACK, waitForPort } from '../../gateway/runtime/process/loopback-port.js';
+import { findExecutable } from './find-executable.js';
 
 export interface NatsNode {
   readonly name: string;
@@ -53,20 +53,9 @@ export interface NatsClusterOptions {
   authorization: string;
 }
 
-/** Debian puts nats-server in /usr/sbin, which is not on a non-root user's PATH. */
+/** The nats-server binary (PATH, /usr/sbin, …), or undefined when it is not installed. */
 export function findNatsServer(): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('nats-server');
 }
 
 /** Live nats-server processes of this process, killed if it exits without closing them. */

@@ -20,6 +20,7 @@
 import { InvalidArgumentError } from 'edgefc/errors';
 import { TOPIC_PREFIX } from 'edgefc/protocol';
 import type { AccessEntry } from './access-file.js';
+import { assertDistinctLogins, unique } from './broker-logins.js';
 import { PrincipalRole } from './principal.js';
 
 /** A login that is not in the access file: the gateway's, or a function's (function-principals.ts). */
@@ -74,7 +75,7 @@ export interface MosquittoFiles {
 const P = TOPIC_PREFIX;
 
 export function mosquittoConfig(input: MosquittoConfigInput): MosquittoFiles {
-  assertNoClash(input);
+  assertDistinctLogins(input, 'broker');
   const notes: string[] = [];
   const passwords: string[] = [];
   const acl: string[] = [
@@ -182,22 +183,6 @@ function checked(value: string): string {
     throw new InvalidArgumentError(`${JSON.stringify(value)} cannot be written into a Mosquitto file: no control characters, line breaks or edge spaces`);
   }
   return value;
-}
-
-function assertNoClash(input: MosquittoConfigInput): void {
-  const owners = new Map<string, string>();
-  const claim = (name: string, who: string): void => {
-    const other = owners.get(name);
-    if (other !== undefined) throw new InvalidArgumentError(`the broker login "${name}" would be both ${other} and ${who}: rename the access file's principal`);
-    owners.set(name, who);
-  };
-  claim(input.gateway.name, 'the gateway');
-  for (const fn of input.functions) claim(fn.name, `function ${fn.function}`);
-  for (const entry of input.principals) claim(entry.name, `the access file's ${entry.role}`);
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
 }
 
 function lines(list: readonly string[]): string {

@@ -13,10 +13,10 @@
  * The `invokers:` of each function are still the gateway's to check (call-policy.ts): a device
  * may publish a request for any function here, and the gateway answers AccessDenied.
  */
-import { InvalidArgumentError } from 'edgefc/errors';
 import { TOPIC_PREFIX } from 'edgefc/protocol';
 import { filterToSubjects } from '../transport/nats-subjects.js';
 import type { AccessEntry } from './access-file.js';
+import { assertDistinctLogins, unique } from './broker-logins.js';
 
 /** A login that is not in the access file (the gateway's, a function's), with its bcrypt hash. */
 export interface NatsLogin {
@@ -80,7 +80,7 @@ const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>'];
 const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>'];
 
 export function natsConfig(input: NatsConfigInput): NatsFiles {
-  assertNoClash(input);
+  assertDistinctLogins(input, 'NATS');
   const notes: string[] = [];
   const users: NatsUser[] = [];
   const withoutNats: string[] = [];
@@ -129,18 +129,3 @@ function subjects(filters: readonly string[]): string[] {
   return filters.flatMap((filter) => filterToSubjects(filter));
 }
 
-function assertNoClash(input: NatsConfigInput): void {
-  const owners = new Map<string, string>();
-  const claim = (name: string, who: string): void => {
-    const other = owners.get(name);
-    if (other !== undefined) throw new InvalidArgumentError(`the NATS login "${name}" would be both ${other} and ${who}: rename the access file's principal`);
-    owners.set(name, who);
-  };
-  claim(input.gateway.name, 'the gateway');
-  for (const fn of input.functions) claim(fn.name, `function ${fn.function}`);
-  for (const entry of input.principals) claim(entry.name, `the access file's ${entry.role}`);
-}
-
-function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
-}
