@@ -92,17 +92,6 @@ export function newTraceContext(): TraceContext {
   return { traceparent: formatTraceparent({ traceId: randomHex(16, ZERO_TRACE_ID), parentId: randomHex(8, ZERO_PARENT_ID) }) };
 }
 
-/**
- * The context of an outgoing call made inside `parent`: same trace ID, flags and tracestate, a
- * new parent ID naming this call (W3C §3.2.2.4: each hop that takes part puts its own span ID).
- */
-export function childTraceContext(parent: TraceContext): TraceContext {
-  const parsed = parseTraceparent(parent.traceparent);
-  if (parsed === undefined) return newTraceContext();
-  const traceparent = formatTraceparent({ traceId: parsed.traceId, parentId: randomHex(8, ZERO_PARENT_ID), flags: parsed.flags });
-  return parent.tracestate === undefined ? { traceparent } : { traceparent, tracestate: parent.tracestate };
-}
-
 /** The trace ID of a valid traceparent, else undefined. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   return parseTraceparent(traceparent)?.traceId;
