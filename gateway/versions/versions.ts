@@ -110,16 +110,20 @@ export class Versions {
       checkDescription(description);
       const { registry, deployments } = this.#options;
       if (!registry.services().some((s) => s.name === serviceName)) registry.lookup(serviceName, '');
-      const current = deployments.current();
-      if (current === undefined || !registry.templatePath.startsWith(`${deployments.dir}/`)) {
-        throw new InvalidArgumentError('the gateway serves a template that is not kept as a deployment (see its log): deploy it with edgefc deploy, then publish');
-      }
       const functions = registry.functions(serviceName).map((fn) => fn.name);
       if (functions.length === 0) throw new InvalidArgumentError(`service ${quoteName(serviceName)} has no functions to publish`);
-      const kept = this.#state.services[serviceName] ?? { nextVersion: 1, versions: [], aliases: [] };
-      const version: VersionRecord = { versionId: String(kept.nextVersion), description, createdAt: new Date().toISOString(), principal, deployment: current.id, functions };
+      // A template served by path (start --template F, SIGHUP) was kept as the current deployment
+      // when it was loaded; one that could not be packed was not, and the current deployment is
+      // then older than what is served: its functions differ, and publishing it would be wrong.
+      const current = deployments.current();
+      const kept = current === undefined ? [] : (await served(deployments, current)).functions.filter((fn) => fn.serviceName === serviceName);
+      if (current === undefined || !sameFunctions(registry.functions(serviceName), kept)) {
+        throw new InvalidArgumentError(`the gateway serves service ${quoteName(serviceName)} from a template that is not kept as a deployment (see its log): deploy it with edgefc deploy --template F, then publish`);
+      }
+      const state = this.#state.services[serviceName] ?? { nextVersion: 1, versions: [], aliases: [] };
+      const version: VersionRecord = { versionId: String(state.nextVersion), description, createdAt: new Date().toISOString(), principal, deployment: current.id, functions };
       await this.#freeze(serviceName, version);
-      this.#save(serviceName, { ...kept, nextVersion: kept.nextVersion + 1, versions: [...kept.versions, version] });
+      this.#save(serviceName, { ...state, nextVersion: state.nextVersion + 1, versions: [...state.versions, version] });
       this.#options.logger.info('version published', { service: serviceName, version: version.versionId, deployment: current.id });
       return version;
     });
@@ -226,6 +230,17 @@ export class Versions {
   #noVersion(serviceName: string, versionId: string, kept: ServiceVersions | undefined): InvalidArgumentError {
     return new InvalidArgumentError(`no version ${quoteName(versionId)} in service ${quoteName(serviceName)} (${known(kept)})`);
   }
+}
+
+/** The served functions and the kept deployment's, compared on what a template says (not on paths or placement). */
+function sameFunctions(served: readonly Readonly<FunctionSpec>[], kept: readonly FunctionSpec[]): boolean {
+  const shape = (fns: readonly Readonly<FunctionSpec>[]): string =>
+    JSON.stringify(
+      [...fns]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((fn) => [fn.name, fn.runtime, fn.handler, fn.memorySizeMB, fn.timeoutMs, fn.initializer ?? '', fn.instanceConcurrency, fn.maxInstances, Object.entries(fn.environmentVariables).sort()]),
+    );
+  return shape(served) === shape(kept);
 }
 
 function known(kept: ServiceVersions | undefined): string {

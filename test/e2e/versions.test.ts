@@ -5,7 +5,7 @@
  * version an alias uses cannot be deleted; everything survives kill -9 and old deployments being
  * pruned. Real gateway processes, the real CLI.
  */
-import { rm, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient } from '../../src/index.js';
@@ -148,5 +148,18 @@ describe('edgefc versions and aliases', () => {
     expect((await cli(url, 'versions', 'publish', 'App')).stdout).toMatch(/published version 3 of App/);
     expect((await cli(url, 'aliases', 'delete', 'App', 'prod')).code).toBe(0);
     expect((await cli(url, 'aliases', 'list', 'App')).stdout).toMatch(/no aliases in App yet/);
+    // Operators' admin operations, audited as every one (docs/security.md §5).
+    const audit = await readFile(join(data(), 'audit.log'), 'utf8');
+    for (const operation of ['versions-publish', 'versions-delete', 'aliases-create', 'aliases-update', 'aliases-delete']) expect(audit).toContain(`"operation":"${operation}"`);
+  }, 120_000);
+
+  test('a gateway started with --template F publishes F as served (README); a malformed --qualifier is a usage error', async () => {
+    const file = await writeApp('one', 'hi');
+    const url = await startGateway(['--template', file]);
+    expect((await cli(url, 'versions', 'publish', 'App')).code).toBe(0);
+    expect(await call('1')).toBe('one hi 1 1');
+    const bad = await cli(url, 'invoke', 'App/hello', '--qualifier', 'a b');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--qualifier must be/);
   });
 });

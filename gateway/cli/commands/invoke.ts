@@ -124,7 +124,10 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
     }
     params.asyncDelay = delay;
   }
-  if (values.qualifier !== undefined) params.qualifier = values.qualifier;
+  if (values.qualifier !== undefined) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(values.qualifier)) throw new UsageError(`--qualifier must be LATEST, a version number or an alias name: 1-128 of letters, digits, "_", "-" and "." (got "${values.qualifier}")`);
+    params.qualifier = values.qualifier;
+  }
   if (values.log) {
     if (values.async) throw new UsageError('--log is for Sync calls: an Async call\'s log is in its record (edgefc invocations get)');
     params.logType = 'Tail';
