@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient } from '../../src/index.js';
+import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { operatorLogin, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
 
@@ -131,6 +132,20 @@ describe('edgefc versions and aliases', () => {
     await expect
       .poll(async () => JSON.parse((await cli(url, 'invocations', 'get', requestId, '--json')).stdout) as { invocations: { state: string; qualifier: string; result?: string }[] }, { timeout: 20_000 })
       .toMatchObject({ invocations: [{ state: 'succeeded', qualifier: 'prod', result: 'one hi prod 1' }] });
+
+    // A stored Async call follows its alias when it runs (§3.2a): accepted while prod is version 1,
+    // run after prod moved to version 2. The move goes over one admin request, well inside the delay.
+    const delayed = await (client as FCClient).invokeFunction({ serviceName: 'App', functionName: 'hello', invocationType: 'Async', qualifier: 'prod', asyncDelay: 5 });
+    const admin = new AdminClient({ brokerUrl: url, timeoutMs: 20_000, ...(await operatorLogin(data())) });
+    try {
+      await admin.call('aliases-update', { service: 'App', aliasName: 'prod', versionId: '2' });
+      await expect
+        .poll(async () => JSON.parse((await cli(url, 'invocations', 'get', delayed.requestId, '--json')).stdout) as unknown, { timeout: 20_000 })
+        .toMatchObject({ invocations: [{ state: 'succeeded', qualifier: 'prod', result: 'two hello prod 2' }] });
+      await admin.call('aliases-update', { service: 'App', aliasName: 'prod', versionId: '1' });
+    } finally {
+      await admin.close();
+    }
 
     // kill -9: versions and aliases are in the data directory, and their deployments were kept.
     process.kill(-(proc?.child.pid ?? 0), 'SIGKILL');
