@@ -259,7 +259,6 @@ export class Gateway {
     const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
     // Fixed-port custom servers (customRuntimeConfig.port): one instance each, and no two on one port, where instances cannot have network namespaces of their own.
     const registry = new Registry(placeFixedPorts(await containment.place(template), logger));
-    await containment.collect(registry.functions());
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
@@ -325,6 +324,8 @@ export class Gateway {
     const place = async (next: Template): Promise<Template> => placeFixedPorts(await containment.place(next), logger);
     // §3.2a: published versions serve their frozen functions from the deployments they name.
     const versions = await Versions.open({ store: new VersionStore(dataDir), deployments: deploymentStore, registry, logger, place });
+    // Staged code no function serves, of LATEST or of a version, is removed once placed.
+    await containment.collect([...registry.functions(), ...versions.functions()]);
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
       registry,
