@@ -127,13 +127,15 @@ export class FunctionHost {
   }
 
   #pool(service: ServiceSpec, fn: FunctionSpec): FunctionPool {
-    const poolKey = key(service.name, fn.name);
+    // A published version is a pool of its own: its code and configuration are not LATEST's (§3.2a).
+    const poolKey = service.versionId === '' ? key(service.name, fn.name) : `${key(service.name, fn.name)}@${service.versionId}`;
     let pool = this.#pools.get(poolKey);
     if (pool === undefined) {
       const { registry, brokerUrl, runtime } = this.#options;
       // The current deploy's spec, not the caller's: a caller holding a spec from before a
-      // redeploy (an Async retry) must not build the new pool from the old one.
-      const current = registry.find(service.name, fn.name);
+      // redeploy (an Async retry) must not build the new pool from the old one. A version's
+      // spec is frozen: it is the caller's.
+      const current = service.versionId === '' ? registry.find(service.name, fn.name) : undefined;
       pool = new FunctionPool(runtime, {
         service: current?.service ?? service,
         fn: current?.fn ?? fn,

@@ -35,6 +35,9 @@ import { UploadSessions } from './deployments/upload-sessions.js';
 import { InvalidArgumentError } from 'edgefc/errors';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
+import { Versions } from './versions/versions.js';
+import { VersionStore } from './versions/version-store.js';
+import type { Template } from './registry/types.js';
 import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
@@ -256,7 +259,6 @@ export class Gateway {
     const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
     // Fixed-port custom servers (customRuntimeConfig.port): one instance each, and no two on one port, where instances cannot have network namespaces of their own.
     const registry = new Registry(placeFixedPorts(await containment.place(template), logger));
-    await containment.collect(registry.functions());
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
@@ -319,18 +321,25 @@ export class Gateway {
       ...(metrics === undefined ? {} : { metrics }),
       ...(tracer === undefined ? {} : { tracer }),
     });
+    const place = async (next: Template): Promise<Template> => placeFixedPorts(await containment.place(next), logger);
+    // §3.2a: published versions serve their frozen functions from the deployments they name.
+    const versions = await Versions.open({ store: new VersionStore(dataDir), deployments: deploymentStore, registry, logger, place });
+    // Staged code no function serves, of LATEST or of a version, is removed once placed.
+    await containment.collect([...registry.functions(), ...versions.functions()]);
     // `link` exists before anyone can deploy (the deployer is reached through it).
     const deployer = new Deployer({
       registry,
       host,
       logger,
       setTriggerFilters: (filters) => link.setTriggerFilters(filters),
-      place: async (next) => placeFixedPorts(await containment.place(next), logger),
-      collect: (served) => containment.collect(served),
+      place,
+      // A version's functions keep their staged code as long as the version is kept.
+      collect: (served) => containment.collect([...served, ...versions.functions()]),
     });
     const asyncService = new AsyncService({
       store,
       registry,
+      versions,
       host,
       logger,
       backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
@@ -346,6 +355,7 @@ export class Gateway {
     });
     const trustedDirs = options.trustedTemplateDirs ?? (options.templatePath === undefined ? [] : [dirname(resolve(options.templatePath))]);
     const deployments = new Deployments({ store: deploymentStore, deployer, registry, logger, maxBundleBytes, ...(options.keepDeployments === undefined ? {} : { keepDeployments: options.keepDeployments }) });
+    deployments.pinned = () => versions.pinnedDeployments();
     deployments.prune();
     registry.explainMissing = (service, fn) => deployments.removedBy(service, fn);
     const uploads = new UploadSessions({ maxBundleBytes });
@@ -356,6 +366,7 @@ export class Gateway {
     const onMessage: MessageHandler = (message, sink) => {
       context ??= {
         registry,
+        versions,
         host,
         async: asyncService,
         syncReplay,

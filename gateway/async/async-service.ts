@@ -19,6 +19,8 @@ import {
 import type { FunctionHost } from '../function-host.js';
 import type { Logger } from '../logging/logger.js';
 import type { Registry } from '../registry/registry.js';
+import type { Versions } from '../versions/versions.js';
+import { DEFAULT_QUALIFIER } from 'edgefc/protocol';
 import type { DestinationSpec, FunctionSpec, ServiceSpec } from '../registry/types.js';
 import type { InvocationResult } from '../runtime/types.js';
 import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-config.js';
@@ -39,6 +41,8 @@ export const DEFAULT_RETENTION: RecordRetention = { maxAgeMs: 7 * 24 * 3600 * 10
 export interface AsyncServiceOptions {
   store: AsyncStore;
   registry: Registry;
+  /** Service versions and aliases (§3.2a); without, every call runs on LATEST. */
+  versions?: Versions;
   host: FunctionHost;
   logger: Logger;
   /** @default Date.now */
@@ -82,6 +86,7 @@ export type AcceptInput = Omit<NewInvocation, 'createdAt' | 'service' | 'functio
 export class AsyncService {
   readonly #store: AsyncStore;
   readonly #registry: Registry;
+  readonly #versions: Versions | undefined;
   readonly #host: FunctionHost;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -116,6 +121,7 @@ export class AsyncService {
     this.#metrics = options.metrics;
     this.#store = options.store;
     this.#registry = options.registry;
+    this.#versions = options.versions;
     this.#host = options.host;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -347,6 +353,17 @@ export class AsyncService {
     await this.#store.close();
   }
 
+  /**
+   * §3.2a: what a stored call runs on, resolved at each run as FC resolves an Async call's
+   * qualifier when it is taken from the queue: LATEST is what the gateway serves now, a version is
+   * frozen, an alias is followed where it points now (a weighted one picks per attempt).
+   */
+  #target(lane: Lane, qualifier: string): { service: Readonly<ServiceSpec>; fn: Readonly<FunctionSpec> } {
+    if (qualifier !== DEFAULT_QUALIFIER && this.#versions !== undefined) return this.#versions.resolve(lane.service.name, lane.fn.name, qualifier);
+    if (lane.service.versionId === '') return lane;
+    return this.#registry.lookup(lane.service.name, lane.fn.name);
+  }
+
   #lane(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>): Lane {
     const key = `${service.name}/${fn.name}`;
     let lane = this.#lanes.get(key);
@@ -486,10 +503,19 @@ export class AsyncService {
   #submit(lane: Lane, { call, attempts }: ClaimedCall): boolean {
     const { record } = call;
     const seq = record.seq;
-    let result: Promise<InvocationResult>;
+    let result: Promise<InvocationResult> | undefined;
     const controller = new AbortController();
+    let target: { service: Readonly<ServiceSpec>; fn: Readonly<FunctionSpec> };
     try {
-      result = this.#host.submit(lane.service, lane.fn, {
+      target = this.#target(lane, call.qualifier);
+    } catch (error) {
+      // §3.2a: the version or alias is gone since acceptance (deleted): this attempt fails with
+      // FunctionNotFound, as a call to it now would, and retries and expiry go on as for any failure.
+      target = lane;
+      result = Promise.reject(toEdgeFCError(error));
+    }
+    try {
+      result ??= this.#host.submit(target.service, target.fn, {
         signal: controller.signal,
         requestId: record.requestId,
         invocationType: 'Async',

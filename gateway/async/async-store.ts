@@ -70,10 +70,11 @@ export interface RunnableCall {
 
 const RECORD_COLUMNS = `seq, client_id, request_id, service, function, source, topic, state, attempts, created_at, updated_at,
   started_at, finished_at, next_attempt_at, duration_ms, length(event) AS event_bytes, result, result_binary, error, log_tail,
-  destination_pending, traceparent, tracestate`;
+  destination_pending, traceparent, tracestate, qualifier`;
 
 interface RecordRow {
   seq: number;
+  qualifier: string;
   client_id: string;
   request_id: string;
   service: string;
@@ -320,7 +321,7 @@ function prepare(db: Database.Database) {
     findById: db.prepare<[string], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE request_id = ? ORDER BY seq DESC`),
     get: db.prepare<[number], RecordRow>(`SELECT ${RECORD_COLUMNS} FROM invocations WHERE seq = ?`),
     event: db.prepare<[number], { event: Buffer }>('SELECT event FROM invocations WHERE seq = ?'),
-    load: db.prepare<[number], RecordRow & PayloadRow>(`SELECT ${RECORD_COLUMNS}, event, invoker_context, qualifier FROM invocations WHERE seq = ?`),
+    load: db.prepare<[number], RecordRow & PayloadRow>(`SELECT ${RECORD_COLUMNS}, event, invoker_context FROM invocations WHERE seq = ?`),
     unfinished: db.prepare<[], Pick<RecordRow, 'seq' | 'service' | 'function' | 'state' | 'attempts' | 'next_attempt_at' | 'created_at'>>(
       `SELECT seq, service, function, state, attempts, next_attempt_at, created_at FROM invocations WHERE state NOT IN (${finished}) ORDER BY seq`,
     ),
@@ -331,6 +332,7 @@ function prepare(db: Database.Database) {
 function toRecord(row: RecordRow): InvocationRecord {
   return {
     seq: row.seq,
+    qualifier: row.qualifier,
     clientId: row.client_id,
     requestId: row.request_id,
     service: row.service,

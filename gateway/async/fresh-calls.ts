@@ -61,6 +61,7 @@ export class FreshCalls {
         logTail: [],
         destinationPending: undefined,
         ...(call.trace === undefined ? {} : { trace: call.trace }),
+        qualifier: call.qualifier,
       },
       event,
       // As stored and read back: JSON (a trigger's context may hold an undefined `name`).

@@ -75,6 +75,8 @@ export interface InvocationRecord extends InvocationOrigin {
   destinationPending: string | undefined;
   /** docs/protocol.md §3.7, §10.3. */
   trace?: TraceContext;
+  /** §3.2a: the qualifier the caller named (LATEST, a version, an alias), as stored at acceptance. */
+  qualifier?: string;
 }
 
 /** The JSON shape of a record on the wire and in `--json` output (docs/protocol.md §10.3). */
@@ -84,6 +86,8 @@ export interface RecordView {
   function: string;
   source: InvocationSource;
   topic?: string;
+  /** §3.2a: LATEST, a version number or an alias, as the caller named it. */
+  qualifier?: string;
   state: InvocationState | 'unknown';
   attempts?: number;
   createdAt?: string;
@@ -117,6 +121,7 @@ export function toView(record: InvocationRecord, withDetail: boolean): RecordVie
     if (v !== undefined) view[k] = v;
   };
   set('topic', record.topic);
+  set('qualifier', record.qualifier);
   set('createdAt', iso(record.createdAt));
   set('updatedAt', iso(record.updatedAt));
   set('startedAt', iso(record.startedAt));

@@ -21,6 +21,7 @@ import { runStart, START_OPTIONS, START_USAGE } from './commands/start.js';
 import { runUsers, USERS_OPTIONS, USERS_USAGE } from './commands/users.js';
 import { runValidate, VALIDATE_OPTIONS, VALIDATE_USAGE } from './commands/validate.js';
 import { runVersion, VERSION_OPTIONS, VERSION_USAGE } from './commands/version.js';
+import { ALIASES_OPTIONS, ALIASES_USAGE, runAliases, runVersions, VERSIONS_OPTIONS, VERSIONS_USAGE } from './commands/versions.js';
 
 export type Command = (argv: string[], output: Output) => Promise<number>;
 
@@ -61,6 +62,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: runDeploy,
   },
   { name: 'deployments', subcommands: ['list'], summary: 'the deployments the gateway keeps; * marks the one it serves', usage: DEPLOYMENTS_USAGE, options: connectionOptions, run: runDeployments },
+  { name: 'versions', args: 'S', subcommands: ['publish', 'list', 'delete'], summary: "publish, list or delete a service's versions (frozen code and configuration)", usage: VERSIONS_USAGE, options: VERSIONS_OPTIONS, run: runVersions },
+  { name: 'aliases', args: 'S', subcommands: ['create', 'update', 'delete', 'list'], summary: "create, update, delete or list a service's aliases (a version, or two weighted)", usage: ALIASES_USAGE, options: ALIASES_OPTIONS, run: runAliases },
   { name: 'remove', args: 'S/F', summary: 'stop serving one function (a new deployment)', usage: REMOVE_USAGE, options: connectionOptions, run: runRemove },
   { name: 'users', subcommands: ['add', 'list', 'remove'], summary: 'add, list or remove who may connect (the access file)', usage: USERS_USAGE, options: USERS_OPTIONS, run: (argv, output) => runUsers(argv, output) },
   { name: 'broker-config', subcommands: ['mosquitto'], summary: "write Mosquitto's password, ACL and config files from the access file", usage: BROKER_CONFIG_USAGE, options: BROKER_CONFIG_OPTIONS, run: runBrokerConfig },

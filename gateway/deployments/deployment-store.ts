@@ -140,11 +140,12 @@ export class DeploymentStore {
    * its bundle and unpacked files, so its code goes with it; staged copies of code
    * (`<data>/code`) are content-addressed and removed by containment once no served function uses
    * them. deployment.json goes first: a directory left without it by a crash is removed at open.
+   * Deployments in `pinned` (those a service version serves, versions/versions.ts) are kept too.
    * Returns the ids removed, oldest first.
    */
-  prune(keep: number): string[] {
+  prune(keep: number, pinned: ReadonlySet<string> = new Set()): string[] {
     const records = this.list();
-    const kept = new Set(records.slice(-keep).map((r) => r.id));
+    const kept = new Set([...records.slice(-keep).map((r) => r.id), ...records.filter((r) => pinned.has(r.id)).map((r) => r.id)]);
     const current = this.current();
     if (current !== undefined) {
       kept.add(current.id);

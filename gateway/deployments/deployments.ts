@@ -43,6 +43,8 @@ export class Deployments {
   readonly #keep: number;
   #queue: Promise<unknown> = Promise.resolve();
   #records: DeploymentRecord[];
+  /** Deployments a service version serves, never pruned (set by the Gateway once versions are open). */
+  pinned: () => ReadonlySet<string> = () => new Set();
 
   constructor(options: { store: DeploymentStore; deployer: Deployer; registry: Registry; logger: Logger; maxBundleBytes: number; keepDeployments?: number }) {
     this.store = options.store;
@@ -56,7 +58,7 @@ export class Deployments {
 
   /** Remove deployments past the newest `keepDeployments` (DeploymentStore.prune); at start and after each deploy. */
   prune(): string[] {
-    const removed = this.store.prune(this.#keep);
+    const removed = this.store.prune(this.#keep, this.pinned());
     if (removed.length > 0) {
       this.#records = this.store.list();
       this.#logger.info('old deployments removed', { removed: removed.join(', '), kept: this.#records.length });
@@ -244,7 +246,7 @@ function record(id: string, source: DeploymentRecord['source'], principal: strin
 }
 
 /** What a deployment serves: its template, or for a per-function one its base with that function replaced. */
-async function served(store: DeploymentStore, entry: DeploymentRecord, depth = 0): Promise<Template> {
+export async function served(store: DeploymentStore, entry: DeploymentRecord, depth = 0): Promise<Template> {
   const own = await loadTemplate(store.templatePath(entry));
   if (entry.only === undefined || entry.base === undefined) return without(own, entry.removed);
   const base = store.get(entry.base);

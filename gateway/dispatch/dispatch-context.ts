@@ -5,6 +5,7 @@ import type { AsyncService } from '../async/async-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
+import type { Versions } from '../versions/versions.js';
 import type { DeployResult } from '../registry/deployer.js';
 import type { Deployments } from '../deployments/deployments.js';
 import type { UploadSessions } from '../deployments/upload-sessions.js';
@@ -19,6 +20,8 @@ import type { CallTracer } from '../tracing/call-tracer.js';
 
 export interface DispatchContext {
   registry: Registry;
+  /** Service versions and aliases (§3.2a, §9.14, §9.15): what a call's qualifier names. */
+  versions?: Versions;
   host: FunctionHost;
   /** Durable Async calls (docs/protocol.md §10). */
   async: AsyncService;

@@ -15,6 +15,7 @@ import { Isolation } from '../registry/types.js';
 import { describeFunction } from './describe-function.js';
 import { readLogs } from './handle-logs.js';
 import { auditedArgs, DEPLOYMENT_OPERATIONS } from './handle-deployments.js';
+import { VERSION_OPERATIONS } from './handle-versions.js';
 
 export interface ListedFunction {
   name: string;
@@ -47,6 +48,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   describe: describeFunction,
   'logs-read': readLogs,
   ...DEPLOYMENT_OPERATIONS,
+  ...VERSION_OPERATIONS,
 };
 
 export function handleAdmin(context: DispatchContext, address: AdminAddress, payload: Buffer): void {

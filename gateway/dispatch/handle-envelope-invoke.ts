@@ -11,7 +11,7 @@ import type { InvocationResult } from '../runtime/types.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { replyTopic, type InvokeAddress } from 'edgefc/protocol';
 import type { DispatchContext } from './dispatch-context.js';
-import { startInvocation, traceOf } from './run-invocation.js';
+import { lookupQualified, startInvocation, traceOf } from './run-invocation.js';
 
 export function handleEnvelopeInvoke(context: DispatchContext, address: InvokeAddress, payload: Buffer): Promise<void> | undefined {
   const arrivedAt = context.now();
@@ -76,7 +76,9 @@ function acceptAsync(
   let stored: Promise<unknown>;
   let span: CallSpan | undefined;
   try {
-    const { service, fn } = context.registry.lookup(address.serviceName, address.functionName);
+    // §3.2a: a qualifier that names nothing is refused now; what it names is resolved again at
+    // each run (AsyncService), so an alias moved meanwhile sends the call to its new version.
+    const { service, fn } = lookupQualified(context, address, request.qualifier);
     context.policy?.assertMayInvoke(address.clientId, fn);
     // The intake's span; the record keeps its context, so every attempt is its child.
     span = context.tracer?.startIntake(fn, requestId, traceOf(request));

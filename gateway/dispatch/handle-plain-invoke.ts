@@ -3,7 +3,7 @@
  * carry the reply address; the payload is the event.
  */
 import { AccessDeniedError, ErrorCode, toEdgeFCError, type EdgeFCError, type ErrorCode as ErrorCodeType } from 'edgefc/errors';
-import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize } from 'edgefc/protocol';
+import { DEFAULT_QUALIFIER, InvocationType, assertPayloadSize, assertQualifier } from 'edgefc/protocol';
 import { replyTopic, type InvokeAddress } from 'edgefc/protocol';
 import { responseTopicAllowed } from '../security/call-policy.js';
 import { newRequestId } from 'edgefc/protocol';
@@ -49,6 +49,9 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
       throw new AccessDeniedError(`Response Topic ${message.responseTopic} is not ${responseTopic} or below it (docs/protocol.md §8.5)`);
     }
     assertPayloadSize(InvocationType.Sync, message.payload.length);
+    // §8.7: the user property x-fc-qualifier names a version or alias (§3.2a); LATEST without one.
+    const qualifier = message.qualifier ?? DEFAULT_QUALIFIER;
+    assertQualifier(qualifier);
     const requestId = newRequestId();
     // §7.5: before the call is queued.
     release = context.clientLimits.admit(address.clientId, requestId);
@@ -61,7 +64,7 @@ export function handlePlainInvoke(context: DispatchContext, address: InvokeAddre
         // §8.1: the message's expiry is the caller's budget; without one the function timeout bounds it.
         timeoutMs: messageExpiryInterval === undefined || messageExpiryInterval === 0 ? undefined : messageExpiryInterval * 1000,
         invokerContext: undefined,
-        qualifier: DEFAULT_QUALIFIER,
+        qualifier,
         event: message.payload,
         // §8.6: W3C trace context from the user properties; malformed is dropped (§3.7.2).
         ...readTraceContext(message.traceparent, message.tracestate),

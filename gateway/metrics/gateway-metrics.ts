@@ -64,8 +64,9 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'edgefc_' });
     this.#invocations = new Counter({
       name: 'edgefc_invocations_total',
-      help: 'Invocations run by the function host, by function, invocation type (Sync, Async) and outcome (ok or an error code)',
-      labelNames: ['function', 'type', 'outcome'],
+      help: 'Invocations run by the function host, by function, qualifier (LATEST, a version or an alias), invocation type (Sync, Async) and outcome (ok or an error code)',
+      // `qualifier` (§3.2a) is bounded: one that names no version or alias is refused before it is counted.
+      labelNames: ['function', 'type', 'outcome', 'qualifier'],
       registers,
     });
     this.#handler = new Histogram({
@@ -178,8 +179,8 @@ export class GatewayMetrics {
   }
 
   /** One call the host ran (or refused at once): its outcome and, when it ran, its time. */
-  invocation(fn: string, type: string, outcome: string, seconds: number | undefined): void {
-    this.#child(`i\0${fn}\0${type}\0${outcome}`, () => this.#invocations.labels(fn, type, outcome)).inc();
+  invocation(fn: string, type: string, outcome: string, seconds: number | undefined, qualifier = 'LATEST'): void {
+    this.#child(`i\0${fn}\0${type}\0${outcome}\0${qualifier}`, () => this.#invocations.labels(fn, type, outcome, qualifier)).inc();
     if (seconds !== undefined) this.#child<HistogramChild>(`h\0${fn}`, () => this.#handler.labels(fn)).observe(seconds);
   }
 
@@ -202,17 +203,18 @@ export class GatewayMetrics {
   timeSubmit(fn: FunctionSpec, invocation: Invocation, submit: () => Promise<InvocationResult>): Promise<InvocationResult> {
     const label = `${fn.serviceName}/${fn.name}`;
     const type = invocation.invocationType;
+    const qualifier = invocation.qualifier === '' ? 'LATEST' : invocation.qualifier;
     let result: Promise<InvocationResult>;
     try {
       result = submit();
     } catch (error) {
-      this.invocation(label, type, toEdgeFCError(error).code, undefined);
+      this.invocation(label, type, toEdgeFCError(error).code, undefined, qualifier);
       throw error;
     }
     const started = performance.now();
     result.then(
-      () => this.invocation(label, type, 'ok', (performance.now() - started) / 1000),
-      (error: unknown) => this.invocation(label, type, toEdgeFCError(error).code, (performance.now() - started) / 1000),
+      () => this.invocation(label, type, 'ok', (performance.now() - started) / 1000, qualifier),
+      (error: unknown) => this.invocation(label, type, toEdgeFCError(error).code, (performance.now() - started) / 1000, qualifier),
     );
     return result;
   }

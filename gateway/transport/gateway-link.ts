@@ -86,6 +86,7 @@ export class GatewayLink implements GatewayTransport {
       if (userProperties !== undefined) {
         message.traceparent = userProperties['traceparent'];
         message.tracestate = userProperties['tracestate'];
+        if (userProperties['x-fc-qualifier'] !== undefined) message.qualifier = userProperties['x-fc-qualifier'];
       }
       const stored = options.onMessage(message, link);
       if (stored !== undefined && packet.qos === 1) deferred.set(packet, stored);

@@ -15,6 +15,8 @@ export interface InboundMessage {
    */
   traceparent?: unknown;
   tracestate?: unknown;
+  /** MQTT 5 user property `x-fc-qualifier`: a plain request's qualifier (§8.7), unchecked here. */
+  qualifier?: unknown;
 }
 
 export interface OutboundProperties {

@@ -17,6 +17,7 @@ import {
   assertPayloadSize,
   assertTimeout,
   assertAsyncDelay,
+  assertQualifier,
   encodeRequest,
   InvocationType,
   LogType,
@@ -71,6 +72,14 @@ export interface InvokeParams {
    * @example 200
    */
   asyncDelay?: number;
+  /**
+   * Which version of the service to run, as FC's SDKs' `qualifier`: `LATEST`, a published
+   * version number or an alias (docs/protocol.md §3.2a). One that names nothing is refused by
+   * the gateway with FunctionNotFound.
+   * @default 'LATEST'
+   * @example 'prod'
+   */
+  qualifier?: string;
 }
 
 /**
@@ -287,6 +296,7 @@ export class FCClient {
         if (request.invokerContext !== undefined) header.ctx = request.invokerContext;
         if (request.logType === LogType.Tail) header.log = LogType.Tail;
         if (request.asyncDelay !== undefined) header.delay = request.asyncDelay;
+        if (request.qualifier !== undefined) header.qualifier = request.qualifier;
         if (request.trace !== undefined) {
           header.traceparent = request.trace.traceparent;
           if (request.trace.tracestate !== undefined) header.tracestate = request.trace.tracestate;
@@ -326,7 +336,9 @@ export class FCClient {
       throw new InvalidArgumentError('logType "Tail" is for Sync calls: an Async call\'s log is in its record (§3.6)');
     }
     if (params.asyncDelay !== undefined) assertAsyncDelay(params.asyncDelay, invocationType);
+    if (params.qualifier !== undefined) assertQualifier(params.qualifier);
     return {
+      ...(params.qualifier === undefined ? {} : { qualifier: params.qualifier }),
       logType,
       ...(params.asyncDelay === undefined ? {} : { asyncDelay: params.asyncDelay }),
       trace: traceOf(params, this.#options.traceContext),
@@ -352,6 +364,8 @@ interface PreparedRequest {
   logType: LogType;
   /** §3.8: seconds before the Async call may run. */
   asyncDelay?: number;
+  /** §3.2a */
+  qualifier?: string;
   /** §3.7: fixed when the call is made, so a repeat (§4.4) carries the same context. */
   trace: TraceContext | undefined;
 }

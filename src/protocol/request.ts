@@ -36,6 +36,13 @@ export interface RequestHeader {
 export const MAX_ASYNC_DELAY_SECONDS = 3600;
 
 /** §3.8: a delay is a whole number of seconds from 0 to 3600, for Async calls only. */
+/** §3.2: `LATEST`, a version number or an alias name (§3.2a). */
+export function assertQualifier(value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !QUALIFIER_PATTERN.test(value)) {
+    throw new InvalidArgumentError(`qualifier must be 1–128 characters of letters, digits, "_", "-" and "." (§3.2)`);
+  }
+}
+
 export function assertAsyncDelay(value: unknown, type: InvocationType): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ASYNC_DELAY_SECONDS) {
     throw new InvalidArgumentError(`delay must be a whole number of seconds from 0 to ${MAX_ASYNC_DELAY_SECONDS} (got ${String(value)}) (§3.8)`);
@@ -141,9 +148,7 @@ function validateHeader(requestId: string, header: Record<string, unknown>, body
     invokerContext = decodeInvokerContext(ctx);
   }
   const qualifier = header['qualifier'] ?? DEFAULT_QUALIFIER;
-  if (typeof qualifier !== 'string' || !QUALIFIER_PATTERN.test(qualifier)) {
-    throw new InvalidArgumentError(`qualifier must be 1–128 characters of letters, digits, "_", "-" and "." (§3.2)`);
-  }
+  assertQualifier(qualifier);
   assertPayloadSize(type, body.length);
   const log = header['log'] ?? LogType.None;
   if (log !== LogType.None && log !== LogType.Tail) throw new InvalidArgumentError('log must be "None" or "Tail" (§3.6)');

@@ -37,6 +37,8 @@ const FAILING: Record<string, () => string[]> = {
   deploy: () => ['deploy', '--rollback', '--broker', unreachable, '--data', dir],
   deployments: () => ['deployments', 'list', '--broker', unreachable, '--data', dir],
   remove: () => ['remove', 'A/b', '--broker', unreachable, '--data', dir],
+  versions: () => ['versions', 'publish', 'A', '--broker', unreachable, '--data', dir],
+  aliases: () => ['aliases', 'create', 'A', 'prod', '--version', '1', '--broker', unreachable, '--data', dir],
   describe: () => ['describe', 'A/b', '--broker', unreachable, '--data', dir],
   users: () => ['users', 'remove', 'nobody', '--access', join(dir, 'access.yml')],
   'broker-config': () => ['broker-config', 'mosquitto', '--out', join(dir, 'out'), '--template', join(dir, 'bad.yml'), '--data', dir],

@@ -44,6 +44,7 @@ describe('metrics server', () => {
   it('serves counters, levels and Async figures in the text format', async () => {
     const metrics = newMetrics();
     metrics.invocation('S/f', 'Async', 'HandledInvocationError', 0.002);
+    metrics.invocation('S/f', 'Sync', 'ok', 0.001, 'prod');
     metrics.asyncRetry('S/f');
     metrics.asyncDeadLetter('S/f', 'failed');
     metrics.asyncDeadLetter('S/f', 'expired');
@@ -52,7 +53,9 @@ describe('metrics server', () => {
     const families = parsePrometheusTextFormat(await response.text());
     const value = (name: string, labels: Record<string, string> = {}): number =>
       Number(families.find((f) => f.name === name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
-    expect(value('edgefc_invocations_total', { function: 'S/f', type: 'Async', outcome: 'HandledInvocationError' })).toBe(1);
+    expect(value('edgefc_invocations_total', { function: 'S/f', type: 'Async', outcome: 'HandledInvocationError', qualifier: 'LATEST' })).toBe(1);
+    // §3.2a: a call to a version or an alias is counted under the qualifier it named.
+    expect(value('edgefc_invocations_total', { function: 'S/f', type: 'Sync', outcome: 'ok', qualifier: 'prod' })).toBe(1);
     expect(value('edgefc_async_retries_total', { function: 'S/f' })).toBe(1);
     expect(value('edgefc_async_dead_letters_total', { reason: 'failed' })).toBe(1);
     expect(value('edgefc_async_dead_letters_total', { reason: 'expired' })).toBe(1);

@@ -163,6 +163,15 @@ export function defineContract(target: ContractTarget, options: ContractOptions 
       });
     });
 
+    test('qualifier headers: the function sees the qualifier it was called by and the version it runs (context.service, x-fc-qualifier, x-fc-version-id; docs/protocol.md §3.2a)', async ({ harness }) => {
+      const latest = parseResult(await harness.pool(target, {}, { versionId: '' }).invoke(invocation({ payload: op('context') })));
+      expect(latest).toMatchObject({ qualifier: 'LATEST' });
+      expect(latest['versionId'] ?? '').toBe('');
+      const version = harness.pool(target, {}, { versionId: '3' });
+      expect(parseResult(await version.invoke(invocation({ payload: op('context'), qualifier: 'prod' })))).toMatchObject({ qualifier: 'prod', versionId: '3' });
+      expect(parseResult(await version.invoke(invocation({ payload: op('context'), qualifier: '3' })))).toMatchObject({ qualifier: '3', versionId: '3' });
+    });
+
     test('the function receives the call\'s W3C trace context, and none when the call has none (docs/protocol.md §3.7.5)', async ({ harness }) => {
       const pool = harness.pool(target);
       const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'edgefc=t1,other=x' };

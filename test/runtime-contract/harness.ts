@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test as base } from 'vitest';
 import type { FunctionLogLine } from '../../gateway/logging/function-log.js';
-import type { FunctionSpec } from '../../gateway/registry/types.js';
+import type { FunctionSpec, ServiceSpec } from '../../gateway/registry/types.js';
 import { FunctionPool } from '../../gateway/runtime/function-pool.js';
 import { processExists, processGroupMembers } from '../../gateway/runtime/process/process-tree.js';
 import type { FunctionInstance, InstanceConfig, Runtime } from '../../gateway/runtime/types.js';
@@ -30,12 +30,12 @@ export class ContractHarness {
     this.stateDir = mkdtempSync(join(tmpdir(), 'edgefc-contract-'));
   }
 
-  config(target: ContractTarget, overrides: Partial<FunctionSpec> = {}): InstanceConfig {
+  config(target: ContractTarget, overrides: Partial<FunctionSpec> = {}, serviceOverrides: Partial<ServiceSpec> = {}): InstanceConfig {
     const fn = functionSpec({ ...target.spec, ...overrides });
     // A function with a user of its own writes its records here as that user (contained.contract.test.ts).
     if (fn.runAs !== undefined) chmodSync(this.stateDir, 0o1777);
     return {
-      service,
+      service: { ...service, ...serviceOverrides },
       fn: { ...fn, environmentVariables: { STATE_DIR: this.stateDir, ...fn.environmentVariables } },
       identity,
       brokerUrl: 'mqtt://127.0.0.1:1883',
@@ -52,8 +52,9 @@ export class ContractHarness {
     return runtime;
   }
 
-  pool(target: ContractTarget, overrides: Partial<FunctionSpec> = {}): FunctionPool {
-    const pool = new FunctionPool(this.runtime(target), this.config(target, overrides));
+  /** `serviceOverrides`: e.g. a published version's `versionId` (§3.2a). */
+  pool(target: ContractTarget, overrides: Partial<FunctionSpec> = {}, serviceOverrides: Partial<ServiceSpec> = {}): FunctionPool {
+    const pool = new FunctionPool(this.runtime(target), this.config(target, overrides, serviceOverrides));
     this.#pools.push(pool);
     return pool;
   }

@@ -127,7 +127,7 @@ describe('admin', () => {
     opened.push(device, operator);
     expect(await failure(device.call('list'))).toMatchObject({ code: ErrorCode.AccessDenied });
     expect(await failure(device.call('deploy', {}))).toMatchObject({ code: ErrorCode.AccessDenied });
-    for (const operation of ['deploy-begin', 'deploy-chunk', 'deploy-commit', 'deploy-rollback', 'deployments-list', 'remove', 'logs-read']) {
+    for (const operation of ['deploy-begin', 'deploy-chunk', 'deploy-commit', 'deploy-rollback', 'deployments-list', 'remove', 'logs-read', 'versions-publish', 'versions-list', 'versions-delete', 'aliases-create', 'aliases-update', 'aliases-delete', 'aliases-list']) {
       expect(await failure(device.call(operation, {}))).toMatchObject({ code: ErrorCode.AccessDenied });
     }
     // An operator's upload is audited with its principal, a chunk's bytes left out of the log.

@@ -21,6 +21,8 @@ Options:
   --async             Async call: print the request ID once the gateway has accepted it
   --delay SECONDS     with --async: run no earlier than this many seconds (0-3600) after
                       acceptance (FC's x-fc-async-delay)
+  --qualifier Q       the service version to run: LATEST (default), a version number or an alias
+                      (edgefc versions, edgefc aliases; docs/protocol.md §3.2a)
   --log               print the last 4 KiB of the call's log to stderr (FC's X-Fc-Log-Type: Tail)
   --traceparent TP    continue the caller's trace: a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>),
                       sent as the call's own (docs/protocol.md §3.7; default: a new trace)
@@ -91,6 +93,7 @@ export const INVOKE_OPTIONS = {
   async: { type: 'boolean', default: false },
   log: { type: 'boolean', default: false },
   delay: { type: 'string' },
+  qualifier: { type: 'string' },
   traceparent: { type: 'string' },
   tracestate: { type: 'string' },
 } as const;
@@ -120,6 +123,10 @@ export async function runInvoke(argv: string[], output: Output): Promise<number>
       throw new UsageError(`--delay must be a whole number of seconds from 0 to 3600 (got "${values.delay}")`);
     }
     params.asyncDelay = delay;
+  }
+  if (values.qualifier !== undefined) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(values.qualifier)) throw new UsageError(`--qualifier must be LATEST, a version number or an alias name: 1-128 of letters, digits, "_", "-" and "." (got "${values.qualifier}")`);
+    params.qualifier = values.qualifier;
   }
   if (values.log) {
     if (values.async) throw new UsageError('--log is for Sync calls: an Async call\'s log is in its record (edgefc invocations get)');

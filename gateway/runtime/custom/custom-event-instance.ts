@@ -112,6 +112,8 @@ export class CustomEventInstance implements FunctionInstance {
       FC_INVOCATION_TYPE: invocation.invocationType,
       FC_RETRY_COUNT: String(invocation.retryCount ?? 0),
       FC_QUALIFIER: invocation.qualifier === '' ? this.#config.service.qualifier : invocation.qualifier,
+      // Web mode's x-fc-version-id (§3.2a): the published version the call runs, '' for LATEST.
+      FC_VERSION_ID: this.#config.service.versionId,
       // FC's names for the credentials of a custom runtime's process.
       ALIBABA_CLOUD_ACCESS_KEY_ID: identity.credentials.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: identity.credentials.accessKeySecret,
