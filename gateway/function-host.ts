@@ -1,6 +1,7 @@
 /**
  * Runs the registry's functions: one pool per function, created on first call (a deployed but
- * never-called function costs no process), all closed together on shutdown.
+ * never-called function costs no process), or at start and at every deploy for a function with
+ * provisioned instances (minInstances: docs/lifecycle.md); all closed together on shutdown.
  */
 import { ServiceUnavailableError } from 'edgefc/errors';
 import type { Logger } from './logging/logger.js';
@@ -20,7 +21,7 @@ const LOG_TAIL_LINE_CHARS = 500;
 export type FunctionStats = { service: string; function: string } & FunctionPoolStats;
 
 /** What a function that never ran reports. */
-const IDLE_STATS: FunctionPoolStats = { queued: 0, running: 0, instances: 0, completed: 0, failed: 0, throttled: 0 };
+const IDLE_STATS: FunctionPoolStats = { queued: 0, running: 0, instances: 0, provisioned: 0, idle: 0, completed: 0, failed: 0, throttled: 0 };
 
 export interface FunctionHostOptions {
   registry: Registry;
@@ -54,6 +55,7 @@ export class FunctionHost {
     this.#logs = options.logs ?? new FunctionLogs({ echo: (line) => options.logger.functionLine(line) });
     // Spare processes for the deployed functions' first calls (pools themselves start on first call).
     options.runtime.prepare?.(options.registry.functions());
+    this.#provision();
   }
 
   /** Functions' output: files, and the tail a call can ask for (docs/logs.md). */
@@ -72,6 +74,7 @@ export class FunctionHost {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     this.#options.runtime.prepare?.(this.#options.registry.functions());
+    this.#provision();
     const drained = Promise.all(pools.map((pool) => pool.retire())).then(() => undefined);
     this.#retiring.add(drained);
     void drained.finally(() => this.#retiring.delete(drained));
@@ -126,6 +129,19 @@ export class FunctionHost {
     await this.#options.runtime.close();
   }
 
+  /**
+   * Pools for the functions with provisioned instances, which start them in the background: a
+   * slow or failing start holds neither the deploy nor other functions (the pool logs and
+   * retries it).
+   */
+  #provision(): void {
+    for (const fn of this.#options.registry.functions()) {
+      if ((fn.minInstances ?? 0) === 0) continue;
+      const entry = this.#options.registry.find(fn.serviceName, fn.name);
+      if (entry !== undefined) this.#pool(entry.service, entry.fn).provision();
+    }
+  }
+
   #pool(service: ServiceSpec, fn: FunctionSpec): FunctionPool {
     const poolKey = key(service.name, fn.name);
     let pool = this.#pools.get(poolKey);
@@ -152,6 +168,14 @@ export class FunctionHost {
         maxLogBytesPerCall: this.#logs.maxInvocationBytes,
         onLogDropped: (requestId, bytes, lines) => this.#logs.dropped(fn.serviceName, fn.name, requestId, bytes, lines),
         onFrame: (frame) => this.#logs.frame(frame),
+      }, {
+        onProvisionError: (error, retryInMs) =>
+          this.#options.logger.warn('a provisioned instance did not start; trying again', {
+            function: poolKey,
+            code: error.code,
+            error: error.message,
+            retryInMs,
+          }),
       });
       this.#pools.set(poolKey, pool);
     }

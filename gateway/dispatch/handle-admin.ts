@@ -24,6 +24,11 @@ export interface ListedFunction {
   timeout: number;
   instanceConcurrency: number;
   maxInstances: number;
+  /** Provisioned instances kept warm (minInstances; 0: none). */
+  minInstances: number;
+  /** Live instances now (plus those starting), and those of them running no call. */
+  instances: number;
+  idle: number;
   /** Where its handler runs: `process` (its own process per instance) or `none` (inside the gateway). */
   isolation: Isolation;
 }
@@ -161,6 +166,7 @@ function deploy(context: DispatchContext, args: Record<string, unknown>, princip
 }
 
 function listServices(context: DispatchContext): ListedService[] {
+  const stats = new Map(context.host.stats().map((s) => [`${s.service}/${s.function}`, s]));
   return context.registry.services().map((service) => ({
     name: service.name,
     description: service.description,
@@ -172,6 +178,9 @@ function listServices(context: DispatchContext): ListedService[] {
         timeout: fn.timeoutMs / 1000,
         instanceConcurrency: fn.instanceConcurrency,
         maxInstances: fn.maxInstances,
+        minInstances: fn.minInstances ?? 0,
+        instances: stats.get(`${service.name}/${fn.name}`)?.instances ?? 0,
+        idle: stats.get(`${service.name}/${fn.name}`)?.idle ?? 0,
         isolation: fn.isolation ?? Isolation.process,
       })),
   }));

@@ -14,6 +14,7 @@ import {
   ServiceUnavailableError,
   UnhandledInvocationError,
   toEdgeFCError,
+  type EdgeFCError,
 } from 'edgefc/errors';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
 
@@ -36,9 +37,25 @@ const SLOT_RECHECK_MS = 20;
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 
+/**
+ * How often a pool with provisioned instances (minInstances) looks for dead ones to replace.
+ * 1 s: a killed instance is back within about a second plus its start, and the check is a walk
+ * over at most 64 map entries.
+ */
+const PROVISION_CHECK_MS = 1_000;
+/** A failed provisioned start is retried after 1 s, doubling up to 30 s: a broken function does not spin. */
+const PROVISION_RETRY_MIN_MS = 1_000;
+const PROVISION_RETRY_MAX_MS = 30_000;
+
 export interface FunctionPoolOptions {
   /** Clock for deadline checks and idle times. @default Date.now */
   now?: () => number;
+  /**
+   * Told when starting a provisioned instance failed and when it is tried again; the pool
+   * never throws for it.
+   * @default nothing
+   */
+  onProvisionError?: (error: EdgeFCError, retryInMs: number) => void;
 }
 
 export interface FunctionPoolStats {
@@ -48,6 +65,10 @@ export interface FunctionPoolStats {
   running: number;
   /** Live instances, plus those being started. */
   instances: number;
+  /** Instances the pool keeps warm (the function's minInstances). */
+  provisioned: number;
+  /** Live instances running no call. */
+  idle: number;
   completed: number;
   failed: number;
   throttled: number;
@@ -86,11 +107,20 @@ export class FunctionPool {
   #completed = 0;
   #failed = 0;
   #throttled = 0;
+  readonly #onProvisionError: ((error: EdgeFCError, retryInMs: number) => void) | undefined;
+  /** Runs while minInstances > 0 and the pool is open: replaces dead provisioned instances. */
+  #keeper: NodeJS.Timeout | undefined;
+  /** Failed provisioned starts in a row, and when the next may be tried. */
+  #provisionFailures = 0;
+  #provisionNotBefore = 0;
+  /** Provisioned starts in progress: close() waits for them, so none outlives the pool. */
+  readonly #provisioning = new Set<Promise<void>>();
 
   constructor(runtime: Runtime, config: InstanceConfig, options: FunctionPoolOptions = {}) {
     this.#runtime = runtime;
     this.#config = config;
     this.#now = options.now ?? Date.now;
+    this.#onProvisionError = options.onProvisionError;
     const { maxInstances, instanceConcurrency } = config.fn;
     this.#queue = new PQueue({ concurrency: Math.max(1, maxInstances * instanceConcurrency) });
   }
@@ -143,12 +173,29 @@ export class FunctionPool {
     );
   }
 
+  /**
+   * Start the provisioned instances (minInstances) and keep them: in the background, so a slow
+   * start holds neither the caller nor other functions; a failed start is reported to
+   * onProvisionError and retried with back-off; one that dies is replaced. Idempotent; no-op
+   * without minInstances.
+   */
+  provision(): void {
+    if (this.#minInstances === 0 || this.#keeper !== undefined || this.#closing !== undefined || this.#retiring) return;
+    this.#keeper = setInterval(() => this.#topUp(), PROVISION_CHECK_MS);
+    this.#keeper.unref();
+    this.#topUp();
+  }
+
   stats(): FunctionPoolStats {
     this.#dropUnusable();
+    let idle = 0;
+    for (const [instance, leases] of this.#leases) if (instance.usable && leases <= 0 && instance.inFlight === 0) idle += 1;
     return {
       queued: this.#queue.size,
       running: this.#queue.pending,
       instances: this.#leases.size + this.#starting,
+      provisioned: this.#minInstances,
+      idle,
       completed: this.#completed,
       failed: this.#failed,
       throttled: this.#throttled,
@@ -171,6 +218,7 @@ export class FunctionPool {
   retire(): Promise<void> {
     if (this.#retired === undefined) {
       this.#retiring = true;
+      this.#stopKeeper();
       this.#retired = this.#queue.onIdle().then(() => this.close({ graceMs: 0 }));
     }
     return this.#retired;
@@ -178,6 +226,10 @@ export class FunctionPool {
 
   get #idleTimeoutMs(): number {
     return this.#config.fn.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
+  get #minInstances(): number {
+    return Math.min(this.#config.fn.minInstances ?? 0, this.#config.fn.maxInstances);
   }
 
   get #label(): string {
@@ -194,10 +246,12 @@ export class FunctionPool {
     ]);
     clearTimeout(timer);
     this.#stopReaper();
+    this.#stopKeeper();
     await this.#stopAll();
     // Queued tasks now start, see #closing and fail; starts still in progress settle.
     await this.#queue.onIdle();
     await this.#stopAll();
+    await Promise.all([...this.#provisioning]);
     await Promise.all([...this.#reaping]);
   }
 
@@ -340,6 +394,42 @@ export class FunctionPool {
     }
   }
 
+  /** Start as many instances as the provisioned ones missing, unless a failed start is backing off. */
+  #topUp(): void {
+    if (this.#closing !== undefined || this.#retiring) return;
+    this.#dropUnusable();
+    if (this.#now() < this.#provisionNotBefore) return;
+    let live = this.#starting;
+    for (const instance of this.#leases.keys()) if (instance.usable) live += 1;
+    // Dying instances still hold their slot under maxInstances until their last call ends.
+    const room = this.#config.fn.maxInstances - this.#leases.size - this.#starting;
+    const missing = Math.min(this.#minInstances - live, room);
+    for (let i = 0; i < missing; i += 1) {
+      const started = this.#startProvisioned().finally(() => this.#provisioning.delete(started));
+      this.#provisioning.add(started);
+    }
+  }
+
+  async #startProvisioned(): Promise<void> {
+    try {
+      const instance = await this.#start('provision');
+      this.#provisionFailures = 0;
+      // #start leased it for a caller; nobody waits for this one.
+      this.#release(instance);
+    } catch (error) {
+      if (this.#closing !== undefined || this.#retiring) return;
+      const retryInMs = Math.min(PROVISION_RETRY_MAX_MS, PROVISION_RETRY_MIN_MS * 2 ** this.#provisionFailures);
+      this.#provisionFailures += 1;
+      this.#provisionNotBefore = this.#now() + retryInMs;
+      this.#onProvisionError?.(toEdgeFCError(error), retryInMs);
+    }
+  }
+
+  #stopKeeper(): void {
+    clearInterval(this.#keeper);
+    this.#keeper = undefined;
+  }
+
   #release(instance: FunctionInstance): void {
     const leases = this.#leases.get(instance);
     if (leases !== undefined) this.#leases.set(instance, leases - 1);
@@ -380,13 +470,20 @@ export class FunctionPool {
     this.#reaper = undefined;
   }
 
-  /** Stop instances with no call for idleTimeout; stop() runs their pre-stop hook. */
+  /**
+   * Stop instances with no call for idleTimeout; stop() runs their pre-stop hook. The
+   * provisioned ones (minInstances) are kept: only instances above the minimum are reaped.
+   */
   #reapIdle(): void {
     if (this.#closing !== undefined) return;
     const now = this.#now();
+    let usable = 0;
+    for (const instance of this.#leases.keys()) if (instance.usable) usable += 1;
     for (const [instance, leases] of this.#leases) {
+      if (usable <= this.#minInstances && !this.#retiring) break;
       const idleSince = this.#lastUsed.get(instance) ?? now;
       if (leases > 0 || instance.inFlight > 0 || now - idleSince < this.#idleTimeoutMs) continue;
+      if (instance.usable) usable -= 1;
       // Out of the table first, synchronously: #acquire can no longer hand it a call.
       this.#leases.delete(instance);
       this.#lastUsed.delete(instance);

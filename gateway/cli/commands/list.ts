@@ -44,10 +44,16 @@ export function runList(argv: string[], output: Output): Promise<number> {
         fn.timeout,
         fn.instanceConcurrency,
         fn.maxInstances,
+        fn.minInstances,
+        fn.instances,
+        fn.idle,
         fn.isolation,
       ]),
     );
-    const table = renderTable(['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'ISOLATION'], rows);
+    const table = renderTable(
+      ['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'PROVISIONED', 'INSTANCES', 'IDLE', 'ISOLATION'],
+      rows,
+    );
     return `${table}${services.length} service(s), ${rows.length} function(s)\n`;
   });
 }
@@ -55,8 +61,8 @@ export function runList(argv: string[], output: Output): Promise<number> {
 export function runStats(argv: string[], output: Output): Promise<number> {
   return askGateway(argv, output, 'stats', STATS_WHAT, (result) => {
     const { functions, uptimeMs } = result as { functions: FunctionStats[]; uptimeMs: number };
-    const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled]);
-    const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);
+    const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.provisioned, s.idle, s.completed, s.failed, s.throttled]);
+    const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'PROVISIONED', 'IDLE', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);
     return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s\n`;
   });
 }
