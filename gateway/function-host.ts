@@ -10,6 +10,7 @@ import { FunctionLogs } from './logging/function-logs.js';
 import type { Registry } from './registry/registry.js';
 import type { FunctionSpec, ServiceSpec } from './registry/types.js';
 import { FunctionPool, type FunctionPoolStats } from './runtime/function-pool.js';
+import { MemoryBudget, memoryReport } from './runtime/memory-budget.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { CallTracer, FaasTrigger } from './tracing/call-tracer.js';
@@ -38,6 +39,11 @@ export interface FunctionHostOptions {
   metrics?: GatewayMetrics;
   /** A span around every call submitted (gateway/tracing/); absent without an OTLP endpoint. */
   tracer?: CallTracer;
+  /**
+   * What every function instance counts against (runtime/memory-budget.ts).
+   * @default 75 % of the box's memory
+   */
+  budget?: MemoryBudget;
 }
 
 export class FunctionHost {
@@ -46,12 +52,14 @@ export class FunctionHost {
   /** Pools of an earlier deploy, finishing the calls they accepted (redeploy()). */
   readonly #retiring = new Set<Promise<void>>();
   readonly #logs: FunctionLogs;
+  readonly #budget: MemoryBudget;
   /** Log lines collected per request ID for the Async records' log tail (docs/protocol.md §10.3). */
   readonly #logTaps = new Map<string, string[]>();
   #closing = false;
 
   constructor(options: FunctionHostOptions) {
     this.#options = options;
+    this.#budget = options.budget ?? new MemoryBudget();
     this.#logs = options.logs ?? new FunctionLogs({ echo: (line) => options.logger.functionLine(line) });
     // Spare processes for the deployed functions' first calls (pools themselves start on first call).
     options.runtime.prepare?.(options.registry.functions());
@@ -121,6 +129,11 @@ export class FunctionHost {
     return rows;
   }
 
+  /** The memory budget, what the pools claim of it, and what the OS says is free (MB). */
+  memory(): { budgetMB: number; usedMB: number; freeMB: number } {
+    return memoryReport(this.#budget);
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
@@ -169,6 +182,7 @@ export class FunctionHost {
         onLogDropped: (requestId, bytes, lines) => this.#logs.dropped(fn.serviceName, fn.name, requestId, bytes, lines),
         onFrame: (frame) => this.#logs.frame(frame),
       }, {
+        budget: this.#budget,
         onProvisionError: (error, retryInMs) =>
           this.#options.logger.warn('a provisioned instance did not start; trying again', {
             function: poolKey,

@@ -43,7 +43,7 @@ type AdminOperation = (context: DispatchContext, args: Record<string, unknown>, 
 
 const OPERATIONS: Record<string, AdminOperation> = {
   list: (context) => ({ services: listServices(context) }),
-  stats: (context) => ({ uptimeMs: context.now() - context.startedAt, functions: context.host.stats() }),
+  stats: (context) => ({ uptimeMs: context.now() - context.startedAt, functions: context.host.stats(), memory: context.host.memory() }),
   'invocations-list': listInvocations,
   'invocations-get': getInvocation,
   'invocations-cancel': cancelInvocation,

@@ -16,6 +16,7 @@ import {
   toEdgeFCError,
   type EdgeFCError,
 } from 'edgefc/errors';
+import type { MemoryBudget } from './memory-budget.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
 
 /** How long before the caller's deadline a call still waiting for its instance's start is answered (#startInTime): time for the reply to reach it. */
@@ -56,6 +57,12 @@ export interface FunctionPoolOptions {
    * @default nothing
    */
   onProvisionError?: (error: EdgeFCError, retryInMs: number) => void;
+  /**
+   * The gateway's memory budget (memory-budget.ts): the pool claims max(instances,
+   * minInstances) × memorySize, and starts an on-demand instance only if that still fits.
+   * @default no budget
+   */
+  budget?: MemoryBudget;
 }
 
 export interface FunctionPoolStats {
@@ -104,9 +111,12 @@ export class FunctionPool {
   /** Instances reaped and still stopping: close() waits for them. */
   readonly #reaping = new Set<Promise<void>>();
   #reaper: NodeJS.Timeout | undefined;
+  /** close() has finished: every instance is stopped. */
+  #closed = false;
   #completed = 0;
   #failed = 0;
   #throttled = 0;
+  readonly #budget: MemoryBudget | undefined;
   readonly #onProvisionError: ((error: EdgeFCError, retryInMs: number) => void) | undefined;
   /** Runs while minInstances > 0 and the pool is open: replaces dead provisioned instances. */
   #keeper: NodeJS.Timeout | undefined;
@@ -121,6 +131,8 @@ export class FunctionPool {
     this.#config = config;
     this.#now = options.now ?? Date.now;
     this.#onProvisionError = options.onProvisionError;
+    this.#budget = options.budget;
+    this.#claimMemory();
     const { maxInstances, instanceConcurrency } = config.fn;
     this.#queue = new PQueue({ concurrency: Math.max(1, maxInstances * instanceConcurrency) });
   }
@@ -253,6 +265,8 @@ export class FunctionPool {
     await this.#stopAll();
     await Promise.all([...this.#provisioning]);
     await Promise.all([...this.#reaping]);
+    this.#closed = true;
+    this.#claimMemory();
   }
 
   async #stopAll(): Promise<void> {
@@ -323,9 +337,20 @@ export class FunctionPool {
           return instance;
         }
       }
-      if (this.#leases.size + this.#starting < maxInstances) {
-        invocation.coldStart = true;
-        return this.#startInTime(requestId, deadline);
+      const count = this.#leases.size + this.#starting;
+      if (count < maxInstances) {
+        if (this.#budgetFits(count + 1)) {
+          invocation.coldStart = true;
+          return this.#startInTime(requestId, deadline);
+        }
+        // Over the memory budget: wait for one of our own instances, or, with none, refuse.
+        if (count === 0) {
+          this.#throttled += 1;
+          throw new ResourceThrottledError(
+            `${this.#label} cannot start an instance: ${this.#config.fn.memorySizeMB} MB more would exceed the gateway's memory budget (${this.#budget?.usedMB ?? 0} of ${this.#budget?.totalMB ?? 0} MB in use); retry later`,
+            { requestId },
+          );
+        }
       }
       // Every instance is busy and the max are running or starting; a slot frees when a call
       // ends or a start settles (the queue's concurrency guarantees one will), or when an
@@ -374,6 +399,7 @@ export class FunctionPool {
 
   async #start(requestId: string): Promise<FunctionInstance> {
     this.#starting += 1;
+    this.#claimMemory();
     try {
       const instance = await this.#runtime.startInstance(this.#config);
       if (this.#closing !== undefined) {
@@ -390,6 +416,7 @@ export class FunctionPool {
       throw toEdgeFCError(err);
     } finally {
       this.#starting -= 1;
+      this.#claimMemory();
       this.#signalSlot();
     }
   }
@@ -451,6 +478,24 @@ export class FunctionPool {
       }
     }
     if (this.#leases.size === 0) this.#stopReaper();
+    this.#claimMemory();
+  }
+
+  /** Whether `instances` instances of this function fit in the memory budget with everyone else's. */
+  #budgetFits(instances: number): boolean {
+    if (this.#budget === undefined) return true;
+    return this.#budget.fits(this, Math.max(instances, this.#minInstances) * this.#config.fn.memorySizeMB);
+  }
+
+  /**
+   * Our share of the memory budget: every instance we hold (stopping ones too, until dropped),
+   * and never less than the provisioned ones while we keep them; nothing once closed.
+   */
+  #claimMemory(): void {
+    if (this.#budget === undefined) return;
+    const held = this.#leases.size + this.#starting + this.#reaping.size;
+    const kept = this.#closing !== undefined || this.#retiring ? 0 : this.#minInstances;
+    this.#budget.claim(this, this.#closed ? 0 : Math.max(held, kept) * this.#config.fn.memorySizeMB);
   }
 
   /**
@@ -487,10 +532,14 @@ export class FunctionPool {
       // Out of the table first, synchronously: #acquire can no longer hand it a call.
       this.#leases.delete(instance);
       this.#lastUsed.delete(instance);
-      const stopping = instance.stop().finally(() => this.#reaping.delete(stopping));
+      const stopping = instance.stop().finally(() => {
+        this.#reaping.delete(stopping);
+        this.#claimMemory();
+      });
       this.#reaping.add(stopping);
     }
     if (this.#leases.size === 0) this.#stopReaper();
+    this.#claimMemory();
     this.#signalSlot();
   }
 

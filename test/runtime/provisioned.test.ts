@@ -6,8 +6,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { EdgeFCError } from '../../src/errors.js';
-import { invocation, test } from './harness.js';
+import { ErrorCode, type EdgeFCError } from '../../src/errors.js';
+import { TemplateError, type TemplateProblem } from '../../gateway/registry/template-error.js';
+import type { FunctionSpec, Template } from '../../gateway/registry/types.js';
+import { checkProvisionedMemory, defaultMemoryBudgetMB, MemoryBudget } from '../../gateway/runtime/memory-budget.js';
+import { functionSpec, identity, invocation, rejectionOf, service, test } from './harness.js';
 
 test('provision() starts minInstances before any call; the first call is not a cold start', async ({ harness }) => {
   const pool = harness.pool({ handler: 'index.pid', minInstances: 2, maxInstances: 3 });
@@ -76,4 +79,54 @@ test('retire() stops the provisioned instances and starts no more', async ({ har
   pool.provision();
   expect(pool.stats()).toMatchObject({ instances: 0 });
   expect(harness.pids).toHaveLength(2);
+});
+
+test('memory budget: an on-demand instance that does not fit waits for the function\'s own, or is ResourceThrottled with none', async ({ harness }) => {
+  const budget = new MemoryBudget(512);
+  const release = join(harness.tmpDir(), 'release');
+  const payload = JSON.stringify({ file: release });
+  // 2 provisioned × 128 MB are held for `warm` from the start, called or not.
+  const warm = harness.pool({ name: 'warm', handler: 'index.hold', minInstances: 2, maxInstances: 3, memorySizeMB: 128 }, { budget });
+  expect(budget.usedMB).toBe(256);
+  const big = harness.pool({ name: 'big', handler: 'index.hold', maxInstances: 2, memorySizeMB: 256 }, { budget });
+  const first = big.invoke(invocation({ payload }));
+  await expect.poll(() => big.stats()).toMatchObject({ instances: 1, running: 1 });
+  expect(budget.usedMB).toBe(512);
+  // A second `big` instance would need 256 MB more: the call waits for the first instance.
+  const second = big.invoke(invocation({ payload }));
+  // Provisioned instances always start: their room was held from the start.
+  warm.provision();
+  await expect.poll(() => warm.stats()).toMatchObject({ instances: 2, idle: 2 });
+  writeFileSync(release, '');
+  await Promise.all([first, second]);
+  expect(big.stats()).toMatchObject({ instances: 1, completed: 2, throttled: 0 });
+  expect(harness.pids).toHaveLength(3);
+  // `other` has no instance and no room: refused at once.
+  const other = harness.pool({ name: 'other', handler: 'index.pid', maxInstances: 1, memorySizeMB: 64 }, { budget });
+  const error = await rejectionOf(other.invoke(invocation()));
+  expect(error.code).toBe(ErrorCode.ResourceThrottled);
+  expect(error.message).toContain('memory budget (512 of 512 MB in use)');
+  expect(other.stats()).toMatchObject({ instances: 0, throttled: 1 });
+  await big.close();
+  expect(budget.usedMB).toBe(256);
+});
+
+test('checkProvisionedMemory: provisioned instances over the budget are refused, every provisioning function named', () => {
+  const fn = (name: string, minInstances: number, memorySizeMB: number): FunctionSpec => functionSpec({ name, minInstances, memorySizeMB });
+  const template: Template = { path: '/t.yml', identity, services: [service], functions: [fn('a', 2, 512), fn('b', 1, 256), fn('c', 0, 2048)] };
+  expect(() => checkProvisionedMemory(template, 4096)).not.toThrow();
+  let problems: readonly TemplateProblem[] = [];
+  try {
+    checkProvisionedMemory(template, 1024);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TemplateError);
+    problems = (error as TemplateError).problems;
+  }
+  expect(problems.map((p) => p.field)).toEqual([
+    'services.svc.functions.c.memorySize',
+    'services.svc.functions.a.minInstances',
+    'services.svc.functions.b.minInstances',
+  ]);
+  expect(problems[1]?.reason).toContain('need 1280 MB in all, over the gateway\'s memory budget of 1024 MB');
+  expect(defaultMemoryBudgetMB(1024 * 2 ** 20)).toBe(768);
 });

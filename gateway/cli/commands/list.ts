@@ -60,9 +60,10 @@ export function runList(argv: string[], output: Output): Promise<number> {
 
 export function runStats(argv: string[], output: Output): Promise<number> {
   return askGateway(argv, output, 'stats', STATS_WHAT, (result) => {
-    const { functions, uptimeMs } = result as { functions: FunctionStats[]; uptimeMs: number };
+    const { functions, uptimeMs, memory } = result as { functions: FunctionStats[]; uptimeMs: number; memory?: { budgetMB: number; usedMB: number } };
     const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.provisioned, s.idle, s.completed, s.failed, s.throttled]);
     const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'PROVISIONED', 'IDLE', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);
-    return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s\n`;
+    const budget = memory === undefined ? '' : `, memory budget ${memory.usedMB} of ${memory.budgetMB} MB claimed`;
+    return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s${budget}\n`;
   });
 }
