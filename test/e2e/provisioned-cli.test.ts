@@ -8,9 +8,10 @@
  * read from the processes started, not from timing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { functionWritableDir, traversableTempDir } from '../fixtures/temp-dirs.js';
 
@@ -19,6 +20,15 @@ let appDir: string;
 let marks: string;
 let proc: CliProcess | undefined;
 let url: string;
+let metricsUrl: string;
+
+/** The gateway's Prometheus samples of one metric for App/warm. */
+async function gauge(name: string): Promise<number> {
+  const token = (await readFile(join(data(), 'metrics.token'), 'utf8')).trim();
+  const text = await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${token}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{function="App/warm"}`));
+  return Number(line?.split(' ').pop());
+}
 
 function template(version: string, warm = '        minInstances: 1\n        maxInstances: 2\n', cold = ''): string {
   const env = `        environmentVariables:\n          VERSION: ${version}\n          MARKS: ${JSON.stringify(marks)}\n`;
@@ -98,7 +108,9 @@ beforeAll(async () => {
   appDir = await traversableTempDir('edgefc-app-');
   marks = await functionWritableDir(join(gatewayDir, 'marks'));
   const file = await writeApp(template('v1'));
-  proc = startCliProcess(['start', '--port', '0', '--data', data(), '--skip-demo', '--memory-budget', '1024', '--template', file]);
+  const metricsPort = await freeLoopbackPort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  proc = startCliProcess(['start', '--port', '0', '--data', data(), '--skip-demo', '--memory-budget', '1024', '--metrics', `127.0.0.1:${metricsPort}`, '--template', file]);
   await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
   url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
 });
@@ -119,6 +131,9 @@ describe('provisioned instances (minInstances)', () => {
     expect(stats.stdout).toContain('memory budget 128 of 1024 MB claimed');
     const listed = JSON.parse((await cli('list', '--json')).stdout) as { services: { functions: { name: string; minInstances: number }[] }[] };
     expect(listed.services[0]?.functions.find((f) => f.name === 'warm')?.minInstances).toBe(1);
+
+    expect(await gauge('edgefc_provisioned_instances')).toBe(1);
+    expect(await gauge('edgefc_idle_instances')).toBe(1);
 
     const [provisioned] = [...started().keys()];
     expect(await invoke()).toEqual({ version: 'v1', pid: provisioned });
