@@ -237,6 +237,9 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   if (customRuntimeConfig?.webServerMode === false && initializer !== undefined) {
     problems.add([...fnPath, 'initializer'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to initialize');
   }
+  if (customRuntimeConfig?.webServerMode === false && minInstances !== undefined && minInstances > 0) {
+    problems.add([...fnPath, 'minInstances'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to keep warm');
+  }
   const preStop = runtime === undefined ? undefined : checkLifecycle(map, fnPath, runtime, customRuntimeConfig, problems);
   if (preStop !== undefined && nodeStyle && codeDir !== undefined) {
     const parsed = parseHandler(preStop.handler);

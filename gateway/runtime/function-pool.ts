@@ -172,6 +172,12 @@ export class FunctionPool {
         { requestId },
       );
     }
+    // A function with no instance, none coming and no room in the memory budget for one: refused
+    // here, before it is accepted (an Async call then stays stored and is offered again later).
+    if (this.#active === 0 && this.#queue.size === 0 && this.#leases.size + this.#starting === 0 && !this.#budgetFits(1)) {
+      this.#throttled += 1;
+      throw this.#overBudget(requestId);
+    }
     const task = this.#queue.add(() => this.#run(invocation));
     return task.then(
       (result) => {
@@ -346,10 +352,7 @@ export class FunctionPool {
         // Over the memory budget: wait for one of our own instances, or, with none, refuse.
         if (count === 0) {
           this.#throttled += 1;
-          throw new ResourceThrottledError(
-            `${this.#label} cannot start an instance: ${this.#config.fn.memorySizeMB} MB more would exceed the gateway's memory budget (${this.#budget?.usedMB ?? 0} of ${this.#budget?.totalMB ?? 0} MB in use); retry later`,
-            { requestId },
-          );
+          throw this.#overBudget(requestId);
         }
       }
       // Every instance is busy and the max are running or starting; a slot frees when a call
@@ -557,6 +560,13 @@ export class FunctionPool {
   #signalSlot(): void {
     this.#slotChanged.resolve();
     this.#slotChanged = signal();
+  }
+
+  #overBudget(requestId: string): ResourceThrottledError {
+    return new ResourceThrottledError(
+      `${this.#label} cannot start an instance: ${this.#config.fn.memorySizeMB} MB more would exceed the gateway's memory budget (${this.#budget?.usedMB ?? 0} of ${this.#budget?.totalMB ?? 0} MB in use); retry later`,
+      { requestId },
+    );
   }
 
   #deadlineExceeded(requestId: string): DeadlineExceededError {

@@ -103,10 +103,12 @@ test('memory budget: an on-demand instance that does not fit waits for the funct
   expect(harness.pids).toHaveLength(3);
   // `other` has no instance and no room: refused at once.
   const other = harness.pool({ name: 'other', handler: 'index.pid', maxInstances: 1, memorySizeMB: 64 }, { budget });
+  // Refused synchronously, before it is accepted (submit throws; invoke rejects).
+  expect(() => other.submit(invocation())).toThrow(/memory budget/);
   const error = await rejectionOf(other.invoke(invocation()));
   expect(error.code).toBe(ErrorCode.ResourceThrottled);
   expect(error.message).toContain('memory budget (512 of 512 MB in use)');
-  expect(other.stats()).toMatchObject({ instances: 0, throttled: 1 });
+  expect(other.stats()).toMatchObject({ instances: 0, throttled: 2, failed: 0 });
   await big.close();
   expect(budget.usedMB).toBe(256);
 });
