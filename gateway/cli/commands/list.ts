@@ -44,15 +44,15 @@ export function runList(argv: string[], output: Output): Promise<number> {
         fn.timeout,
         fn.instanceConcurrency,
         fn.maxInstances,
-        fn.isolation,
         fn.minInstances,
         fn.instances,
         fn.idle,
+        fn.isolation,
       ]),
     );
-    // New columns go last, so scripts that read the earlier ones by position keep working.
+    // The instance columns beside MAX_INSTANCES; ISOLATION stays last (scripts read it as the last field).
     const table = renderTable(
-      ['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'ISOLATION', 'PROVISIONED', 'INSTANCES', 'IDLE'],
+      ['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'PROVISIONED', 'INSTANCES', 'IDLE', 'ISOLATION'],
       rows,
     );
     return `${table}${services.length} service(s), ${rows.length} function(s)\n`;
@@ -63,6 +63,7 @@ export function runStats(argv: string[], output: Output): Promise<number> {
   return askGateway(argv, output, 'stats', STATS_WHAT, (result) => {
     const { functions, uptimeMs, memory } = result as { functions: FunctionStats[]; uptimeMs: number; memory?: { budgetMB: number; usedMB: number } };
     const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled, s.provisioned, s.idle]);
+    // New columns last: scripts reading COMPLETED etc. by position keep working.
     const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED', 'PROVISIONED', 'IDLE'], rows);
     const budget = memory === undefined ? '' : `, memory budget ${memory.usedMB} of ${memory.budgetMB} MB claimed`;
     return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s${budget}\n`;
