@@ -132,6 +132,10 @@ describe('provisioned instances (minInstances)', () => {
     const listed = JSON.parse((await cli('list', '--json')).stdout) as { services: { functions: { name: string; minInstances: number }[] }[] };
     expect(listed.services[0]?.functions.find((f) => f.name === 'warm')?.minInstances).toBe(1);
 
+    const described = JSON.parse((await cli('describe', 'App/warm', '--json')).stdout) as { function: { minInstances: number }; instances: Record<string, number> };
+    expect(described.function.minInstances).toBe(1);
+    expect(described.instances).toMatchObject({ provisioned: 1, instances: 1, idle: 1 });
+    expect((await cli('describe', 'App/warm')).stdout).toMatch(/instances: instances 1, provisioned 1, idle 1/);
     expect(await gauge('edgefc_provisioned_instances')).toBe(1);
     expect(await gauge('edgefc_idle_instances')).toBe(1);
 
