@@ -1,6 +1,7 @@
 /**
  * Runs the registry's functions: one pool per function, created on first call (a deployed but
- * never-called function costs no process), all closed together on shutdown.
+ * never-called function costs no process), or at start and at every deploy for a function with
+ * provisioned instances (minInstances: docs/lifecycle.md); all closed together on shutdown.
  */
 import { ServiceUnavailableError } from 'edgefc/errors';
 import type { Logger } from './logging/logger.js';
@@ -9,6 +10,7 @@ import { FunctionLogs } from './logging/function-logs.js';
 import type { Registry } from './registry/registry.js';
 import type { FunctionSpec, ServiceSpec } from './registry/types.js';
 import { FunctionPool, type FunctionPoolStats } from './runtime/function-pool.js';
+import { MemoryBudget, memoryReport } from './runtime/memory-budget.js';
 import type { Invocation, InvocationResult, Runtime } from './runtime/types.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { CallTracer, FaasTrigger } from './tracing/call-tracer.js';
@@ -20,7 +22,7 @@ const LOG_TAIL_LINE_CHARS = 500;
 export type FunctionStats = { service: string; function: string } & FunctionPoolStats;
 
 /** What a function that never ran reports. */
-const IDLE_STATS: FunctionPoolStats = { queued: 0, running: 0, instances: 0, completed: 0, failed: 0, throttled: 0 };
+const IDLE_STATS: FunctionPoolStats = { queued: 0, running: 0, instances: 0, provisioned: 0, idle: 0, completed: 0, failed: 0, throttled: 0 };
 
 export interface FunctionHostOptions {
   registry: Registry;
@@ -37,6 +39,11 @@ export interface FunctionHostOptions {
   metrics?: GatewayMetrics;
   /** A span around every call submitted (gateway/tracing/); absent without an OTLP endpoint. */
   tracer?: CallTracer;
+  /**
+   * What every function instance counts against (runtime/memory-budget.ts).
+   * @default 75 % of the box's memory
+   */
+  budget?: MemoryBudget;
 }
 
 export class FunctionHost {
@@ -45,15 +52,18 @@ export class FunctionHost {
   /** Pools of an earlier deploy, finishing the calls they accepted (redeploy()). */
   readonly #retiring = new Set<Promise<void>>();
   readonly #logs: FunctionLogs;
+  readonly #budget: MemoryBudget;
   /** Log lines collected per request ID for the Async records' log tail (docs/protocol.md §10.3). */
   readonly #logTaps = new Map<string, string[]>();
   #closing = false;
 
   constructor(options: FunctionHostOptions) {
     this.#options = options;
+    this.#budget = options.budget ?? new MemoryBudget();
     this.#logs = options.logs ?? new FunctionLogs({ echo: (line) => options.logger.functionLine(line) });
     // Spare processes for the deployed functions' first calls (pools themselves start on first call).
     options.runtime.prepare?.(options.registry.functions());
+    this.#provision();
   }
 
   /** Functions' output: files, and the tail a call can ask for (docs/logs.md). */
@@ -72,6 +82,7 @@ export class FunctionHost {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     this.#options.runtime.prepare?.(this.#options.registry.functions());
+    this.#provision();
     const drained = Promise.all(pools.map((pool) => pool.retire())).then(() => undefined);
     this.#retiring.add(drained);
     void drained.finally(() => this.#retiring.delete(drained));
@@ -118,12 +129,30 @@ export class FunctionHost {
     return rows;
   }
 
+  /** The memory budget, what the pools claim of it, and what the OS says is free (MB). */
+  memory(): { budgetMB: number; usedMB: number; freeMB: number } {
+    return memoryReport(this.#budget);
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.#pools.clear();
     await Promise.all([...this.#retiring]);
     await this.#options.runtime.close();
+  }
+
+  /**
+   * Pools for the functions with provisioned instances, which start them in the background: a
+   * slow or failing start holds neither the deploy nor other functions (the pool logs and
+   * retries it).
+   */
+  #provision(): void {
+    for (const fn of this.#options.registry.functions()) {
+      if ((fn.minInstances ?? 0) === 0) continue;
+      const entry = this.#options.registry.find(fn.serviceName, fn.name);
+      if (entry !== undefined) this.#pool(entry.service, entry.fn).provision();
+    }
   }
 
   #pool(service: ServiceSpec, fn: FunctionSpec): FunctionPool {
@@ -154,6 +183,15 @@ export class FunctionHost {
         maxLogBytesPerCall: this.#logs.maxInvocationBytes,
         onLogDropped: (requestId, bytes, lines) => this.#logs.dropped(fn.serviceName, fn.name, requestId, bytes, lines),
         onFrame: (frame) => this.#logs.frame(frame),
+      }, {
+        budget: this.#budget,
+        onProvisionError: (error, retryInMs) =>
+          this.#options.logger.warn('a provisioned instance did not start; trying again', {
+            function: poolKey,
+            code: error.code,
+            error: error.message,
+            retryInMs,
+          }),
       });
       this.#pools.set(poolKey, pool);
     }

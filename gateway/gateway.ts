@@ -17,6 +17,7 @@ import { redactUrl } from 'edgefc/mqtt';
 import type { Runtime } from './runtime/types.js';
 import { Containment } from './containment/containment.js';
 import { placeFixedPorts } from './runtime/custom/fixed-port.js';
+import { checkProvisionedMemory, MemoryBudget } from './runtime/memory-budget.js';
 import type { FunctionUserSetting } from './containment/function-user.js';
 import { logBrokerEvent } from './broker/broker-log.js';
 import { ClientLimits, type ClientLimitOptions } from './dispatch/client-limits.js';
@@ -62,6 +63,12 @@ export interface GatewayOptions {
    * @default 67_108_864 (64 MiB)
    */
   maxBundleBytes?: number;
+  /**
+   * MB every function instance counts its memorySize against; the template's provisioned
+   * instances must fit in it (runtime/memory-budget.ts, docs/operations.md).
+   * @default 75 % of the box's memory
+   */
+  memoryBudgetMB?: number;
   /**
    * Deployments kept in the data directory: the newest N, and always the current one, the one
    * before it and what those build on (docs/lifecycle.md "Deployments").
@@ -258,7 +265,9 @@ export class Gateway {
     const deploymentStore = DeploymentStore.open(dataDir);
     const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
     // Fixed-port custom servers (customRuntimeConfig.port): one instance each, and no two on one port, where instances cannot have network namespaces of their own.
-    const registry = new Registry(placeFixedPorts(await containment.place(template), logger));
+    const budget = new MemoryBudget(options.memoryBudgetMB);
+    // Provisioned instances (minInstances) that do not fit in the memory budget stop the start here, as they stop a deploy.
+    const registry = new Registry(checkProvisionedMemory(placeFixedPorts(await containment.place(template), logger), budget.totalMB));
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
     const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
 
@@ -318,10 +327,13 @@ export class Gateway {
       brokerUrl,
       logger,
       logs,
+      budget,
       ...(metrics === undefined ? {} : { metrics }),
       ...(tracer === undefined ? {} : { tracer }),
     });
-    const place = async (next: Template): Promise<Template> => placeFixedPorts(await containment.place(next), logger);
+    // Every template that will serve (a deploy's, a version's) is placed the same way: staged
+    // code, fixed ports, and its provisioned instances checked against the memory budget.
+    const place = async (next: Template): Promise<Template> => checkProvisionedMemory(placeFixedPorts(await containment.place(next), logger), budget.totalMB);
     // §3.2a: published versions serve their frozen functions from the deployments they name.
     const versions = await Versions.open({ store: new VersionStore(dataDir), deployments: deploymentStore, registry, logger, place });
     // Staged code no function serves, of LATEST or of a version, is removed once placed.

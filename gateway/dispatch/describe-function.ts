@@ -31,6 +31,7 @@ export async function describeFunction(context: DispatchContext, args: Record<st
       initializationTimeout: fn.initializationTimeoutMs / 1000,
       instanceConcurrency: fn.instanceConcurrency,
       maxInstances: fn.maxInstances,
+      minInstances: fn.minInstances ?? 0,
       maxQueueLength: fn.maxQueueLength,
       isolation: fn.isolation ?? Isolation.process,
       idleTimeout: fn.idleTimeoutMs === undefined ? null : fn.idleTimeoutMs / 1000,
@@ -47,7 +48,7 @@ export async function describeFunction(context: DispatchContext, args: Record<st
       onSuccess: asyncConfig.onSuccess ?? null,
       onFailure: asyncConfig.onFailure ?? null,
     },
-    instances: stats === undefined ? null : { instances: stats.instances, running: stats.running, queued: stats.queued, completed: stats.completed, failed: stats.failed, throttled: stats.throttled },
+    instances: stats === undefined ? null : { instances: stats.instances, provisioned: stats.provisioned, idle: stats.idle, running: stats.running, queued: stats.queued, completed: stats.completed, failed: stats.failed, throttled: stats.throttled },
     // Seconds, since the gateway started, from the handler-time histogram's buckets (an upper bound).
     latency: context.metrics === undefined ? null : await context.metrics.latency(label),
   };

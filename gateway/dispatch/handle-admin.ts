@@ -25,6 +25,11 @@ export interface ListedFunction {
   timeout: number;
   instanceConcurrency: number;
   maxInstances: number;
+  /** Provisioned instances kept warm (minInstances; 0: none). */
+  minInstances: number;
+  /** Live instances now (plus those starting), and those of them running no call. */
+  instances: number;
+  idle: number;
   /** Where its handler runs: `process` (its own process per instance) or `none` (inside the gateway). */
   isolation: Isolation;
 }
@@ -39,7 +44,7 @@ type AdminOperation = (context: DispatchContext, args: Record<string, unknown>, 
 
 const OPERATIONS: Record<string, AdminOperation> = {
   list: (context) => ({ services: listServices(context) }),
-  stats: (context) => ({ uptimeMs: context.now() - context.startedAt, functions: context.host.stats() }),
+  stats: (context) => ({ uptimeMs: context.now() - context.startedAt, functions: context.host.stats(), memory: context.host.memory() }),
   'invocations-list': listInvocations,
   'invocations-get': getInvocation,
   'invocations-cancel': cancelInvocation,
@@ -163,6 +168,7 @@ function deploy(context: DispatchContext, args: Record<string, unknown>, princip
 }
 
 function listServices(context: DispatchContext): ListedService[] {
+  const stats = new Map(context.host.stats().map((s) => [`${s.service}/${s.function}`, s]));
   return context.registry.services().map((service) => ({
     name: service.name,
     description: service.description,
@@ -174,6 +180,9 @@ function listServices(context: DispatchContext): ListedService[] {
         timeout: fn.timeoutMs / 1000,
         instanceConcurrency: fn.instanceConcurrency,
         maxInstances: fn.maxInstances,
+        minInstances: fn.minInstances ?? 0,
+        instances: stats.get(`${service.name}/${fn.name}`)?.instances ?? 0,
+        idle: stats.get(`${service.name}/${fn.name}`)?.idle ?? 0,
         isolation: fn.isolation ?? Isolation.process,
       })),
   }));

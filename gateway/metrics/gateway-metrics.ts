@@ -106,6 +106,8 @@ export class GatewayMetrics {
     perFunction('edgefc_queue_depth', 'Calls waiting for a free instance', (s) => s.queued);
     perFunction('edgefc_running_calls', 'Calls holding an instance slot', (s) => s.running);
     perFunction('edgefc_instances', 'Live function instances, plus those starting', (s) => s.instances);
+    perFunction('edgefc_provisioned_instances', 'Instances kept warm for the function (its minInstances)', (s) => s.provisioned);
+    perFunction('edgefc_idle_instances', 'Live function instances running no call', (s) => s.idle);
     // One query per scrape for the two Async levels.
     let pending: PendingRow[] = [];
     new Gauge({

@@ -206,6 +206,10 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
   const initializationTimeout = readInteger(problems, map, fnPath, 'initializationTimeout', FUNCTION_LIMITS.initializationTimeout);
   const instanceConcurrency = readInteger(problems, map, fnPath, 'instanceConcurrency', FUNCTION_LIMITS.instanceConcurrency);
   const maxInstances = readInteger(problems, map, fnPath, 'maxInstances', FUNCTION_LIMITS.maxInstances);
+  const minInstances = readInteger(problems, map, fnPath, 'minInstances', FUNCTION_LIMITS.minInstances);
+  if (minInstances !== undefined && maxInstances !== undefined && minInstances > maxInstances) {
+    problems.add([...fnPath, 'minInstances'], `minInstances ${minInstances} is more than maxInstances ${maxInstances}: the provisioned instances must fit under the function's maximum`);
+  }
   const maxQueueLength = readInteger(problems, map, fnPath, 'maxQueueLength', FUNCTION_LIMITS.maxQueueLength);
   const environmentVariables = checkEnvironment(map, fnPath, ctx);
   const isolation = checkIsolation(map, fnPath, runtime, environmentVariables, problems);
@@ -232,6 +236,9 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     runtime === undefined ? undefined : await checkCustomRuntimeConfig(map, fnPath, runtime, codeDir, problems);
   if (customRuntimeConfig?.webServerMode === false && initializer !== undefined) {
     problems.add([...fnPath, 'initializer'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to initialize');
+  }
+  if (customRuntimeConfig?.webServerMode === false && minInstances !== undefined && minInstances > 0) {
+    problems.add([...fnPath, 'minInstances'], 'non-web mode (webServerMode: false) starts a process per event: there is no instance to keep warm');
   }
   const preStop = runtime === undefined ? undefined : checkLifecycle(map, fnPath, runtime, customRuntimeConfig, problems);
   if (preStop !== undefined && nodeStyle && codeDir !== undefined) {
@@ -275,6 +282,7 @@ async function checkFunction(serviceName: string, name: string, value: unknown, 
     maxInstances,
     maxQueueLength,
     environmentVariables,
+    ...(minInstances === undefined || minInstances === 0 ? {} : { minInstances }),
     ...(isolation === undefined ? {} : { isolation }),
     ...(customRuntimeConfig === undefined ? {} : { customRuntimeConfig }),
     ...(preStop === undefined ? {} : { preStop }),

@@ -20,6 +20,7 @@ export const FUNCTION_FIELDS = [
   'initializationTimeout',
   'instanceConcurrency',
   'maxInstances',
+  'minInstances',
   'maxQueueLength',
   'environmentVariables',
   'isolation',
@@ -88,6 +89,13 @@ export const FUNCTION_LIMITS = {
   instanceConcurrency: { min: 1, max: 100, default: 1 },
   /** Instances at once. 64: an edge box rarely has the memory for more Node processes. */
   maxInstances: { min: 1, max: 64, default: 2 },
+  /**
+   * Provisioned instances: started at deploy and kept warm through idle reaping. FC 3.0's name
+   * (ScalingConfig.minInstances), the pair of `maxInstances` beside it; FC's older
+   * provisionConfig.target/defaultTarget is a separate API resource, not a function field.
+   * At most maxInstances (checked in check-template.ts).
+   */
+  minInstances: { min: 0, max: 64, default: 0 },
   /** Waiting calls past which the gateway answers ResourceThrottled; 0 = never queue. */
   maxQueueLength: { min: 0, max: 100_000, default: 100 },
 } as const satisfies Record<string, IntegerRule>;

@@ -54,6 +54,11 @@ export interface FunctionSpec {
   instanceConcurrency: number;
   /** Instances the gateway may run for this function at once. */
   maxInstances: number;
+  /**
+   * Provisioned instances (FC 3.0's minInstances): started at deploy, never reaped for idleness,
+   * replaced when they die; at most maxInstances. Absent: 0, every instance on demand.
+   */
+  minInstances?: number;
   /** Calls that may wait for a free instance; past it, ResourceThrottled at once. */
   maxQueueLength: number;
   environmentVariables: Readonly<Record<string, string>>;

@@ -14,7 +14,9 @@ import {
   ServiceUnavailableError,
   UnhandledInvocationError,
   toEdgeFCError,
+  type EdgeFCError,
 } from 'edgefc/errors';
+import type { MemoryBudget } from './memory-budget.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from './types.js';
 
 /** How long before the caller's deadline a call still waiting for its instance's start is answered (#startInTime): time for the reply to reach it. */
@@ -36,9 +38,31 @@ const SLOT_RECHECK_MS = 20;
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 
+/**
+ * How often a pool with provisioned instances (minInstances) looks for dead ones to replace.
+ * 1 s: a killed instance is back within about a second plus its start, and the check is a walk
+ * over at most 64 map entries.
+ */
+const PROVISION_CHECK_MS = 1_000;
+/** A failed provisioned start is retried after 1 s, doubling up to 30 s: a broken function does not spin. */
+const PROVISION_RETRY_MIN_MS = 1_000;
+const PROVISION_RETRY_MAX_MS = 30_000;
+
 export interface FunctionPoolOptions {
   /** Clock for deadline checks and idle times. @default Date.now */
   now?: () => number;
+  /**
+   * Told when starting a provisioned instance failed and when it is tried again; the pool
+   * never throws for it.
+   * @default nothing
+   */
+  onProvisionError?: (error: EdgeFCError, retryInMs: number) => void;
+  /**
+   * The gateway's memory budget (memory-budget.ts): the pool claims max(instances,
+   * minInstances) × memorySize, and starts an on-demand instance only if that still fits.
+   * @default no budget
+   */
+  budget?: MemoryBudget;
 }
 
 export interface FunctionPoolStats {
@@ -48,6 +72,10 @@ export interface FunctionPoolStats {
   running: number;
   /** Live instances, plus those being started. */
   instances: number;
+  /** Instances the pool keeps warm (the function's minInstances). */
+  provisioned: number;
+  /** Live instances running no call. */
+  idle: number;
   completed: number;
   failed: number;
   throttled: number;
@@ -83,14 +111,28 @@ export class FunctionPool {
   /** Instances reaped and still stopping: close() waits for them. */
   readonly #reaping = new Set<Promise<void>>();
   #reaper: NodeJS.Timeout | undefined;
+  /** close() has finished: every instance is stopped. */
+  #closed = false;
   #completed = 0;
   #failed = 0;
   #throttled = 0;
+  readonly #budget: MemoryBudget | undefined;
+  readonly #onProvisionError: ((error: EdgeFCError, retryInMs: number) => void) | undefined;
+  /** Runs while minInstances > 0 and the pool is open: replaces dead provisioned instances. */
+  #keeper: NodeJS.Timeout | undefined;
+  /** Failed provisioned starts in a row, and when the next may be tried. */
+  #provisionFailures = 0;
+  #provisionNotBefore = 0;
+  /** Provisioned starts in progress: close() waits for them, so none outlives the pool. */
+  readonly #provisioning = new Set<Promise<void>>();
 
   constructor(runtime: Runtime, config: InstanceConfig, options: FunctionPoolOptions = {}) {
     this.#runtime = runtime;
     this.#config = config;
     this.#now = options.now ?? Date.now;
+    this.#onProvisionError = options.onProvisionError;
+    this.#budget = options.budget;
+    this.#claimMemory();
     const { maxInstances, instanceConcurrency } = config.fn;
     this.#queue = new PQueue({ concurrency: Math.max(1, maxInstances * instanceConcurrency) });
   }
@@ -130,6 +172,12 @@ export class FunctionPool {
         { requestId },
       );
     }
+    // A function with no instance, none coming and no room in the memory budget for one: refused
+    // here, before it is accepted (an Async call then stays stored and is offered again later).
+    if (this.#active === 0 && this.#queue.size === 0 && this.#leases.size + this.#starting === 0 && !this.#budgetFits(1)) {
+      this.#throttled += 1;
+      throw this.#overBudget(requestId);
+    }
     const task = this.#queue.add(() => this.#run(invocation));
     return task.then(
       (result) => {
@@ -143,12 +191,29 @@ export class FunctionPool {
     );
   }
 
+  /**
+   * Start the provisioned instances (minInstances) and keep them: in the background, so a slow
+   * start holds neither the caller nor other functions; a failed start is reported to
+   * onProvisionError and retried with back-off; one that dies is replaced. Idempotent; no-op
+   * without minInstances.
+   */
+  provision(): void {
+    if (this.#minInstances === 0 || this.#keeper !== undefined || this.#closing !== undefined || this.#retiring) return;
+    this.#keeper = setInterval(() => this.#topUp(), PROVISION_CHECK_MS);
+    this.#keeper.unref();
+    this.#topUp();
+  }
+
   stats(): FunctionPoolStats {
     this.#dropUnusable();
+    let idle = 0;
+    for (const [instance, leases] of this.#leases) if (instance.usable && leases <= 0 && instance.inFlight === 0) idle += 1;
     return {
       queued: this.#queue.size,
       running: this.#queue.pending,
       instances: this.#leases.size + this.#starting,
+      provisioned: this.#minInstances,
+      idle,
       completed: this.#completed,
       failed: this.#failed,
       throttled: this.#throttled,
@@ -171,6 +236,7 @@ export class FunctionPool {
   retire(): Promise<void> {
     if (this.#retired === undefined) {
       this.#retiring = true;
+      this.#stopKeeper();
       this.#retired = this.#queue.onIdle().then(() => this.close({ graceMs: 0 }));
     }
     return this.#retired;
@@ -178,6 +244,10 @@ export class FunctionPool {
 
   get #idleTimeoutMs(): number {
     return this.#config.fn.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  }
+
+  get #minInstances(): number {
+    return Math.min(this.#config.fn.minInstances ?? 0, this.#config.fn.maxInstances);
   }
 
   get #label(): string {
@@ -194,11 +264,15 @@ export class FunctionPool {
     ]);
     clearTimeout(timer);
     this.#stopReaper();
+    this.#stopKeeper();
     await this.#stopAll();
     // Queued tasks now start, see #closing and fail; starts still in progress settle.
     await this.#queue.onIdle();
     await this.#stopAll();
+    await Promise.all([...this.#provisioning]);
     await Promise.all([...this.#reaping]);
+    this.#closed = true;
+    this.#claimMemory();
   }
 
   async #stopAll(): Promise<void> {
@@ -269,9 +343,17 @@ export class FunctionPool {
           return instance;
         }
       }
-      if (this.#leases.size + this.#starting < maxInstances) {
-        invocation.coldStart = true;
-        return this.#startInTime(requestId, deadline);
+      const count = this.#leases.size + this.#starting;
+      if (count < maxInstances) {
+        if (this.#budgetFits(count + 1)) {
+          invocation.coldStart = true;
+          return this.#startInTime(requestId, deadline);
+        }
+        // Over the memory budget: wait for one of our own instances, or, with none, refuse.
+        if (count === 0) {
+          this.#throttled += 1;
+          throw this.#overBudget(requestId);
+        }
       }
       // Every instance is busy and the max are running or starting; a slot frees when a call
       // ends or a start settles (the queue's concurrency guarantees one will), or when an
@@ -320,6 +402,7 @@ export class FunctionPool {
 
   async #start(requestId: string): Promise<FunctionInstance> {
     this.#starting += 1;
+    this.#claimMemory();
     try {
       const instance = await this.#runtime.startInstance(this.#config);
       if (this.#closing !== undefined) {
@@ -336,8 +419,45 @@ export class FunctionPool {
       throw toEdgeFCError(err);
     } finally {
       this.#starting -= 1;
+      this.#claimMemory();
       this.#signalSlot();
     }
+  }
+
+  /** Start as many instances as the provisioned ones missing, unless a failed start is backing off. */
+  #topUp(): void {
+    if (this.#closing !== undefined || this.#retiring) return;
+    this.#dropUnusable();
+    if (this.#now() < this.#provisionNotBefore) return;
+    let live = this.#starting;
+    for (const instance of this.#leases.keys()) if (instance.usable) live += 1;
+    // Dying instances still hold their slot under maxInstances until their last call ends.
+    const room = this.#config.fn.maxInstances - this.#leases.size - this.#starting;
+    const missing = Math.min(this.#minInstances - live, room);
+    for (let i = 0; i < missing; i += 1) {
+      const started = this.#startProvisioned().finally(() => this.#provisioning.delete(started));
+      this.#provisioning.add(started);
+    }
+  }
+
+  async #startProvisioned(): Promise<void> {
+    try {
+      const instance = await this.#start('provision');
+      this.#provisionFailures = 0;
+      // #start leased it for a caller; nobody waits for this one.
+      this.#release(instance);
+    } catch (error) {
+      if (this.#closing !== undefined || this.#retiring) return;
+      const retryInMs = Math.min(PROVISION_RETRY_MAX_MS, PROVISION_RETRY_MIN_MS * 2 ** this.#provisionFailures);
+      this.#provisionFailures += 1;
+      this.#provisionNotBefore = this.#now() + retryInMs;
+      this.#onProvisionError?.(toEdgeFCError(error), retryInMs);
+    }
+  }
+
+  #stopKeeper(): void {
+    clearInterval(this.#keeper);
+    this.#keeper = undefined;
   }
 
   #release(instance: FunctionInstance): void {
@@ -361,6 +481,24 @@ export class FunctionPool {
       }
     }
     if (this.#leases.size === 0) this.#stopReaper();
+    this.#claimMemory();
+  }
+
+  /** Whether `instances` instances of this function fit in the memory budget with everyone else's. */
+  #budgetFits(instances: number): boolean {
+    if (this.#budget === undefined) return true;
+    return this.#budget.fits(this, Math.max(instances, this.#minInstances) * this.#config.fn.memorySizeMB);
+  }
+
+  /**
+   * Our share of the memory budget: every instance we hold (stopping ones too, until dropped),
+   * and never less than the provisioned ones while we keep them; nothing once closed.
+   */
+  #claimMemory(): void {
+    if (this.#budget === undefined) return;
+    const held = this.#leases.size + this.#starting + this.#reaping.size;
+    const kept = this.#closing !== undefined || this.#retiring ? 0 : this.#minInstances;
+    this.#budget.claim(this, this.#closed ? 0 : Math.max(held, kept) * this.#config.fn.memorySizeMB);
   }
 
   /**
@@ -380,20 +518,31 @@ export class FunctionPool {
     this.#reaper = undefined;
   }
 
-  /** Stop instances with no call for idleTimeout; stop() runs their pre-stop hook. */
+  /**
+   * Stop instances with no call for idleTimeout; stop() runs their pre-stop hook. The
+   * provisioned ones (minInstances) are kept: only instances above the minimum are reaped.
+   */
   #reapIdle(): void {
     if (this.#closing !== undefined) return;
     const now = this.#now();
+    let usable = 0;
+    for (const instance of this.#leases.keys()) if (instance.usable) usable += 1;
     for (const [instance, leases] of this.#leases) {
+      if (usable <= this.#minInstances && !this.#retiring) break;
       const idleSince = this.#lastUsed.get(instance) ?? now;
       if (leases > 0 || instance.inFlight > 0 || now - idleSince < this.#idleTimeoutMs) continue;
+      if (instance.usable) usable -= 1;
       // Out of the table first, synchronously: #acquire can no longer hand it a call.
       this.#leases.delete(instance);
       this.#lastUsed.delete(instance);
-      const stopping = instance.stop().finally(() => this.#reaping.delete(stopping));
+      const stopping = instance.stop().finally(() => {
+        this.#reaping.delete(stopping);
+        this.#claimMemory();
+      });
       this.#reaping.add(stopping);
     }
     if (this.#leases.size === 0) this.#stopReaper();
+    this.#claimMemory();
     this.#signalSlot();
   }
 
@@ -411,6 +560,13 @@ export class FunctionPool {
   #signalSlot(): void {
     this.#slotChanged.resolve();
     this.#slotChanged = signal();
+  }
+
+  #overBudget(requestId: string): ResourceThrottledError {
+    return new ResourceThrottledError(
+      `${this.#label} cannot start an instance: ${this.#config.fn.memorySizeMB} MB more would exceed the gateway's memory budget (${this.#budget?.usedMB ?? 0} of ${this.#budget?.totalMB ?? 0} MB in use); retry later`,
+      { requestId },
+    );
   }
 
   #deadlineExceeded(requestId: string): DeadlineExceededError {

@@ -24,7 +24,7 @@ describe('metrics server', () => {
   };
   const newMetrics = (): GatewayMetrics =>
     new GatewayMetrics({
-      functions: () => [{ service: 'S', function: 'f', queued: 2, running: 1, instances: 1, completed: 0, failed: 0, throttled: 0 }],
+      functions: () => [{ service: 'S', function: 'f', queued: 2, running: 1, instances: 1, provisioned: 1, idle: 0, completed: 0, failed: 0, throttled: 0 }],
       asyncUnfinished: () => [{ seq: 1, service: 'S', function: 'f', state: 'enqueued', attempts: 0, nextAttemptAt: undefined, createdAt: 1_000 }],
       now: () => 31_000,
     });

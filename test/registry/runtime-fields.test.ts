@@ -161,6 +161,13 @@ describe('runtime: go1 and the rest', () => {
     ).toEqual(['is not supported for non-web mode (webServerMode: false): a process per event has no instance to stop']);
   });
 
+  test('minInstances is refused for non-web mode: there is no instance to keep warm', async ({ tmp }) => {
+    await executable(tmp, 'event/bootstrap');
+    expect(
+      await problems(tmp, 'runtime: custom\nhandler: h\ncodeUri: ./event\nminInstances: 1\ncustomRuntimeConfig:\n  webServerMode: false'),
+    ).toEqual([expect.objectContaining({ field: 'services.S.functions.f.minInstances', reason: expect.stringContaining('no instance to keep warm') })]);
+  });
+
   test('Node.js preStop: a `file.export` whose file exists', async ({ tmp }) => {
     await tmp.file('n/index.js');
     const fields = (hook: string): string => `runtime: nodejs20\nhandler: index.handler\ncodeUri: ./n\ninstanceLifecycleConfig:\n  preStop:\n    handler: ${hook}\n    timeout: 2`;

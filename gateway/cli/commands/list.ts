@@ -44,19 +44,28 @@ export function runList(argv: string[], output: Output): Promise<number> {
         fn.timeout,
         fn.instanceConcurrency,
         fn.maxInstances,
+        fn.minInstances,
+        fn.instances,
+        fn.idle,
         fn.isolation,
       ]),
     );
-    const table = renderTable(['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'ISOLATION'], rows);
+    // The instance columns beside MAX_INSTANCES; ISOLATION stays last (scripts read it as the last field).
+    const table = renderTable(
+      ['SERVICE', 'FUNCTION', 'RUNTIME', 'HANDLER', 'MEMORY_MB', 'TIMEOUT_S', 'CONCURRENCY', 'MAX_INSTANCES', 'PROVISIONED', 'INSTANCES', 'IDLE', 'ISOLATION'],
+      rows,
+    );
     return `${table}${services.length} service(s), ${rows.length} function(s)\n`;
   });
 }
 
 export function runStats(argv: string[], output: Output): Promise<number> {
   return askGateway(argv, output, 'stats', STATS_WHAT, (result) => {
-    const { functions, uptimeMs } = result as { functions: FunctionStats[]; uptimeMs: number };
-    const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled]);
-    const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED'], rows);
-    return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s\n`;
+    const { functions, uptimeMs, memory } = result as { functions: FunctionStats[]; uptimeMs: number; memory?: { budgetMB: number; usedMB: number } };
+    const rows = functions.map((s) => [s.service, s.function, s.queued, s.running, s.instances, s.completed, s.failed, s.throttled, s.provisioned, s.idle]);
+    // New columns last: scripts reading COMPLETED etc. by position keep working.
+    const table = renderTable(['SERVICE', 'FUNCTION', 'QUEUED', 'RUNNING', 'INSTANCES', 'COMPLETED', 'FAILED', 'THROTTLED', 'PROVISIONED', 'IDLE'], rows);
+    const budget = memory === undefined ? '' : `, memory budget ${memory.usedMB} of ${memory.budgetMB} MB claimed`;
+    return `${table}uptime ${(uptimeMs / 1000).toFixed(0)} s${budget}\n`;
   });
 }

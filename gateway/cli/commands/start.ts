@@ -34,6 +34,9 @@ Options:
                       deployment serves). Without it: the current deployment, or nothing until
                       "edgefc deploy --template F" (the bundled samples: functions/template.yml)
   --max-bundle-bytes N   largest bundle "edgefc deploy" may upload (default 67108864, 64 MiB)
+  --memory-budget MB  memory every function instance counts its memorySize against (default: 75% of
+                      the box's memory). A template whose provisioned instances (minInstances ×
+                      memorySize) exceed it is refused; past it, on-demand calls wait or get ResourceThrottled
   --keep-deployments N   deployments kept in the data directory (default ${DEFAULT_KEEP_DEPLOYMENTS}); older ones are
                          removed, never the current one, the one before it, nor one a kept one builds on
   --host H            embedded broker's listen address (default 127.0.0.1; 0.0.0.0 serves the network)
@@ -109,6 +112,7 @@ export const START_OPTIONS = {
   template: { type: 'string' },
   'max-bundle-bytes': { type: 'string' },
   'keep-deployments': { type: 'string' },
+  'memory-budget': { type: 'string' },
   demo: { type: 'boolean', default: false },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -189,12 +193,15 @@ export async function runStart(argv: string[], output: Output): Promise<number> 
     if (keepDeployments !== undefined && (!Number.isInteger(keepDeployments) || keepDeployments < 1 || keepDeployments > MAX_KEEP_DEPLOYMENTS)) {
       throw new UsageError(`--keep-deployments must be a whole number from 1 to ${MAX_KEEP_DEPLOYMENTS}`);
     }
+    const memoryBudgetMB = values['memory-budget'] === undefined ? undefined : Number(values['memory-budget']);
+    if (memoryBudgetMB !== undefined && (!Number.isInteger(memoryBudgetMB) || memoryBudgetMB < 64)) throw new UsageError('--memory-budget must be a whole number of MB, at least 64 (the smallest memorySize)');
     const traceExport = await resolveTraceExport({ endpoint: values['otlp-endpoint'], headersFile: values['otlp-headers-file'] });
     gateway = await Gateway.start({
       ...(traceExport === undefined ? {} : { traceExport }),
       ...(values.template === undefined ? {} : { templatePath: values.template }),
       ...(maxBundleBytes === undefined ? {} : { maxBundleBytes }),
       ...(keepDeployments === undefined ? {} : { keepDeployments }),
+      ...(memoryBudgetMB === undefined ? {} : { memoryBudgetMB }),
       logger: createStreamLogger({ level, format }),
       ...(metrics === undefined ? {} : { metrics }),
       port: parsePort(values.port),

@@ -50,7 +50,8 @@ export function placeFixedPorts(template: Template, logger: Logger, given?: Name
       maxInstances: `${fn.maxInstances} → 1`,
       why: support.reason,
     });
-    return { ...fn, maxInstances: 1 };
+    // Provisioned instances stay within the maximum: 1 here.
+    return { ...fn, maxInstances: 1, ...(fn.minInstances === undefined ? {} : { minInstances: Math.min(1, fn.minInstances) }) };
   });
   return { ...template, functions };
 }
