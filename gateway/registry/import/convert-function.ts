@@ -43,6 +43,7 @@ export function convertFunction(builder: ImportBuilder, src: FunctionSource): vo
     builder.origin([...target, field], from);
   };
   let caPort: { value: unknown; from: FieldPath } | undefined;
+  const errorsBefore = builder.errorCount;
 
   for (const [key, value] of Object.entries(src.map)) {
     const name = camel(key);
@@ -85,6 +86,8 @@ export function convertFunction(builder: ImportBuilder, src: FunctionSource): vo
   }
   if (fn['runtime'] === RuntimeName.custom) defaultPort(builder, fn, caPort, target, src.path);
   else if (caPort !== undefined) builder.warn(caPort.from, 'caPort only means something for a custom runtime: ignored');
+  // A function that cannot run here is left out, so edgefc's checks add no echo of the error ("runtime is required").
+  if (builder.errorCount > errorsBefore) delete (service['functions'] as YamlMap)[src.functionName];
 }
 
 type Put = (field: string, value: unknown, from: FieldPath) => void;

@@ -31,6 +31,11 @@ export function convertProject(raw: YamlMap, format: Exclude<ProjectFormat, 'edg
   const builder = new ImportBuilder(options.sourceDir, options.targetDir ?? options.sourceDir);
   if (format === ProjectFormat.funcraft) fromFuncraft(raw, builder);
   else fromServerlessDevs(raw, builder);
+  // The load fails on any error anyway: a service emptied by one adds only an echo ("no functions").
+  if (builder.errorCount > 0) {
+    const services = builder.template['services'] as Record<string, YamlMap>;
+    for (const [name, service] of Object.entries(services)) if (Object.keys(service['functions'] as YamlMap).length === 0) delete services[name];
+  }
   // Secure by default: FC has no invokers, and a conversion must not open a function to devices.
   builder.info([], "invokers: FC has no such field; every function keeps edgefc's default (operators and this gateway's functions, not devices): add `invokers` to a function to open it");
   return { format, template: builder.template, messages: builder.messages, sourceOf: (target) => builder.sourceOf(target) };

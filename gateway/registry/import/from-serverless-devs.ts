@@ -17,7 +17,8 @@ import { interpolate } from './interpolate.js';
 export const FC3_DEFAULT_SERVICE = 'default';
 
 export function fromServerlessDevs(raw: YamlMap, builder: ImportBuilder): void {
-  const vars = isYamlMap(raw['vars']) ? raw['vars'] : {};
+  // vars may use ${env(NAME, default)} themselves (Serverless Devs' own examples do).
+  const vars = isYamlMap(raw['vars']) ? (interpolate(raw['vars'], {}, ['vars'], builder) as YamlMap) : {};
   const key = isYamlMap(raw['resources']) ? 'resources' : 'services';
   const projectName = typeof raw['name'] === 'string' && /^[A-Za-z_][A-Za-z0-9_-]*$/.test(raw['name']) ? raw['name'] : FC3_DEFAULT_SERVICE;
   for (const top of Object.keys(raw)) {

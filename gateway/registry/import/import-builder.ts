@@ -32,6 +32,10 @@ export class ImportBuilder {
     this.messages.push({ severity: ImportSeverity.info, source, reason });
   }
 
+  get errorCount(): number {
+    return this.messages.filter((m) => m.severity === ImportSeverity.error).length;
+  }
+
   hasService(name: string): boolean {
     return Object.prototype.hasOwnProperty.call(this.template['services'], name);
   }
