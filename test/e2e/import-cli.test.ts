@@ -40,7 +40,7 @@ describe('edgefc import', () => {
     const out = join(dir, 'funcraft/edgefc.yml');
     const text = await readFile(out, 'utf8');
     expect(text).toMatch(/^# Converted by "edgefc import" from template\.yml \(Funcraft/);
-    expect(text).toMatch(/#   Resources\.reports\.daily\.Events\.timer: /);
+    expect(text).toMatch(/# {3}Resources\.reports\.daily\.Events\.timer: /);
     expect(text).toMatch(/codeUri: \.\/src\/thumbs/);
     expect(text).not.toMatch(/^\s*invokers:/m); // the secure default stays
     expect((await stat(out)).mode & 0o077).toBe(0);
