@@ -98,4 +98,15 @@ describe('validate and deploy take an s.yaml directly', () => {
     const { payload } = await client.invokeFunction({ serviceName: 'shop', functionName: 'hello', payload: 'ping' });
     expect(String(payload)).toBe('Hi from s.yaml: ping (shop/hello)');
   });
+
+  test('start --template on a Funcraft template.yml: the dropped fields logged, its functions answer', async () => {
+    const data = join(dir, 'gateway-data');
+    proc = startCliProcess(['start', '--port', '0', '--data', data, '--skip-demo', '--template', join(dir, 'funcraft/template.yml')]);
+    await proc.waitForOutput(/ready on (mqtt:\/\/\S+)/);
+    expect(proc.output()).toMatch(/WARN field not imported .*line=36 field=Resources\.reports\.Properties\.VpcConfig/);
+    const url = /ready on (mqtt:\/\/\S+)/.exec(proc.output())?.[1] ?? '';
+    client = new FCClient({ brokerUrl: url, timeout: 20_000, ...(await operatorLogin(data)) });
+    const { payload } = await client.invokeFunction({ serviceName: 'images', functionName: 'thumbs', payload: 'cat.png' });
+    expect(String(payload)).toBe('Thumbnail for: cat.png (images/thumbs)');
+  });
 });

@@ -51,7 +51,7 @@ export async function runValidate(argv: string[], output: Output): Promise<numbe
       return 1;
     }
     // `error` as every command's --json failure has it; `problems` one by one.
-    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems, error: { code: error.code, message: error.message } })}\n`);
+    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems, ...(messages.length === 0 ? {} : { messages }), error: { code: error.code, message: error.message } })}\n`);
     else {
       printImportMessages(output, file, messages);
       for (const problem of error.problems) output.err(`${formatProblem(error.file, problem)}\n`);
