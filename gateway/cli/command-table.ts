@@ -13,6 +13,7 @@ import { COMPLETION_OPTIONS, COMPLETION_USAGE, runCompletion } from './commands/
 import { DEPLOY_OPTIONS, DEPLOY_USAGE, runDeploy } from './commands/deploy.js';
 import { DEPLOYMENTS_USAGE, REMOVE_USAGE, runDeployments, runRemove } from './commands/deployments.js';
 import { DESCRIBE_USAGE, runDescribe } from './commands/describe.js';
+import { IMPORT_OPTIONS, IMPORT_USAGE, runImport } from './commands/import.js';
 import { INVOCATIONS_OPTIONS, INVOCATIONS_USAGE, runInvocations } from './commands/invocations.js';
 import { INVOKE_OPTIONS, INVOKE_USAGE, runInvoke } from './commands/invoke.js';
 import { LIST_USAGE, runList, runStats, STATS_USAGE } from './commands/list.js';
@@ -69,6 +70,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'broker-config', subcommands: ['mosquitto'], summary: "write Mosquitto's password, ACL and config files from the access file", usage: BROKER_CONFIG_USAGE, options: BROKER_CONFIG_OPTIONS, run: runBrokerConfig },
   { name: 'describe', args: 'S/F', summary: 'show one function of the running gateway (spec, env names, latency)', usage: DESCRIBE_USAGE, options: connectionOptions, run: runDescribe },
   { name: 'validate', args: 'FILE', summary: 'check a template offline (exit 0 good, 1 problems as file:line:col)', usage: VALIDATE_USAGE, options: VALIDATE_OPTIONS, run: runValidate },
+  { name: 'import', args: 'FILE', summary: 'convert a Serverless Devs s.yaml or Funcraft template.yml into an edgefc template once', usage: IMPORT_USAGE, options: IMPORT_OPTIONS, run: runImport },
   { name: 'completion', args: 'bash|zsh', subcommands: ['bash', 'zsh'], summary: 'print a shell completion script (source <(edgefc completion bash))', usage: COMPLETION_USAGE, options: COMPLETION_OPTIONS, run: runCompletion },
   { name: 'version', summary: "print edgefc's version (also --version)", usage: VERSION_USAGE, options: VERSION_OPTIONS, run: runVersion },
 ];

@@ -75,7 +75,10 @@ export class Deployments {
   static async atStart(store: DeploymentStore, templatePath: string | undefined, logger: Logger, maxBundleBytes: number): Promise<Template> {
     const current = store.current();
     if (templatePath !== undefined) {
-      const template = await loadTemplate(templatePath); // a bad template stops the start, as it always did
+      // A bad template stops the start, as it always did; an s.yaml's or Funcraft file's dropped fields are logged once here.
+      const template = await loadTemplate(templatePath, {
+        onImportMessage: (m) => m.severity === 'warning' && logger.warn('field not imported', { template: templatePath, line: m.line, field: m.field, reason: m.reason }),
+      });
       const packed = await packOrWarn(templatePath, logger, maxBundleBytes);
       if (packed === undefined) return template;
       const known = store.list().some((record) => record.sha256 === packed.sha256);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from 'edgefc/errors';
-import { loadTemplate } from '../registry/load-template.js';
+import { loadTemplate, type LoadTemplateOptions } from '../registry/load-template.js';
 import { encodeBundle, type BundleFile } from './bundle-format.js';
 import { IGNORE_FILE, IgnoreRules } from './ignore-file.js';
 
@@ -25,10 +25,11 @@ export interface PackedBundle {
   functions: string[];
 }
 
-export async function packTemplate(templatePath: string, options: { maxBytes?: number } = {}): Promise<PackedBundle> {
+export async function packTemplate(templatePath: string, options: { maxBytes?: number } & Pick<LoadTemplateOptions, 'onImportMessage'> = {}): Promise<PackedBundle> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   const absTemplate = path.resolve(templatePath);
-  const template = await loadTemplate(absTemplate);
+  // An s.yaml or Funcraft file is packed as it is; the gateway converts it again when it loads the bundle.
+  const template = await loadTemplate(absTemplate, options.onImportMessage === undefined ? {} : { onImportMessage: options.onImportMessage });
   const root = path.dirname(absTemplate);
   const ignore = new IgnoreRules(await readFile(path.join(root, IGNORE_FILE), 'utf8').catch(() => ''));
   const files = new Map<string, BundleFile>();

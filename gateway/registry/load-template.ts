@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkTemplate } from './check-template.js';
+import { viewTemplate, type LocatedImportMessage } from './import/foreign-template.js';
 import { TemplateError } from './template-error.js';
 import { ProblemList } from './template-fields.js';
 import { parseTemplateText } from './template-source.js';
@@ -20,6 +21,12 @@ export interface LoadTemplateOptions {
    * @default process.env
    */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Hears each warning and note of converting a Serverless Devs s.yaml or Funcraft
+   * template.yml (import/foreign-template.ts); conversion errors fail the load as any problem.
+   * @default ignored
+   */
+  onImportMessage?: (message: LocatedImportMessage) => void;
 }
 
 export async function loadTemplate(file: string, options: LoadTemplateOptions = {}): Promise<Template> {
@@ -38,9 +45,13 @@ export async function loadTemplate(file: string, options: LoadTemplateOptions = 
     throw new TemplateError(shown, parsed.problems, parsed.cause === undefined ? {} : { cause: parsed.cause });
   }
 
-  const { raw, source } = parsed;
-  const problems = new ProblemList(source.locate);
-  const template = await checkTemplate(raw, {
+  const { source } = parsed;
+  // An FC project file (s.yaml, Funcraft) is checked as its conversion, at the source's positions.
+  const view = viewTemplate(parsed.raw, source, path.dirname(absPath));
+  for (const note of view.notes) options.onImportMessage?.(note);
+  const problems = new ProblemList(view.locate);
+  problems.problems.push(...view.problems);
+  const template = await checkTemplate(view.raw, {
     problems,
     source,
     templateDir: path.dirname(absPath),

@@ -2,7 +2,7 @@
  * The YAML layer of template loading: parses the text, turns YAML's own errors into template
  * problems with line and column, and finds where a field sits when a later check reports it.
  */
-import { LineCounter, isMap, isScalar, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { TemplateProblem } from './template-error.js';
 import type { FieldPath, Locate } from './template-fields.js';
 
@@ -79,7 +79,13 @@ export class TemplateSource {
 }
 
 function findPair(node: unknown, key: string | undefined): { key: unknown; value: unknown } | undefined {
-  if (!isMap(node) || key === undefined) return undefined;
+  if (key === undefined) return undefined;
+  // A list item by its index (`triggers.1`): the item stands for both key and value.
+  if (isSeq(node)) {
+    const item: unknown = /^\d+$/.test(key) ? node.items[Number(key)] : undefined;
+    return item === undefined ? undefined : { key: item, value: item };
+  }
+  if (!isMap(node)) return undefined;
   return node.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
 }
 

@@ -43,6 +43,8 @@ const FAILING: Record<string, () => string[]> = {
   users: () => ['users', 'remove', 'nobody', '--access', join(dir, 'access.yml')],
   'broker-config': () => ['broker-config', 'mosquitto', '--out', join(dir, 'out'), '--template', join(dir, 'bad.yml'), '--data', dir],
   validate: () => ['validate', join(dir, 'bad.yml')],
+  // An edgefc template is not an FC project file: nothing to import.
+  import: () => ['import', join(dir, 'bad.yml'), '--out', join(dir, 'never.yml')],
 };
 
 function capture(): { out: string[]; err: string[]; output: { out: (t: string) => void; err: (t: string) => void } } {

@@ -13,6 +13,7 @@ import type { DeploymentResult } from '../../deployments/deployments.js';
 import { DEFAULT_MAX_BUNDLE_BYTES, packTemplate } from '../../deployments/pack-bundle.js';
 import { AdminClient } from '../admin-client.js';
 import { UsageError } from '../usage-error.js';
+import { printImportMessages } from './import.js';
 import { callGateway, connectionOptions, connectionOrFailure, parseTimeoutMs, printFailure, type Output } from './common.js';
 import { CONNECTION_USAGE } from '../connection.js';
 
@@ -20,7 +21,7 @@ export const DEPLOY_USAGE = `Usage: edgefc deploy --template F [--function S/F] 
        edgefc deploy --rollback [ID] [options]
        edgefc deploy [--on-gateway F] [options]
 
-Deploy: pack the template F and each function's code directory on this machine (files named in
+Deploy: pack the template F (an edgefc template, a Serverless Devs s.yaml or a Funcraft template.yml) and each function's code directory on this machine (files named in
 .edgefcignore beside F left out; node_modules is packed unless named there), upload the bundle
 to the running gateway and switch new calls to it; calls in flight finish on the old instances.
 Every deployment is kept in the gateway's data directory ("edgefc deployments list") and a
@@ -86,7 +87,9 @@ export async function runDeploy(argv: string[], output: Output): Promise<number>
   if (connection === undefined) return 1;
   let packed;
   try {
-    packed = await packTemplate(values.template, { maxBytes });
+    const template = values.template;
+    // s.yaml / Funcraft: what the conversion left out, at its place in the file (stderr; not with --json).
+    packed = await packTemplate(template, { maxBytes, onImportMessage: (m) => values.json || printImportMessages(output, template, [m]) });
     if (values.function !== undefined && !packed.functions.includes(values.function)) {
       throw new UsageError(`${values.function} is not in ${values.template} (${packed.functions.join(', ')})`);
     }

@@ -6,16 +6,20 @@
 import { parseArgs } from 'node:util';
 import { loadTemplate } from '../../registry/load-template.js';
 import { formatProblem, TemplateError } from '../../registry/template-error.js';
+import type { LocatedImportMessage } from '../../registry/import/foreign-template.js';
 import { UsageError } from '../usage-error.js';
+import { printImportMessages } from './import.js';
 import { printFailure, type Output } from './common.js';
 
 export const VALIDATE_USAGE = `Usage: edgefc validate FILE [--json]
 
 Check a template without starting anything, with the checks "edgefc start" and "deploy" make.
 Exit status 0: good; 1: problems, printed as file:line:col: field: reason.
+A Serverless Devs s.yaml or Funcraft template.yml is checked as its conversion ("edgefc import"):
+fields with no meaning on an edge box are printed as warnings, at their place in FILE.
 
 Options:
-  --json              print {"ok", "file", "functions"} or {"ok": false, "problems": [...]}
+  --json              print {"ok", "file", "functions", "messages"} or {"ok": false, "problems": [...]}
 `;
 
 /** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
@@ -33,11 +37,13 @@ export async function runValidate(argv: string[], output: Output): Promise<numbe
   }
   const [file, ...rest] = positionals;
   if (file === undefined || rest.length > 0) throw new UsageError('give one template file');
+  const messages: LocatedImportMessage[] = [];
   try {
-    const template = await loadTemplate(file);
+    const template = await loadTemplate(file, { onImportMessage: (m) => messages.push(m) });
     const functions = template.functions.length;
-    if (values.json) output.out(`${JSON.stringify({ ok: true, file, functions })}\n`);
-    else output.out(`${file}: ok, ${template.services.length} service(s), ${functions} function(s)\n`);
+    if (values.json) output.out(`${JSON.stringify({ ok: true, file, functions, ...(messages.length === 0 ? {} : { messages }) })}\n`);
+    else printImportMessages(output, file, messages);
+    if (!values.json) output.out(`${file}: ok, ${template.services.length} service(s), ${functions} function(s)\n`);
     return 0;
   } catch (error) {
     if (!(error instanceof TemplateError)) {
@@ -45,8 +51,11 @@ export async function runValidate(argv: string[], output: Output): Promise<numbe
       return 1;
     }
     // `error` as every command's --json failure has it; `problems` one by one.
-    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems, error: { code: error.code, message: error.message } })}\n`);
-    else for (const problem of error.problems) output.err(`${formatProblem(error.file, problem)}\n`);
+    if (values.json) output.out(`${JSON.stringify({ ok: false, file: error.file, problems: error.problems, ...(messages.length === 0 ? {} : { messages }), error: { code: error.code, message: error.message } })}\n`);
+    else {
+      printImportMessages(output, file, messages);
+      for (const problem of error.problems) output.err(`${formatProblem(error.file, problem)}\n`);
+    }
     return 1;
   }
 }
