@@ -219,6 +219,35 @@ describe('errors fail the load at their place in the source file', () => {
     expect(err.message).toMatch(/env\(TOKEN\).*environment is not read/);
   });
 
+  test('fc3 provisionConfig.defaultTarget becomes minInstances; its schedules are warned and dropped', async ({ tmp }) => {
+    await tmp.file('code/index.js');
+    const file = await tmp.template(
+      yaml`
+        edition: 3.0.0
+        name: app
+        resources:
+          warm:
+            component: fc3
+            props:
+              functionName: warm
+              runtime: nodejs20
+              code: ./code
+              handler: index.handler
+              provisionConfig:
+                defaultTarget: 2
+                alwaysAllocateCPU: true
+                scheduledActions:
+                  - name: night
+                    scheduleExpression: cron(0 0 22 * * *)
+                    target: 0
+      `,
+      's.yaml',
+    );
+    const { template, messages } = await load(file);
+    expect(fn(template, 'app/warm').minInstances).toBe(2);
+    expect(brief(messages)).toEqual(expect.arrayContaining(['13 resources.warm.props.provisionConfig.alwaysAllocateCPU info', '14 resources.warm.props.provisionConfig.scheduledActions warning']));
+  });
+
   test("edgefc's own checks of a converted value point at the s.yaml line", async ({ tmp }) => {
     await tmp.file('code/index.js');
     const file = await tmp.template(

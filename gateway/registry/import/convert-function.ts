@@ -77,6 +77,9 @@ export function convertFunction(builder: ImportBuilder, src: FunctionSource): vo
       case 'logConfig':
         convertLogConfig(builder, service, value, at, ['services', src.serviceName]);
         break;
+      case 'provisionConfig':
+        convertProvision(builder, value, at, put);
+        break;
       default: {
         const dropped = DROPPED_FIELDS[name];
         if (dropped !== undefined) builder.messages.push({ severity: dropped.severity, source: at, reason: dropped.reason });
@@ -120,6 +123,25 @@ function convertCode(builder: ImportBuilder, value: unknown, at: FieldPath, put:
   const rebased = path.relative(builder.targetDir, path.resolve(builder.sourceDir, dir)) || '.';
   put('codeUri', rebased.startsWith('.') || path.isAbsolute(rebased) ? rebased : `./${rebased}`, at);
   if (isYamlMap(value) && value['excludes'] !== undefined) builder.warn([...at, 'excludes'], 'excludes: list these paths in .edgefcignore beside the template instead (edgefc deploy reads it)');
+}
+
+/**
+ * fc3's `provisionConfig.defaultTarget` is the number of instances FC keeps warm: edgefc's
+ * `minInstances` (lifecycle.md §1a). Its schedules and tracking policies change the target over
+ * time against cloud metrics: warned and dropped.
+ */
+function convertProvision(builder: ImportBuilder, value: unknown, at: FieldPath, put: Put): void {
+  if (!isYamlMap(value)) {
+    builder.warn(at, 'provisionConfig is not a mapping: ignored');
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const name = camel(key);
+    if (name === 'defaultTarget' || name === 'target') put('minInstances', item, [...at, key]);
+    else if (name === 'scheduledActions' || name === 'targetTrackingPolicies') builder.warn([...at, key], 'scheduled and metric-driven targets are not converted: the box keeps minInstances warm at all times');
+    else if (name === 'alwaysAllocateCPU' || name === 'alwaysAllocateGPU') builder.info([...at, key], 'warm instances here are ordinary processes: they always have the CPU the box gives them');
+    else builder.warn([...at, key], 'not a provisionConfig field edgefc knows: ignored');
+  }
 }
 
 function convertCustomRuntime(builder: ImportBuilder, value: unknown, at: FieldPath, put: Put): void {

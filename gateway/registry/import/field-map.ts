@@ -69,7 +69,6 @@ export const DROPPED_FIELDS: Readonly<Record<string, DroppedField>> = {
   disableOndemand: { severity: 'warning', reason: 'on-demand switch: every function runs on demand' },
   sessionAffinity: { severity: 'warning', reason: 'session affinity: calls go to any idle instance' },
   customDomain: { severity: 'warning', reason: 'a custom domain (fc3): no HTTP front door on an edge box; callers use the gateway (SDK invokeFunction, edgefc invoke)' },
-  provisionConfig: { severity: 'warning', reason: 'provisioned instances are not converted: set the number of warm instances in the edgefc template by hand' },
   concurrencyConfig: { severity: 'warning', reason: "reserved concurrency is not converted: edgefc's maxInstances and instanceConcurrency bound a function's calls" },
   vpcBinding: { severity: 'warning', reason: `VPC binding: ${CLOUD_ONLY}` },
   customDomains: { severity: 'warning', reason: 'custom domains: no HTTP front door on an edge box; callers use the gateway (SDK invokeFunction, edgefc invoke)' },
