@@ -16,6 +16,11 @@ export type MessageHandler = (message: InboundMessage, sink: ReplySink) => Promi
 export interface GatewayTransport extends ReplySink {
   /** 5 when plain MQTT 5 requests (§8) can arrive; 4 (MQTT 3.1.1) otherwise. */
   readonly protocolVersion: 4 | 5;
+  /**
+   * Is the link to the broker up now? (`/readyz`.) An external broker's or NATS's connection
+   * state; for the embedded broker, whether its listener is listening.
+   */
+  readonly connected: boolean;
   /** Publish QoS 1 and resolve once the broker has taken it (destinations, §10.5). */
   publishConfirmed(topic: string, payload: Buffer): Promise<void>;
   /**

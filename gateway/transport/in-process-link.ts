@@ -43,6 +43,12 @@ const STATUS_PREFIX = `${TOPIC_PREFIX}/status/`;
 
 export class InProcessLink implements GatewayTransport {
   readonly protocolVersion = 4 as const;
+
+  /** The embedded broker is in this process: the link is up while its listener listens. */
+  get connected(): boolean {
+    return this.#broker.server.listening;
+  }
+
   readonly #broker: EmbeddedBroker;
   readonly #logger: Logger;
   readonly #onMessage: MessageHandler;

@@ -52,8 +52,9 @@ async function rawDevice(name: string, node: number, suffix: string): Promise<Mq
   return client;
 }
 
-async function callPid(client: FCClient): Promise<number> {
-  const { payload } = await client.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x' });
+/** `timeoutMs`: this call's deadline instead of the client's. */
+async function callPid(client: FCClient, timeoutMs?: number): Promise<number> {
+  const { payload } = await client.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x', ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) });
   return Number(String(payload));
 }
 
@@ -194,7 +195,9 @@ describe('Sync calls through a NATS cluster', () => {
     // the cluster gives up on the lost one (4-10 s measured idle, FACTS.md; once over 30 s with
     // the whole suite running on 2 cores, as the MQTT stream elected a new leader).
     await vi.waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 75_000, interval: 100 });
-    const after = await Promise.all(Array.from({ length: 20 }, () => callPid(client)));
+    // Answered, all of them: the claim is that calls work again, not how fast a loaded 2-core box
+    // (the whole suite) answers 20 at once while the cluster settles (3 s was seen to miss one).
+    const after = await Promise.all(Array.from({ length: 20 }, () => callPid(client, 15_000)));
     expect(new Set(after)).toEqual(new Set([second.pid]));
     expect(await env.cluster.nodeOf(`/${second.pid}`)).not.toBe(index);
   }, 120_000);
