@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FCClient } from '../../src/index.js';
 import { startAedes, startMosquitto, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
-import { CLI, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { CLI, killHard, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { RECORD_CODE, type Run } from './async-env.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
@@ -36,15 +36,6 @@ services:
         environmentVariables:
           RECORD_FILE: ${JSON.stringify(recordFile)}
 `;
-}
-
-async function killHard(proc: CliProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
-    else proc.child.once('exit', () => resolve());
-  });
-  process.kill(proc.child.pid as number, 'SIGKILL');
-  await exited;
 }
 
 describe.each(['aedes', 'mosquitto'] as const)('kill -9 during an Async burst (%s)', (kind) => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FCClient } from '../../src/index.js';
 import { startAedes, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
-import { CLI, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
+import { CLI, killHard, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 import { RECORD_CODE, type Run } from './async-env.js';
 
@@ -41,15 +41,6 @@ services:
         asyncConfiguration:
           maxAsyncRetryAttempts: 8
 `;
-}
-
-async function killHard(proc: CliProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
-    else proc.child.once('exit', () => resolve());
-  });
-  process.kill(proc.child.pid as number, 'SIGKILL');
-  await exited;
 }
 
 describe('retryCount across kill -9 of the gateway', () => {
