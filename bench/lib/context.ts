@@ -48,9 +48,18 @@ export interface BenchContext {
   mosquitto: BenchMosquitto;
   resultsDir: string;
   progress(message: string): void;
-  startGateway(name: string, args: GatewayStartArgs, options?: { execArgv?: string[] }): Promise<BenchGateway>;
+  startGateway(name: string, args: GatewayStartArgs, options?: WorkerOptions): Promise<BenchGateway>;
   startResponder(url: string, mqtt5: boolean, login?: Login): Promise<BenchResponder>;
-  startClient(name: string, args: ConnectArgs, options?: { execArgv?: string[] }): Promise<BenchClient>;
+  startClient(name: string, args: ConnectArgs, options?: WorkerOptions): Promise<BenchClient>;
+}
+
+export interface WorkerOptions {
+  execArgv?: string[];
+  /**
+   * Another build's `dist/bench/workers` (sync-ab.ts: build A from a second checkout), so the
+   * worker and the gateway or client it loads are that build's; default: this build's.
+   */
+  workersDir?: string;
 }
 
 export interface BenchGateway {
@@ -79,8 +88,8 @@ export interface BenchClient {
 
 export function createContext(options: { quick: boolean; durations: Durations; mosquitto: BenchMosquitto; resultsDir: string }): BenchContext & { closeAll(): Promise<void> } {
   const workers = new Set<WorkerProcess>();
-  const track = async (name: string, script: string, execArgv?: string[]): Promise<WorkerProcess> => {
-    const worker = await WorkerProcess.start(name, join(WORKERS, script), execArgv === undefined ? {} : { execArgv });
+  const track = async (name: string, script: string, execArgv?: string[], workersDir = WORKERS): Promise<WorkerProcess> => {
+    const worker = await WorkerProcess.start(name, join(workersDir, script), execArgv === undefined ? {} : { execArgv });
     workers.add(worker);
     return worker;
   };
@@ -96,7 +105,7 @@ export function createContext(options: { quick: boolean; durations: Durations; m
     ...options,
     progress: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
     async startGateway(name, args, startOptions = {}) {
-      const worker = await track(name, 'gateway.js', startOptions.execArgv ?? ['--expose-gc']);
+      const worker = await track(name, 'gateway.js', startOptions.execArgv ?? ['--expose-gc'], startOptions.workersDir);
       const started = await worker.call<GatewayStarted>('start', args);
       return {
         url: started.url,
@@ -117,7 +126,7 @@ export function createContext(options: { quick: boolean; durations: Durations; m
       };
     },
     async startClient(name, args, startOptions = {}) {
-      const worker = await track(name, 'client.js', startOptions.execArgv);
+      const worker = await track(name, 'client.js', startOptions.execArgv, startOptions.workersDir);
       await worker.call('connect', args);
       return {
         pid: worker.pid,
