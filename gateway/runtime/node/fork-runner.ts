@@ -26,8 +26,8 @@ export function forkRunner(options: ForkRunnerOptions): ChildProcess {
       // require() of the ESM SDK prints an ExperimentalWarning on Node 20; not the function's output.
       '--disable-warning=ExperimentalWarning',
     ],
-    // JSON, Node's default: cheaper per message than 'advanced' (child/ipc-messages.ts).
-    serialization: 'json',
+    // Structured clone: event and Buffer results cross as bytes, not base64 JSON.
+    serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     // Leader of its own process group: kill(-pid) also ends what the function spawned.
     detached: true,

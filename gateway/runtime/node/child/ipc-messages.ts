@@ -1,14 +1,7 @@
 /**
  * Messages between the gateway (parent) and one function instance (child process), over the
- * fork IPC channel with Node's JSON serialization (../fork-runner.ts): the bytes of an event
- * and of a result cross as base64 strings (`event`, `payload`).
- *
- * Why JSON and not `serialization: 'advanced'` (V8 structured clone, raw bytes): each message
- * through V8's serializer costs a Serializer and a Deserializer object and a JS callback per
- * Buffer, ~4-5x what JSON.stringify/parse and base64 cost for a call's messages (64 B events:
- * ~18 µs against ~3-4 µs per message, both ends together, on this 2-core box); a call makes two
- * (invoke, result). Base64 costs a third more bytes and ~1 ms per MiB each way, which only a
- * call near the 6 MiB limit notices (BENCHMARKS.md, "JSON IPC").
+ * fork IPC channel with `serialization: 'advanced'` (V8 structured clone), so Buffers cross as
+ * bytes instead of base64 JSON.
  *
  * Calls are keyed by `callId`, a per-instance counter, not by request ID: callers may bring
  * their own request IDs and nothing stops two calls from sharing one.
@@ -68,8 +61,7 @@ export interface InvokeMessage {
   type: typeof ParentMessageType.invoke;
   callId: number;
   requestId: string;
-  /** The event's bytes, base64. */
-  event: string;
+  event: Buffer;
   invokerContext: Record<string, unknown> | undefined;
   qualifier: string;
   /** Async retries before this attempt (context.retryCount); absent on older parents: 0. */
@@ -158,8 +150,7 @@ export interface InitFailedMessage {
 export interface ResultMessage {
   type: typeof ChildMessageType.result;
   callId: number;
-  /** The result's bytes, base64. */
-  payload: string;
+  payload: Buffer;
   binary: boolean;
 }
 

@@ -144,7 +144,8 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
   }
   const controller = new LazyAbort();
   running.set(callId, controller);
-  const event = Buffer.from(message.event, 'base64');
+  // Structured clone hands Buffers back as Buffers; a Uint8Array view is accepted all the same.
+  const event = Buffer.isBuffer(message.event) ? message.event : Buffer.from(message.event);
   const context = buildContext(source, {
     requestId: message.requestId,
     qualifier: message.qualifier,
@@ -170,7 +171,7 @@ function replyFor(callId: number, outcome: HandlerOutcome): ChildMessage {
     case 'ok': {
       const converted = convertResult(outcome.value);
       if (converted.ok) {
-        return { type: ChildMessageType.result, callId, payload: converted.payload.toString('base64'), binary: converted.binary };
+        return { type: ChildMessageType.result, callId, payload: converted.payload, binary: converted.binary };
       }
       return { type: ChildMessageType.error, callId, handled: false, error: converted.error };
     }
