@@ -39,6 +39,9 @@ export async function runCluster(argv: string[], output: Output): Promise<number
   return callGateway(values, output, {
     operation: 'cluster-status',
     defaultTimeoutMs: 10_000,
+    // QoS 0: read-only, and most needed when nats-server's MQTT layer has lost its JetStream
+    // quorum, where a QoS 1 request is never delivered (measured, docs/scale-out.md §5).
+    requestQos: 0,
     print: (answer) => output.out(renderClusterStatus(answer as ClusterStatusReport)),
   });
 }
