@@ -5,7 +5,9 @@
  * the servers as not readable by the gateway login; a gateway killed with -9 disappears within
  * the announced TTL; a device is refused (AccessDenied) and can read no announcement.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connect } from '@nats-io/transport-node';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
@@ -94,6 +96,20 @@ describe('edgefc cluster status in NATS mode', () => {
     await device.publishAsync(topic, Buffer.from(JSON.stringify({ id: 'forged', host: 'x', pid: 1, version: '0.0.0', mode: 'nats', startedAt: 1, at: 1, uptimeMs: 1, ttlMs: 600_000, load: { callsInFlight: 0, callsPerSecond: 0, instances: 0, rssBytes: 0, eventLoopDelayMs: 0 } })), { qos: 0 });
     const report = await status(admin('ops', 2));
     expect(report.gateways.map((g) => g.id)).not.toContain('forged');
+    // Audited (§9.8) by whichever gateway answered: the device's refusal and the operator's reads.
+    await vi.waitFor(async () => {
+      const lines = (await Promise.all([first, second].map(async (gateway) => readFile(join(gateway.dataDir, 'audit.log'), 'utf8').catch(() => ''))))
+        .join('\n')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ principal: 'sensor-1', operation: 'cluster-status', outcome: 'denied', code: 'AccessDenied' }),
+          expect.objectContaining({ principal: 'ops', operation: 'cluster-status', outcome: 'ok' }),
+        ]),
+      );
+    });
     // And on the NATS port a device cannot log in at all (broker-config nats: MQTT only).
     await expect(connect({ servers: env.cluster.natsUrls, user: 'sensor-1', pass: env.passwords.get('sensor-1') ?? '', reconnect: false, timeout: 5_000 })).rejects.toThrow(/authoriz/i);
   }, 30_000);
