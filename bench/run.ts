@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only latency,footprint,cold,async,otel] [-- --profile]`
+ * `npm run bench [-- --quick] [-- --only latency,footprint,cold,async,otel,cluster] [-- --profile]`
  *
  * Starts everything itself: a Mosquitto on a free port, a gateway on it and an embedded-broker
  * gateway (each in its own process), the raw echo responders (the baseline, over the same
@@ -31,6 +31,7 @@ import { runColdStart } from './scenarios/cold-start.js';
 import { runFootprint } from './scenarios/footprint.js';
 import { PAYLOAD_BYTES, runLatencyScenarios } from './scenarios/latency.js';
 import { runTraceExport } from './scenarios/trace-export.js';
+import { runCluster } from './scenarios/cluster.js';
 
 /** The standing rule the quick bench holds (issue 5 / foundation): sequential Sync p50, embedded. */
 const QUICK_RULE_P50_US = 1_000;
@@ -42,7 +43,9 @@ const QUICK_RULE_P50_US = 1_000;
  */
 const QUICK_RULE_DEFAULT_PATH_RATIO = 3;
 
-const SCENARIOS = ['latency', 'footprint', 'cold', 'async', 'otel'] as const;
+const SCENARIOS = ['latency', 'footprint', 'cold', 'async', 'otel', 'cluster'] as const;
+/** Minutes of nats-server cluster and gateway restarts: only in a full run, or by `--only cluster`. */
+const NOT_QUICK: readonly ScenarioName[] = ['cluster'];
 type ScenarioName = (typeof SCENARIOS)[number];
 
 interface Topology {
@@ -174,7 +177,7 @@ async function main(): Promise<number> {
     },
   });
   const quick = values.quick;
-  const only = values.only === undefined ? [...SCENARIOS] : (values.only.split(',').map((name) => name.trim()) as ScenarioName[]);
+  const only = values.only === undefined ? SCENARIOS.filter((name) => !quick || !NOT_QUICK.includes(name)) : (values.only.split(',').map((name) => name.trim()) as ScenarioName[]);
   for (const name of only) {
     if (!SCENARIOS.includes(name)) throw new Error(`--only: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
   }
@@ -224,6 +227,7 @@ async function main(): Promise<number> {
     if (only.includes('async')) rows.push(...(await runAsyncIntake(context)));
     if (only.includes('cold')) rows.push(...(await runColdStart(context)));
     if (only.includes('otel')) rows.push(...(await runTraceExport(context)));
+    if (only.includes('cluster')) rows.push(...(await runCluster(context)));
   } finally {
     await context.closeAll();
     await mosquitto.close();

@@ -33,7 +33,7 @@ import { DeploymentStore } from './deployments/deployment-store.js';
 import { Deployments, LOCAL_PRINCIPAL, type DeploymentResult } from './deployments/deployments.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './deployments/pack-bundle.js';
 import { UploadSessions } from './deployments/upload-sessions.js';
-import { InvalidArgumentError } from 'edgefc/errors';
+import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
 import { loadTemplate } from './registry/load-template.js';
 import { Registry } from './registry/registry.js';
 import { Versions } from './versions/versions.js';
@@ -43,7 +43,10 @@ import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
 import { InProcessLink } from './transport/in-process-link.js';
-import type { NatsTlsFiles } from './transport/nats-link.js';
+import type { NatsLink, NatsTlsFiles } from './transport/nats-link.js';
+import { SingleBoxStatus, type ClusterStatusSource } from './cluster/cluster-status.js';
+import { gatewayIdentity, GatewayMode } from './cluster/gateway-announcement.js';
+import { GatewayLoadSampler } from './cluster/gateway-load.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
@@ -219,6 +222,7 @@ export class Gateway {
   /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
   readonly metrics: GatewayMetrics | undefined;
   readonly #tracer: CallTracer | undefined;
+  readonly #cluster: ClusterStatusSource;
   #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -235,7 +239,9 @@ export class Gateway {
     accessWatch: AccessFileWatch | undefined;
     metrics: GatewayMetrics | undefined;
     tracer: CallTracer | undefined;
+    cluster: ClusterStatusSource;
   }) {
+    this.#cluster = parts.cluster;
     this.metrics = parts.metrics;
     this.#tracer = parts.tracer;
     this.registry = parts.registry;
@@ -311,6 +317,8 @@ export class Gateway {
       onFileError: (file, error) => logger.warn('cannot write a function log file', { file, error: String(error) }),
     });
     const embeddedBroker = broker;
+    const startedAt = Date.now();
+    const identity = gatewayIdentity(store.gatewayId, options.nats === undefined ? GatewayMode.single : GatewayMode.nats, startedAt);
     // Without an endpoint nothing is counted: the call path stays as it was (--metrics off).
     const metrics: GatewayMetrics | undefined =
       options.metrics === undefined
@@ -318,6 +326,7 @@ export class Gateway {
         : new GatewayMetrics({
             functions: (): FunctionStats[] => host.stats(),
             asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
+            identity,
             ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
             ...(tracer === undefined ? {} : { traceSpans: () => tracer.stats() }),
           });
@@ -360,7 +369,6 @@ export class Gateway {
     });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const clientLimits = new ClientLimits(options.clientLimits);
-    const startedAt = Date.now();
     const policy = access === undefined ? undefined : new CallPolicy(access);
     const audit = createAuditLog(join(dataDir, 'audit.log'), {
       onError: (error) => logger.warn('cannot write the audit log', { error: String(error) }),
@@ -374,6 +382,11 @@ export class Gateway {
     const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
       file === undefined ? deployments.reload(servedTemplate(registry)) : deployments.deployPath(await assertTrustedTemplate(file, trustedDirs), principal);
     let link: GatewayTransport;
+    let natsLink: NatsLink | undefined;
+    // §9.16; set once the link is open (in NATS mode it rides on the link's connection).
+    const clusterRef: { source?: ClusterStatusSource } = {};
+    const clusterStatus = (): ReturnType<ClusterStatusSource['status']> =>
+      clusterRef.source === undefined ? Promise.reject(new ServiceUnavailableError('the gateway is still starting (§9.16)')) : clusterRef.source.status();
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
       context ??= {
@@ -396,6 +409,7 @@ export class Gateway {
         ...(metrics === undefined ? {} : { metrics }),
         ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
+        clusterStatus,
         ...(options.nats === undefined ? {} : { asyncUnavailable: NATS_ASYNC_UNAVAILABLE }),
       };
       try {
@@ -418,7 +432,7 @@ export class Gateway {
           ? InProcessLink.open({ broker, logger, triggerFilters: triggers, onMessage })
           : options.nats !== undefined
             ? // Loaded only in NATS mode: nats.js costs ~12 MB of RSS (bench scenario 5's idle gateway).
-              await (await import('./transport/nats-link.js')).NatsLink.open({
+              (natsLink = await (await import('./transport/nats-link.js')).NatsLink.open({
                 servers: options.nats.servers,
                 // Which box and process, in the servers' connection lists (nats-server /connz).
                 name: `edgefc-gateway/${hostname()}/${process.pid}`,
@@ -429,7 +443,7 @@ export class Gateway {
                 connectTimeoutMs: options.connectTimeoutMs ?? 5000,
                 logger,
                 onMessage,
-              })
+              }))
             : await GatewayLink.open({
               brokerUrl,
               // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
@@ -453,11 +467,18 @@ export class Gateway {
       throw error;
     }
     asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
+    const sampler = new GatewayLoadSampler({ functions: () => host.stats() });
+    // NATS mode: every gateway announces itself to the others (cluster/heartbeat.ts); loaded with nats.js's JetStream module only then.
+    const cluster: ClusterStatusSource =
+      natsLink === undefined
+        ? new SingleBoxStatus(identity, sampler)
+        : new (await import('./cluster/nats-cluster-status.js')).NatsClusterStatus({ nc: natsLink.connection, identity, sampler, logger });
+    clusterRef.source = cluster;
     // Roles and groups as `edgefc users` leaves them, for every call: behind an external broker
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer, cluster });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
@@ -530,6 +551,8 @@ export class Gateway {
   async #stop(): Promise<void> {
     this.#logger.info('gateway stopping');
     this.#accessWatch?.close();
+    // NATS: the others forget this gateway now (its last announcement), not after the TTL.
+    await this.#cluster.close().catch((error: unknown) => this.#logger.warn('cannot leave the cluster heartbeat', { error: String(error) }));
     // NATS: out of the queue group first, so new calls go to the other gateways, not to refusals.
     await this.#link.stopTaking?.().catch((error: unknown) => this.#logger.warn('cannot leave the NATS queue group', { error: String(error) }));
     await this.#metricsServer?.close();

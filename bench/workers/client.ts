@@ -37,6 +37,8 @@ export interface ConnectArgs {
   clientIdPrefix: string;
   /** Authentication on (bench-logins.ts): every connection of this process is this principal. */
   login?: { username: string; password: string };
+  /** fc only: FCClient's `syncRequestQos` (the cluster scenario measures QoS 0 too). @default 1 */
+  syncRequestQos?: 0 | 1;
 }
 
 export interface RunArgs {
@@ -152,7 +154,7 @@ class RawRequester implements Requester {
 async function openRequester(args: ConnectArgs, clientId: string): Promise<Requester> {
   switch (args.protocol) {
     case 'fc': {
-      const client = new FCClient({ brokerUrl: args.url, clientId, timeout: 30_000, ...args.login });
+      const client = new FCClient({ brokerUrl: args.url, clientId, timeout: 30_000, ...args.login, ...(args.syncRequestQos === undefined ? {} : { syncRequestQos: args.syncRequestQos }) });
       await client.connect();
       return new FcRequester(client, args.service, args.fn);
     }

@@ -40,7 +40,12 @@ export class AdminClient {
     });
   }
 
-  async call(operation: string, args: Record<string, unknown> = {}): Promise<unknown> {
+  /**
+   * `requestQos` 0 for a read-only operation that must get through when a broker cannot store
+   * QoS 1 messages: nats-server's MQTT layer without a JetStream quorum (docs/scale-out.md §5).
+   * A request lost on the way is noticed by the timeout, and the operation is safe to ask again.
+   */
+  async call(operation: string, args: Record<string, unknown> = {}, requestQos: 0 | 1 = 1): Promise<unknown> {
     const timeoutError = new RequestTimeoutError(`the gateway did not answer "${operation}" in time: is it running on this broker?`);
     const requestId = newRequestId();
     const reply = await this.#channel.request({
@@ -49,6 +54,7 @@ export class AdminClient {
       signal: undefined,
       timeoutError,
       topic: adminTopic(this.#address, operation),
+      qos: requestQos,
       frame: (remaining) => encodeFrame({ id: requestId, type: 'Sync', timeout: remaining }, Buffer.from(JSON.stringify(args))),
     });
     switch (reply.status) {

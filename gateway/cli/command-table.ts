@@ -9,6 +9,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { connectionOptions } from './connection.js';
 import { BROKER_CONFIG_OPTIONS, BROKER_CONFIG_USAGE, runBrokerConfig } from './commands/broker-config.js';
 import type { Output } from './commands/common.js';
+import { CLUSTER_OPTIONS, CLUSTER_USAGE, runCluster } from './commands/cluster.js';
 import { COMPLETION_OPTIONS, COMPLETION_USAGE, runCompletion } from './commands/completion.js';
 import { DEPLOY_OPTIONS, DEPLOY_USAGE, runDeploy } from './commands/deploy.js';
 import { DEPLOYMENTS_USAGE, REMOVE_USAGE, runDeployments, runRemove } from './commands/deployments.js';
@@ -68,6 +69,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'remove', args: 'S/F', summary: 'stop serving one function (a new deployment)', usage: REMOVE_USAGE, options: connectionOptions, run: runRemove },
   { name: 'users', subcommands: ['add', 'list', 'remove'], summary: 'add, list or remove who may connect (the access file)', usage: USERS_USAGE, options: USERS_OPTIONS, run: (argv, output) => runUsers(argv, output) },
   { name: 'broker-config', subcommands: ['mosquitto'], summary: "write Mosquitto's password, ACL and config files from the access file", usage: BROKER_CONFIG_USAGE, options: BROKER_CONFIG_OPTIONS, run: runBrokerConfig },
+  { name: 'cluster', subcommands: ['status'], summary: 'the gateways serving together, their load, and the NATS streams\' health', usage: CLUSTER_USAGE, options: CLUSTER_OPTIONS, run: runCluster },
   { name: 'describe', args: 'S/F', summary: 'show one function of the running gateway (spec, env names, latency)', usage: DESCRIBE_USAGE, options: connectionOptions, run: runDescribe },
   { name: 'validate', args: 'FILE', summary: 'check a template offline (exit 0 good, 1 problems as file:line:col)', usage: VALIDATE_USAGE, options: VALIDATE_OPTIONS, run: runValidate },
   { name: 'import', args: 'FILE', summary: 'convert a Serverless Devs s.yaml or Funcraft template.yml into an edgefc template once', usage: IMPORT_USAGE, options: IMPORT_OPTIONS, run: runImport },

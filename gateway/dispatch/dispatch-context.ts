@@ -17,6 +17,7 @@ import type { CallPolicy } from '../security/call-policy.js';
 import type { FunctionLogs } from '../logging/function-logs.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { CallTracer } from '../tracing/call-tracer.js';
+import type { ClusterStatusReport } from '../cluster/cluster-status.js';
 
 export interface DispatchContext {
   registry: Registry;
@@ -56,6 +57,8 @@ export interface DispatchContext {
   metrics?: GatewayMetrics;
   /** Functions' log files, read by `logs-read` (§9.13). */
   logs?: Pick<FunctionLogs, 'fileOf'>;
+  /** `cluster-status` (§9.16): this gateway and, in NATS mode, the others, the streams and the servers. */
+  clusterStatus?: () => Promise<ClusterStatusReport>;
   /** Spans (gateway/tracing/): here for the Async intake; absent without an OTLP endpoint. */
   tracer?: CallTracer;
 }

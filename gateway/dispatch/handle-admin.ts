@@ -52,6 +52,7 @@ const OPERATIONS: Record<string, AdminOperation> = {
   deploy,
   describe: describeFunction,
   'logs-read': readLogs,
+  'cluster-status': clusterStatus,
   ...DEPLOYMENT_OPERATIONS,
   ...VERSION_OPERATIONS,
 };
@@ -165,6 +166,12 @@ function deploy(context: DispatchContext, args: Record<string, unknown>, princip
   }
   if (context.deploy === undefined) throw new ServiceUnavailableError('this gateway does not take deploys (§9.7)');
   return context.deploy(template, principal);
+}
+
+/** §9.16: the gateways serving together, their load, and in NATS mode the streams and servers. */
+function clusterStatus(context: DispatchContext): Promise<unknown> {
+  if (context.clusterStatus === undefined) throw new ServiceUnavailableError('this gateway reports no cluster status (§9.16)');
+  return context.clusterStatus();
 }
 
 function listServices(context: DispatchContext): ListedService[] {

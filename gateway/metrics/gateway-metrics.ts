@@ -16,6 +16,7 @@ import type { FunctionSpec } from '../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from '../runtime/types.js';
 import type { PendingRow } from '../async/async-store.js';
 import type { SpanExportStats } from '../tracing/call-tracer.js';
+import type { GatewayIdentity } from '../cluster/gateway-announcement.js';
 
 /**
  * Seconds. From 0.5 ms (a warm call in the gateway's own process) to 60 s (past most function
@@ -30,6 +31,8 @@ export interface MetricSources {
   asyncUnfinished: () => PendingRow[];
   /** Embedded broker only. */
   brokerConnections?: () => number;
+  /** Which gateway this is: `edgefc_gateway_info`, so one Prometheus scraping several boxes tells them apart. */
+  identity?: GatewayIdentity;
   /** Spans exported and dropped, when spans are exported (gateway/tracing/). */
   traceSpans?: () => SpanExportStats;
   now?: () => number;
@@ -133,6 +136,22 @@ export class GatewayMetrics {
         this.set(oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, (now() - oldest) / 1000));
       },
     });
+    const identity = sources.identity;
+    if (identity !== undefined) {
+      // The info-metric idiom (value 1, facts as labels): one series per gateway process, joined
+      // onto others with `* on(instance) group_left(gateway_id, host, mode, version)`.
+      new Gauge({
+        name: 'edgefc_gateway_info',
+        help: 'Which gateway this is: its ID (stable per data directory), host, mode (single, nats) and edgefc version; always 1',
+        labelNames: ['gateway_id', 'host', 'mode', 'version'],
+        registers,
+      }).set({ gateway_id: identity.id, host: identity.host, mode: identity.mode, version: identity.version }, 1);
+      new Gauge({
+        name: 'edgefc_gateway_start_time_seconds',
+        help: 'When this gateway started, Unix time in seconds',
+        registers,
+      }).set(identity.startedAt / 1000);
+    }
     const spans = sources.traceSpans;
     if (spans !== undefined) {
       // Counters read at scrape: the tracer keeps the totals.

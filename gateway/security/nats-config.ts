@@ -17,6 +17,7 @@ import { TOPIC_PREFIX } from 'edgefc/protocol';
 import { filterToSubjects } from '../transport/nats-subjects.js';
 import type { AccessEntry } from './access-file.js';
 import { assertDistinctLogins, unique } from './broker-logins.js';
+import { CLUSTER_GATEWAYS_SUBJECT } from '../cluster/cluster-subjects.js';
 
 /** A login that is not in the access file (the gateway's, a function's), with its bcrypt hash. */
 export interface NatsLogin {
@@ -76,8 +77,13 @@ const S = TOPIC_PREFIX.replaceAll('/', '.');
  * (`_INBOX.>`: JetStream and flush answers) and the JetStream API ($JS.API.>, $JS.ACK.>), for
  * the cluster's durable state (docs/cluster.md).
  */
-const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>'];
-const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>'];
+const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>', CLUSTER_GATEWAYS_SUBJECT];
+/**
+ * `CLUSTER_GATEWAYS_SUBJECT`: the gateways' announcements (docs/protocol.md §9.16), the gateway
+ * login's alone. Not `$SYS.>`: the servers' own statistics stay with the system account, and
+ * `cluster-status` reports them as not readable.
+ */
+const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>', CLUSTER_GATEWAYS_SUBJECT];
 
 export function natsConfig(input: NatsConfigInput): NatsFiles {
   assertDistinctLogins(input, 'NATS');

@@ -68,6 +68,11 @@ export class NatsLink implements GatewayTransport {
     this.#onMessage = options.onMessage;
   }
 
+  /** The connection itself, for what rides beside the requests: the cluster heartbeat (gateway/cluster/heartbeat.ts). */
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
   /** Connected to a server of the cluster now (readiness, gateway/metrics/metrics-server.ts). */
   get connected(): boolean {
     return !this.#nc.isClosed() && this.#connectedNow;

@@ -39,6 +39,7 @@ const FAILING: Record<string, () => string[]> = {
   remove: () => ['remove', 'A/b', '--broker', unreachable, '--data', dir],
   versions: () => ['versions', 'publish', 'A', '--broker', unreachable, '--data', dir],
   aliases: () => ['aliases', 'create', 'A', 'prod', '--version', '1', '--broker', unreachable, '--data', dir],
+  cluster: () => ['cluster', 'status', '--broker', unreachable, '--data', dir],
   describe: () => ['describe', 'A/b', '--broker', unreachable, '--data', dir],
   users: () => ['users', 'remove', 'nobody', '--access', join(dir, 'access.yml')],
   'broker-config': () => ['broker-config', 'mosquitto', '--out', join(dir, 'out'), '--template', join(dir, 'bad.yml'), '--data', dir],

@@ -48,6 +48,14 @@ describe('natsConfig', () => {
     expect(gateway?.allowed_connection_types).toEqual(['STANDARD']);
     expect(gateway?.permissions.subscribe.allow).toEqual(expect.arrayContaining(['edgefc.v1.invoke.*.*.*', 'edgefc.v1.admin.*.*', 'edgefc.v1.status.*', 'factory.*.temp']));
     expect(gateway?.permissions.publish.allow).toEqual(expect.arrayContaining(['edgefc.v1.reply.>', 'results.done']));
+    // The gateways' announcements (§9.16): the gateway login's alone, never $SYS (the servers' statistics).
+    expect(gateway?.permissions.publish.allow).toContain('edgefc.v1.cluster.gateways');
+    expect(gateway?.permissions.subscribe.allow).toContain('edgefc.v1.cluster.gateways');
+    const all = users(natsConfig(input()).authorization);
+    for (const user of all.filter((u) => u.user !== 'edgefc_gateway')) {
+      expect([...user.permissions.publish.allow, ...user.permissions.subscribe.allow].some((subject) => subject.startsWith('edgefc.v1.cluster') || subject === '>' || subject.startsWith('$SYS'))).toBe(false);
+    }
+    expect(JSON.stringify(all)).not.toContain('$SYS');
   });
 
   test('a principal without a NATS hash gets no login, and a note says how to give it one', () => {

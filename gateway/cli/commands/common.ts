@@ -60,6 +60,8 @@ export interface AdminCall {
   args?: Record<string, unknown>;
   /** Used when `--timeout` is not given. */
   defaultTimeoutMs: number;
+  /** QoS of the request: 0 only for read-only operations that must work without broker storage (AdminClient.call). @default 1 */
+  requestQos?: 0 | 1;
   /** Print the answer for people; with `--json` the answer is printed as it came instead. */
   print: (result: unknown) => void;
 }
@@ -75,7 +77,7 @@ export async function callGateway(values: ConnectionValues & { timeout?: string 
   if (connection === undefined) return 1;
   const client = new AdminClient({ ...connection, timeoutMs });
   try {
-    const result = await client.call(call.operation, call.args);
+    const result = await client.call(call.operation, call.args, call.requestQos);
     if (values.json) output.out(`${JSON.stringify(result)}\n`);
     else call.print(result);
     return 0;
