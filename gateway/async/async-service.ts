@@ -25,7 +25,7 @@ import type { DestinationSpec, FunctionSpec, ServiceSpec } from '../registry/typ
 import type { InvocationResult } from '../runtime/types.js';
 import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-config.js';
 import { Lane, type ClaimedCall } from './async-lanes.js';
-import { FreshCalls, runnableOf } from './fresh-calls.js';
+import { FreshCalls } from './fresh-calls.js';
 import type { AsyncStore, FinishFields, ListFilter, RunnableCall } from './async-store.js';
 import { InvocationState, type InvocationRecord, type NewInvocation } from './invocation-record.js';
 
@@ -217,7 +217,6 @@ export class AsyncService {
       createdAt,
       ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
     };
-    if (this.#claimsAtIntake(lane, call)) return this.#acceptClaimed(lane, call);
     return this.#store.insert(call).then(
       (seq) => {
         if (seq === undefined) {
@@ -479,56 +478,6 @@ export class AsyncService {
     });
   }
 
-  /**
-   * Would #pump claim this new call as soon as it is stored? Then it is stored claimed
-   * (#acceptClaimed). Not when older calls wait, for a delayed call, or for a function without
-   * retries (a crash before its run would count its only attempt).
-   */
-  #claimsAtIntake(lane: Lane, call: NewInvocation): boolean {
-    if (!this.#dispatching || this.#paused.has(lane) || call.notBefore !== undefined || lane.config.maxAsyncRetryAttempts < 1) return false;
-    if (lane.readyCount > 0) return false;
-    return lane.inFlight + lane.claiming + lane.claimedCount < lane.slots + Math.max(lane.slots, MIN_CLAIM_AHEAD);
-  }
-
-  /**
-   * Store a new call with its first attempt claimed (AsyncStore.insertClaimed: one write, in the
-   * intake's group commit, where #claim would write its `running` state in the commit after), so
-   * it joins the lane's claimed calls as soon as it is accepted. On disk it is exactly a call
-   * claimed ahead by #pump (§10.4: a crash before it starts gives its first run retryCount 1).
-   */
-  #acceptClaimed(lane: Lane, call: NewInvocation): Promise<{ duplicate: boolean }> {
-    lane.claiming += 1;
-    const accepted = this.#store.insertClaimed(call).then(
-      (seq) => {
-        lane.claiming -= 1;
-        if (seq === undefined) {
-          lane.unfinished -= 1;
-          this.#assertSameCall(call);
-          return { duplicate: true };
-        }
-        const claim: ClaimedCall = { call: runnableOf(seq, call), attempts: 1 };
-        if (this.#closing) {
-          lane.unfinished -= 1;
-          this.#giveBack(claim);
-        } else {
-          lane.pushClaimed(claim);
-          this.#pump(lane);
-        }
-        return { duplicate: false };
-      },
-      (error: unknown) => {
-        lane.claiming -= 1;
-        lane.unfinished -= 1;
-        throw error;
-      },
-    );
-    // close() waits for it, so a call stored during shutdown gets its attempt back (#giveBack) before the store closes.
-    const settled = accepted.then(nothing, nothing);
-    this.#inFlight.add(settled);
-    void settled.finally(() => this.#inFlight.delete(settled));
-    return accepted;
-  }
-
   /** Expire a call older than maxAsyncEventAgeInSeconds (it is not run); false when it is young enough. */
   #expire(lane: Lane, call: RunnableCall, now: number): boolean {
     if (now - call.record.createdAt <= lane.config.maxAsyncEventAgeMs) return false;
@@ -731,8 +680,6 @@ export class AsyncService {
     this.#logger.error('could not write an Async record', { requestId: record.requestId, error: String(error) });
   }
 }
-
-const nothing = (): void => undefined;
 
 function finish(state: FinishFields['state'], now: number, fields: Partial<FinishFields> & { error?: WireError | undefined }): FinishFields {
   return {

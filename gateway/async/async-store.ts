@@ -173,16 +173,6 @@ export class AsyncStore {
   }
 
   /**
-   * Store a new call already claimed for its first attempt (`running`, attempts 1): what `insert`
-   * and then `markRunning(seq, 1, createdAt)` would leave on disk, in one write, so a call that
-   * is run at once costs one write to start instead of two commits (§10.4: a crash before it
-   * runs finds it claimed, and its first run sees retryCount 1). Resolves as `insert`.
-   */
-  insertClaimed(call: NewInvocation): Promise<number | undefined> {
-    return this.#write('accept', (batch) => batch.insertClaimed(call)).then(orUndefined);
-  }
-
-  /**
    * A run starts: its attempt number. Committed on the next turn (it does not wait for the lazy
    * timer), because the run waits for it: a run that a crash interrupts must be counted, so the
    * one after it sees a higher retryCount.

@@ -34,9 +34,40 @@ export class FreshCalls {
   /** Hold `call`, just committed as `seq`, unless the cache is full. */
   keep(seq: number, call: NewInvocation): void {
     if (this.#calls.size >= this.#limits.maxCalls || this.#bytes + call.event.length > this.#limits.maxBytes) return;
-    const runnable = runnableOf(seq, call);
-    this.#bytes += runnable.event.length;
-    this.#calls.set(seq, runnable);
+    // A copy: the event may be a slice of a larger buffer (a socket read), which it would keep alive.
+    const event = Buffer.from(call.event);
+    this.#bytes += event.length;
+    this.#calls.set(seq, {
+      record: {
+        seq,
+        clientId: call.clientId,
+        requestId: call.requestId,
+        service: call.service,
+        function: call.function,
+        source: call.source,
+        topic: call.topic,
+        state: 'enqueued',
+        attempts: 0,
+        createdAt: call.createdAt,
+        updatedAt: call.createdAt,
+        startedAt: undefined,
+        finishedAt: undefined,
+        nextAttemptAt: call.notBefore,
+        durationMs: undefined,
+        eventBytes: event.length,
+        result: undefined,
+        resultBinary: false,
+        error: undefined,
+        logTail: [],
+        destinationPending: undefined,
+        ...(call.trace === undefined ? {} : { trace: call.trace }),
+        qualifier: call.qualifier,
+      },
+      event,
+      // As stored and read back: JSON (a trigger's context may hold an undefined `name`).
+      invokerContext: call.invokerContext === undefined ? undefined : (JSON.parse(JSON.stringify(call.invokerContext)) as Record<string, unknown>),
+      qualifier: call.qualifier,
+    });
   }
 
   /** Is `seq` held (a first attempt, accepted a moment ago)? */
@@ -52,44 +83,4 @@ export class FreshCalls {
     this.#bytes -= call.event.length;
     return call;
   }
-}
-
-/**
- * What `AsyncStore.load` would read for `call`, just committed as `seq` and not yet run (state
- * enqueued, no attempt): its record, an own copy of its event, its context as stored.
- */
-export function runnableOf(seq: number, call: NewInvocation): RunnableCall {
-  // A copy: the event may be a slice of a larger buffer (a socket read), which it would keep alive.
-  const event = Buffer.from(call.event);
-  return {
-    record: {
-      seq,
-      clientId: call.clientId,
-      requestId: call.requestId,
-      service: call.service,
-      function: call.function,
-      source: call.source,
-      topic: call.topic,
-      state: 'enqueued',
-      attempts: 0,
-      createdAt: call.createdAt,
-      updatedAt: call.createdAt,
-      startedAt: undefined,
-      finishedAt: undefined,
-      nextAttemptAt: call.notBefore,
-      durationMs: undefined,
-      eventBytes: event.length,
-      result: undefined,
-      resultBinary: false,
-      error: undefined,
-      logTail: [],
-      destinationPending: undefined,
-      ...(call.trace === undefined ? {} : { trace: call.trace }),
-      qualifier: call.qualifier,
-    },
-    event,
-    // As stored and read back: JSON (a trigger's context may hold an undefined `name`).
-    invokerContext: call.invokerContext === undefined ? undefined : (JSON.parse(JSON.stringify(call.invokerContext)) as Record<string, unknown>),
-    qualifier: call.qualifier,
-  };
 }

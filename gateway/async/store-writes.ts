@@ -30,13 +30,12 @@ export interface FinishFields {
 
 /**
  * Op codes. What each write's result (a number) means:
- * - `insert`, `insertClaimed`: the new call's seq, or 0 when its client and request ID were
- *   stored already (§10.2);
+ * - `insert`: the new call's seq, or 0 when its client and request ID were stored already (§10.2);
  * - `finished`: the seq of the `fc://` destination call stored with it, or 0;
  * - `prune`: how many records were deleted;
  * - the others: 0.
  */
-const Op = { insert: 0, running: 1, retrying: 2, finished: 3, requeue: 4, clearDestination: 5, prune: 6, insertClaimed: 7 } as const;
+const Op = { insert: 0, running: 1, retrying: 2, finished: 3, requeue: 4, clearDestination: 5, prune: 6 } as const;
 
 type Value = string | number | null;
 
@@ -59,15 +58,6 @@ export class WriteBatchBuilder {
   /** A new call, state enqueued. */
   insert(call: NewInvocation): void {
     this.#values.push(Op.insert);
-    this.#call(call);
-  }
-
-  /**
-   * A new call stored already claimed for its first attempt (state running, attempts 1, started at
-   * its creation), as `insert` followed by `running` would leave it, in one write (§10.4).
-   */
-  insertClaimed(call: NewInvocation): void {
-    this.#values.push(Op.insertClaimed);
     this.#call(call);
   }
 
@@ -175,12 +165,6 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
        traceparent, tracestate, next_attempt_at)
        VALUES (?, ?, ?, ?, ?, ?, 'enqueued', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    // The same columns; `started_at` is the creation time, `next_attempt_at` (a delay's) stays NULL.
-    insertClaimed: db.prepare<(Value | Buffer)[]>(
-      `INSERT OR IGNORE INTO invocations (client_id, request_id, service, function, source, topic, state, attempts, created_at, updated_at,
-       started_at, event, invoker_context, qualifier, traceparent, tracestate)
-       VALUES (?, ?, ?, ?, ?, ?, 'running', 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
     running: db.prepare<Value[]>(
       "UPDATE invocations SET state = 'running', attempts = ?, started_at = ?, updated_at = ?, next_attempt_at = NULL WHERE seq = ?",
     ),
@@ -214,22 +198,11 @@ export function createWriteApplier(db: Database.Database): WriteApplier {
     return info.changes === 1 ? Number(info.lastInsertRowid) : 0;
   };
 
-  const insertClaimed = (r: Reader): number => {
-    const [clientId, requestId, service, fn, source, topic, createdAt] = [r.next(), r.next(), r.next(), r.next(), r.next(), r.next(), r.next()];
-    const event = r.bytes();
-    const [invokerContext, qualifier, traceparent, tracestate] = [r.next(), r.next(), r.next(), r.next()];
-    r.next(); // notBefore: a delayed call is never claimed at intake
-    const info = stmts.insertClaimed.run(clientId, requestId, service, fn, source, topic, createdAt, createdAt, createdAt, event, invokerContext, qualifier, traceparent, tracestate);
-    return info.changes === 1 ? Number(info.lastInsertRowid) : 0;
-  };
-
   const applyOne = (r: Reader): number => {
     const op = r.next();
     switch (op) {
       case Op.insert:
         return insert(r);
-      case Op.insertClaimed:
-        return insertClaimed(r);
       case Op.running: {
         const [seq, attempts, at] = [r.next(), r.next(), r.next()];
         stmts.running.run(attempts, at, at, seq);

@@ -104,25 +104,6 @@ describe('AsyncStore', () => {
     expect(store.get(seq)).toMatchObject({ state: 'retrying', attempts: 1 });
   });
 
-  it('stores a call claimed at intake as an insert and its first running state would, in one write, and dedupes it', async () => {
-    const call = newCall('claimed', { trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }, invokerContext: { custom: { a: 1 } } });
-    // The same call stored the usual way, under an ID of the same length.
-    const [seq, plainSeq] = await Promise.all([store.insertClaimed(call), store.insert({ ...call, requestId: 'plain01' })]);
-    await store.markRunning(plainSeq ?? 0, 1, call.createdAt);
-    const loaded = store.load(seq ?? 0);
-    expect(loaded?.record).toMatchObject({ state: 'running', attempts: 1, startedAt: 1_000, updatedAt: 1_000, nextAttemptAt: undefined, requestId: 'claimed' });
-    expect(loaded?.record.trace).toEqual(call.trace);
-    expect(loaded?.event.toString()).toBe('event of claimed');
-    expect(loaded?.invokerContext).toEqual({ custom: { a: 1 } });
-    expect({ ...store.get(seq ?? 0), seq: 0, requestId: '' }).toEqual({ ...store.get(plainSeq ?? 0), seq: 0, requestId: '' });
-    // §10.2: a request ID stored either way is not stored again either way.
-    expect(await store.insertClaimed(newCall('claimed'))).toBeUndefined();
-    expect(await store.insert(newCall('claimed'))).toBeUndefined();
-    expect(await store.insertClaimed({ ...call, requestId: 'plain01' })).toBeUndefined();
-    // A restart finds it running: resumed as any call claimed ahead (§10.4).
-    expect(store.unfinished().find((row) => row.seq === seq)).toMatchObject({ state: 'running', attempts: 1 });
-  });
-
   it('prunes finished records only, and commits what waits on close', async () => {
     const seqs = await Promise.all(['p1', 'p2', 'p3'].map((id) => store.insert(newCall(id))));
     await store.markFinished(seqs[0] ?? 0, finished('failed', 100));
