@@ -36,8 +36,13 @@ export interface ChannelRequest {
   /** Absolute deadline, epoch ms on this machine's clock. */
   deadline: number;
   signal: AbortSignal | undefined;
-  /** Made by the caller at its call site, so the stack names the caller (STYLE §10). */
-  timeoutError: RequestTimeoutError;
+  /**
+   * Made by the caller at its call site, so the stack names the caller (STYLE §10). Without it,
+   * a RequestTimeoutError is made when the deadline passes, and the caller makes its own from it
+   * where its stack names who waits (FCClient#invoke): a stack captured per call was the largest
+   * part of FCClient's CPU per Async call (BENCHMARKS.md).
+   */
+  timeoutError?: RequestTimeoutError;
   topic: string;
   /** Builds the frame once the budget left at publish time is known (§3.4). */
   frame: (remainingMs: number) => Buffer;
@@ -55,8 +60,11 @@ export interface ChannelRequest {
 const PUBLISH_QOS_1 = { qos: 1 } as const;
 const PUBLISH_QOS_0 = { qos: 0 } as const;
 
-function cancelOnTimeout(pending: PendingRequests, requestId: string, error: RequestTimeoutError): void {
-  pending.cancel(requestId, error);
+/** The message of a RequestTimeoutError the channel makes itself (ChannelRequest.timeoutError). */
+export const NO_REPLY_MESSAGE = 'no reply from the gateway before the deadline';
+
+function cancelOnTimeout(pending: PendingRequests, requestId: string, error: RequestTimeoutError | undefined): void {
+  pending.cancel(requestId, error ?? new RequestTimeoutError(NO_REPLY_MESSAGE));
 }
 
 /** After a reconnect, waiting calls are sent again at these multiples of the reconnect period (see #resendLater). */
@@ -123,7 +131,7 @@ export class RequestChannel {
   #send(mqtt: MqttClient, call: ChannelRequest): Promise<Reply> {
     const { signal, requestId } = call;
     const remaining = call.deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(call.timeoutError);
+    if (remaining <= 0) return Promise.reject(call.timeoutError ?? new RequestTimeoutError(NO_REPLY_MESSAGE));
     if (this.#pending.has(requestId)) {
       return Promise.reject(new InvalidArgumentError(`request ${requestId} is already pending on this client`));
     }
