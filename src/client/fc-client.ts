@@ -230,8 +230,10 @@ export class FCClient {
     if (callback !== undefined && typeof callback !== 'function') {
       throw new InvalidArgumentError('callback must be a function');
     }
-    const promise = this.#invoke(params);
-    if (callback === undefined) return promise;
+    if (callback === undefined) return this.#invoke(params);
+    // A callback's caller is not on any async stack: its timeout error is made here, at the call
+    // site, so the stack names it (STYLE §10). Awaiting callers get theirs in #invoke, cheaper.
+    const promise = this.#invoke(params, new RequestTimeoutError('no reply from the gateway before the deadline'));
     // The overloads pair each callback with its invocation type, and #invoke resolves with the
     // shape of that type (toResult), so this widening is what happens at run time.
     callbackify(promise, callback as InvokeCallback);
@@ -258,7 +260,7 @@ export class FCClient {
     return this.#channel.close();
   }
 
-  async #invoke(params: InvokeParams): Promise<InvokeResult> {
+  async #invoke(params: InvokeParams, callSiteTimeout?: RequestTimeoutError): Promise<InvokeResult> {
     const request = this.#prepare(params);
     try {
       // §10.8: an Async call made while the connection is down waits for it, in a bounded queue.
@@ -270,9 +272,13 @@ export class FCClient {
       // Made here, after the await, so its stack names the caller that awaits this call (V8's
       // async stack trace: "at async <caller>", STYLE §10), and only when a call times out: one
       // made at the call site for every call, in case, cost ~7 µs of stack capture per call
-      // (~15 % of this client's CPU per Async call, BENCHMARKS.md). A caller using the callback
-      // or `.then` sees this method only.
-      throw error instanceof RequestTimeoutError ? new RequestTimeoutError(error.message, { cause: error }) : error;
+      // (~15 % of this client's CPU per Async call, BENCHMARKS.md). A callback caller's error was
+      // made at its call site (invokeFunction); one using `.then` sees this method only.
+      if (!(error instanceof RequestTimeoutError)) throw error;
+      if (callSiteTimeout === undefined) throw new RequestTimeoutError(error.message, { cause: error });
+      callSiteTimeout.message = error.message;
+      callSiteTimeout.cause = error;
+      throw callSiteTimeout;
     }
   }
 

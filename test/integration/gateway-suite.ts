@@ -221,6 +221,14 @@ export function defineGatewaySuite(
         expect(existsSync(join(env.markerDir, lateId))).toBe(false);
       });
 
+      it("makes a callback caller's timeout error at its call site (STYLE §10)", async () => {
+        const error = await new Promise<unknown>((resolve) => {
+          client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '300', timeout: 50 }, (err) => resolve(err));
+        });
+        expect(error).toMatchObject({ code: 'RequestTimeout', message: expect.stringContaining('deadline') });
+        expect(String((error as Error).stack)).toContain('gateway-suite');
+      });
+
       it('fails with Aborted when the signal fires, and leaves nothing pending', async () => {
         const controller = new AbortController();
         const call = client.invokeFunction({ serviceName: 'Test', functionName: 'sleep', payload: '500', signal: controller.signal });
