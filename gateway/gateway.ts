@@ -302,6 +302,8 @@ export class Gateway {
     let broker: EmbeddedBroker | undefined;
     let runtime: Runtime;
     try {
+      // NATS mode: the access file is the cluster's (cluster/cluster-access.ts, docs/security.md §11).
+      if (cluster !== undefined && options.insecure !== true) await cluster.shareAccess(accessFile);
       const opened = await openAccess({ insecure: options.insecure ?? false, accessFile, logger });
       access = opened.access;
       broker =
@@ -488,6 +490,7 @@ export class Gateway {
     }
     // NATS mode: follow the cluster's deployment from here on (a change may move trigger subscriptions, so after the link).
     clusterDeployments?.watch();
+    cluster?.followAccess();
     asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
     // Roles and groups as `edgefc users` leaves them, for every call: behind an external broker
     // the gateway sees no CONNECT that would make it read the file again.

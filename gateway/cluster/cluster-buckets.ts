@@ -4,6 +4,7 @@
  *   KV `edgefc-deployments`   key `current`: the deployment served and the history (cluster-deployment-record.ts)
  *   object store `edgefc-bundles`   one object per bundle, named by its sha256 (§9.9.1)
  *   KV `edgefc-uploads`   deploy uploads in progress (cluster-uploads.ts), so each chunk may reach any gateway
+ *   KV `edgefc-access`   key `file`: the access file every gateway keeps (cluster-access.ts)
  *
  * Created by the first gateway that finds them missing (create opens an existing bucket as it
  * is). Replicated like the rest of the cluster's state: R3 in a cluster, R1 on a single node,
@@ -21,6 +22,7 @@ import { ServiceUnavailableError } from 'edgefc/errors';
 export const DEPLOYMENTS_BUCKET = 'edgefc-deployments';
 export const BUNDLES_BUCKET = 'edgefc-bundles';
 export const UPLOADS_BUCKET = 'edgefc-uploads';
+export const ACCESS_BUCKET = 'edgefc-access';
 
 /**
  * How long an upload's chunks are kept from their write: a whole upload of the largest bundle
@@ -33,6 +35,7 @@ export interface ClusterBuckets {
   deployments: KV;
   bundles: ObjectStore;
   uploads: KV;
+  access: KV;
   /** The replicas they were created with (or asked for, when they existed already). */
   replicas: number;
 }
@@ -51,8 +54,9 @@ export async function openClusterBuckets(nc: NatsConnection, replicas = defaultR
     const kvm = new Kvm(nc);
     const deployments = await kvm.create(DEPLOYMENTS_BUCKET, { replicas, history: 1, description: 'edgefc: the deployment every gateway serves, and its history' });
     const uploads = await kvm.create(UPLOADS_BUCKET, { replicas, history: 1, ttl: UPLOAD_TTL_MS, description: 'edgefc: deploy uploads in progress (§9.9)' });
+    const access = await kvm.create(ACCESS_BUCKET, { replicas, history: 1, description: 'edgefc: the access file every gateway keeps (docs/security.md §11)' });
     const bundles = await new Objm(nc).create(BUNDLES_BUCKET, { replicas, description: 'edgefc: deploy bundles by sha256 (§9.9.1)' });
-    return { deployments, bundles, uploads, replicas };
+    return { deployments, bundles, uploads, access, replicas };
   } catch (error) {
     throw new ServiceUnavailableError(`cannot open the cluster's deployment buckets (JetStream, R${replicas}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

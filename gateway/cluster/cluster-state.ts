@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Template } from '../registry/types.js';
 import { connectNats, type NatsLinkOptions } from '../transport/nats-link.js';
 import { openClusterBuckets, type ClusterBuckets } from './cluster-buckets.js';
+import { ClusterAccess } from './cluster-access.js';
 import { ClusterDeployments } from './cluster-deployments.js';
 import { ClusterUploads } from './cluster-uploads.js';
 
@@ -33,6 +34,7 @@ export class ClusterState {
   readonly #options: ClusterStateOptions;
   #revision = 0;
   #deployments: ClusterDeployments | undefined;
+  #access: ClusterAccess | undefined;
 
   private constructor(nc: NatsConnection, buckets: ClusterBuckets, options: ClusterStateOptions) {
     this.#nc = nc;
@@ -80,12 +82,25 @@ export class ClusterState {
     return deployments;
   }
 
+  /**
+   * The access file kept equal to the cluster's copy (cluster-access.ts): at start, before the
+   * gateway reads it; `followAccess` then keeps it so.
+   */
+  async shareAccess(accessFile: string): Promise<void> {
+    this.#access = await ClusterAccess.open(this.buckets.access, { accessFile, dataDir: this.#options.dataDir, logger: this.#options.logger });
+  }
+
+  followAccess(): void {
+    this.#access?.follow();
+  }
+
   get deployments(): ClusterDeployments | undefined {
     return this.#deployments;
   }
 
   async close(): Promise<void> {
     this.#deployments?.close();
+    this.#access?.close();
     if (!this.#nc.isClosed()) await this.#nc.close();
   }
 }

@@ -1,16 +1,23 @@
 /**
- * Deployments kept in the cluster (docs/cluster.md "Deployments"): the first gateway seeds the
- * empty cluster with its template; a gateway with another template serves the cluster's; a deploy
- * through any gateway is served by every gateway; two deploys at once: one wins, the other is
- * `DeployConflict`; a gateway started later, or restarted, serves the cluster's deployment; and
- * no device may touch the buckets that hold it.
+ * Deployments and the access file kept in the cluster (docs/cluster.md "Deployments",
+ * docs/security.md §11): the first gateway seeds the empty cluster with its template and access
+ * file; a gateway with another template serves the cluster's; a deploy through any gateway is
+ * served by every gateway; two deploys at once: one wins, the other is `DeployConflict`; a
+ * gateway started later, or restarted, serves the cluster's deployment; a device added on one
+ * gateway's box may call through every gateway; and no device may touch the buckets.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, copyFile, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
+import type { Output } from '../../gateway/cli/commands/common.js';
+import { runUsers } from '../../gateway/cli/commands/users.js';
+import { main } from '../../gateway/cli/edgefc.js';
 import { packTemplate } from '../../gateway/deployments/pack-bundle.js';
 import type { DeploymentView } from '../../gateway/deployments/deployments.js';
 import { runCli, stopProcess } from '../fixtures/cli-process.js';
@@ -20,15 +27,23 @@ import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, typ
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
 let second: ClusterGateway;
+/** Each gateway's own access file (one per box, as in production), copied from broker-config's. */
+const accessFiles: string[] = [];
 const clients: FCClient[] = [];
 const admins: AdminClient[] = [];
 const raw: MqttClient[] = [];
 
 beforeAll(async () => {
   env = await startSecuredNatsCluster(['sensor-1', 'sensor-2'], ['ops']);
-  first = await env.startGateway();
+  for (const n of [1, 2, 3]) {
+    const file = join(env.dir, `access-${n}.yml`);
+    await copyFile(join(env.dataDir, 'access.yml'), file);
+    await chmod(file, 0o600);
+    accessFiles.push(file);
+  }
+  first = await env.startGateway({ access: accessFile(0) });
   // Its own template has Test/own, which the cluster's deployment (the first gateway's) has not.
-  second = await env.startGateway({ template: await writeClusterTemplate(env.dir, 'own.yml', ['own']) });
+  second = await env.startGateway({ template: await writeClusterTemplate(env.dir, 'own.yml', ['own']), access: accessFile(1) });
 }, 120_000);
 
 afterAll(async () => {
@@ -38,8 +53,12 @@ afterAll(async () => {
   await env?.close();
 }, 60_000);
 
-function device(name: string, node: number): FCClient {
-  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout: 15_000 });
+function accessFile(index: number): string {
+  return accessFiles[index] ?? '';
+}
+
+function device(name: string, node: number, password?: string): FCClient {
+  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: password ?? env.passwords.get(name) ?? '', timeout: 15_000 });
   clients.push(client);
   return client;
 }
@@ -91,6 +110,7 @@ async function history(): Promise<DeploymentView[]> {
 describe('deployments kept in the NATS cluster', () => {
   test('the first gateway seeded the cluster; the second serves the cluster\'s deployment, not its own --template', async () => {
     expect(first.proc.output()).toMatch(/the cluster had no deployment: --template is its first/);
+    expect(first.proc.output()).toMatch(/the cluster had no access file: this gateway's is its first/);
     expect(second.proc.output()).toMatch(/the cluster already serves a deployment: it serves here too, --template is not deployed/);
     const client = device('sensor-1', 0);
     await answeredByAll(client, 'pid', [first.pid, second.pid]);
@@ -99,6 +119,34 @@ describe('deployments kept in the NATS cluster', () => {
     expect(new Set(codes)).toEqual(new Set(['FunctionNotFound']));
     expect((await history()).map((d) => [d.id, d.source, d.current])).toEqual([['d1', 'path', true]]);
   }, 90_000);
+
+  test('a device added on one gateway\'s box (edgefc users add) is in every gateway\'s access file, and may call through every gateway', async () => {
+    const password = randomBytes(18).toString('base64url');
+    const lines: string[] = [];
+    const output: Output = { out: (text) => lines.push(text), err: (text) => lines.push(text) };
+    const added = await runUsers(['add', 'sensor-9', '--role', 'device', '--nats', '--access', accessFile(0)], output, { stdin: Readable.from([`${password}\n`]), prompt: () => undefined });
+    expect(added, lines.join('')).toBe(0);
+    // The second gateway's own file takes the cluster's copy, private as ever.
+    await vi.waitFor(async () => expect(await readFile(accessFile(1), 'utf8')).toMatch(/sensor-9/), { timeout: 30_000, interval: 50 });
+    expect((await stat(accessFile(1))).mode & 0o777).toBe(0o600);
+    expect(second.proc.output()).toMatch(/access file taken from the cluster/);
+    // nats-server's logins stay the operator's to regenerate and reload on every node.
+    const out = join(env.dir, 'nats-2');
+    expect(await main(['broker-config', 'nats', '--out', out, '--data', env.dataDir, '--access', accessFile(0), '--template', env.templatePath], output), lines.join('')).toBe(0);
+    await env.cluster.reloadAuthorization(await readFile(join(out, 'authorization.conf'), 'utf8'));
+    await vi.waitFor(
+      async () => {
+        const probe = await connectMqtt(env.cluster.nodes[1]?.mqttUrl ?? '', { clientId: 'sensor-9_probe', username: 'sensor-9', password, protocolVersion: 4, connectTimeoutMs: 3_000 });
+        await probe.endAsync(true);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    // The second gateway never had sensor-9 in the file it started with: only the cluster's copy lets it answer.
+    const client = device('sensor-9', 1, password);
+    await answeredByAll(client, 'pid', [first.pid, second.pid]);
+    const codes = await Promise.all(Array.from({ length: 12 }, () => settledCode(callPid(client, 'pid'))));
+    expect(new Set(codes)).toEqual(new Set(['ok']));
+  }, 120_000);
 
   test('edgefc deploy through one gateway: every gateway serves the new function, and deployments list shows the cluster\'s history', async () => {
     const template = await writeClusterTemplate(env.dir, 'added.yml', ['added']);
@@ -146,13 +194,13 @@ describe('deployments kept in the NATS cluster', () => {
 
   test('a gateway started later serves the cluster\'s deployment before it takes calls; a restarted one keeps it', async () => {
     // The fixture's template has no Test/added; the cluster's deployment (d5) has.
-    const third = await env.startGateway();
+    const third = await env.startGateway({ access: accessFile(2) });
     expect(third.proc.output()).toMatch(/serving the cluster's deployment/);
     const client = device('sensor-1', 2);
     await answeredByAll(client, 'added', [first.pid, second.pid, third.pid]);
     // Restarted in its data directory, with its own template again: the cluster's deployment still serves.
     await stopProcess(second.proc);
-    const again = await env.startGateway({ dataDir: second.dataDir, template: await writeClusterTemplate(env.dir, 'own.yml', ['own']) });
+    const again = await env.startGateway({ dataDir: second.dataDir, template: await writeClusterTemplate(env.dir, 'own.yml', ['own']), access: accessFile(1) });
     expect(again.proc.output()).toMatch(/serving the cluster's deployment, kept here already/);
     await answeredByAll(client, 'added', [first.pid, third.pid, again.pid]);
   }, 180_000);
@@ -180,7 +228,7 @@ describe('deployments kept in the NATS cluster', () => {
       connectTimeoutMs: 5_000,
     });
     raw.push(intruder);
-    for (const filter of ['$KV/edgefc-deployments/#', '$O/edgefc-bundles/#', '$KV/edgefc-uploads/#', '$JS/API/#', '$JS/#']) {
+    for (const filter of ['$KV/edgefc-deployments/#', '$O/edgefc-bundles/#', '$KV/edgefc-uploads/#', '$KV/edgefc-access/#', '$JS/API/#', '$JS/#']) {
       await expect(intruder.subscribeAsync(filter, { qos: 0 }), filter).rejects.toThrow(/Subscribe error/);
     }
   });
