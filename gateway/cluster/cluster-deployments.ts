@@ -125,7 +125,10 @@ export class ClusterDeployments implements DeploymentOperations {
         await this.#apply(entry);
       }
     };
-    run().catch((error: unknown) => this.#options.logger.error('stopped following the cluster\'s deployments: this gateway serves what it has until restarted', { error: String(error) }));
+    run()
+      .catch((error: unknown) => this.#options.logger.error('stopped following the cluster\'s deployments: this gateway serves what it has until restarted', { error: String(error) }))
+      // No deploy's reply waits for a watch that has ended.
+      .finally(() => this.close());
   }
 
   close(): void {

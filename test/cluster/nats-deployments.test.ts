@@ -111,6 +111,8 @@ describe('deployments kept in the NATS cluster', () => {
   test('the first gateway seeded the cluster; the second serves the cluster\'s deployment, not its own --template', async () => {
     expect(first.proc.output()).toMatch(/the cluster had no deployment: --template is its first/);
     expect(first.proc.output()).toMatch(/the cluster had no access file: this gateway's is its first/);
+    // Three nodes in a cluster: the buckets were made R3.
+    expect(first.proc.output()).toMatch(/cluster state ready.*replicas[=:" ]+3/);
     expect(second.proc.output()).toMatch(/the cluster already serves a deployment: it serves here too, --template is not deployed/);
     const client = device('sensor-1', 0);
     await answeredByAll(client, 'pid', [first.pid, second.pid]);
@@ -129,7 +131,7 @@ describe('deployments kept in the NATS cluster', () => {
     // The second gateway's own file takes the cluster's copy, private as ever.
     await vi.waitFor(async () => expect(await readFile(accessFile(1), 'utf8')).toMatch(/sensor-9/), { timeout: 30_000, interval: 50 });
     expect((await stat(accessFile(1))).mode & 0o777).toBe(0o600);
-    expect(second.proc.output()).toMatch(/access file taken from the cluster/);
+    await second.proc.waitForOutput(/access file taken from the cluster/, 10_000);
     // nats-server's logins stay the operator's to regenerate and reload on every node.
     const out = join(env.dir, 'nats-2');
     expect(await main(['broker-config', 'nats', '--out', out, '--data', env.dataDir, '--access', accessFile(0), '--template', env.templatePath], output), lines.join('')).toBe(0);
