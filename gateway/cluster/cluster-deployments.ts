@@ -250,7 +250,7 @@ export class ClusterDeployments implements DeploymentOperations {
   #outcome(revision: number): Promise<Outcome> {
     const known = this.#outcomes.get(revision);
     if (known !== undefined) return Promise.resolve(known);
-    if (this.#closed) return Promise.resolve({ error: new ServiceUnavailableError('the gateway is stopping') });
+    if (this.#closed) return Promise.resolve({ error: new ServiceUnavailableError('this gateway no longer follows the cluster\'s deployments (stopping, or its watch ended: see its log); the deployment is the cluster\'s, the other gateways serve it') });
     return new Promise((resolve) => {
       const waiters = this.#waiters.get(revision) ?? [];
       waiters.push(resolve);
