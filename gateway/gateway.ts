@@ -590,6 +590,8 @@ export class Gateway {
     this.#accessWatch?.close();
     // NATS: out of the queue group first, so new calls go to the other gateways, not to refusals.
     await this.#link.stopTaking?.().catch((error: unknown) => this.#logger.warn('cannot leave the NATS queue group', { error: String(error) }));
+    // NATS: stop following the cluster's deployments and access file before the host closes (no deploy applied while it drains).
+    await this.#cluster?.state.close();
     await this.#metricsServer?.close();
     // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
     // those running, write their outcomes, then close the store.
@@ -601,7 +603,6 @@ export class Gateway {
     // Every call has ended, and its span with it: export what is queued (bounded by the export timeout).
     await this.#tracer?.shutdown();
     await this.#link.close();
-    await this.#cluster?.state.close();
     await this.#broker?.close();
     this.#logger.info('gateway stopped');
   }

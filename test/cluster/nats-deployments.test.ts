@@ -181,6 +181,15 @@ describe('deployments kept in the NATS cluster', () => {
     expect((await history()).map((d) => d.id)).toEqual(['d1', 'd2', 'd3']);
   }, 120_000);
 
+  test('a per-function deploy (--function S/F) is refused in NATS mode (ServiceUnavailable): its base would be each gateway\'s own', async () => {
+    const template = await writeClusterTemplate(env.dir, 'added.yml', ['added']);
+    const result = await runCli(['deploy', '--template', template, '--function', 'Test/added', '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 60_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
+    const output = result.stdout + result.stderr;
+    expect(result.code, output).toBe(1);
+    expect(output).toMatch(/ServiceUnavailable/);
+    expect((await history()).map((d) => d.id)).toEqual(['d1', 'd2', 'd3']);
+  }, 90_000);
+
   test('rollback and remove through any gateway are deploys to all', async () => {
     const client = device('sensor-2', 0);
     await expect(admin(2).call('remove', { function: 'Test/added' })).resolves.toMatchObject({ deployment: 'd4' });
