@@ -81,9 +81,9 @@ const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>'];
 /**
  * The cluster's state — the JetStream API, the KV buckets (deployments, uploads, the access file
  * with its hashes) and the object store (bundles), docs/cluster.md — is the gateway's alone. Denied
- * outright to every other login, both ways: a principal's own grants are topic filters, and one
- * such as `+/+/+` (`*.*.*`) would otherwise match `$KV.edgefc-access.file`. A deny wins over
- * any allow in nats-server.
+ * outright to every other login, both ways. No allow list here reaches it today (a grant starts
+ * with a literal level that is not `$`, §11.1), and no device login may connect natively; the deny
+ * keeps it so whatever the grants become, as a deny wins over any allow in nats-server.
  */
 const CLUSTER_STATE_SUBJECTS = ['$JS.>', '$KV.>', '$O.>'];
 const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>'];

@@ -51,7 +51,7 @@ describe('natsConfig', () => {
   });
 
   test('devices and functions are denied the cluster\'s state (JetStream API, KV, object store) both ways, whatever they are granted', () => {
-    const wide = input({ principals: [{ name: 'sensor-1', role: 'device', password: '$7$x', natsPassword: HASH, certificate: false, groups: [], publish: ['+/+/+'], subscribe: ['+/+/+', 'a/#'] }] });
+    const wide = input({ principals: [{ name: 'sensor-1', role: 'device', password: '$7$x', natsPassword: HASH, certificate: false, groups: [], publish: ['a/+/+'], subscribe: ['a/#'] }] });
     for (const user of users(natsConfig(wide).authorization).filter((u) => u.user !== 'edgefc_gateway')) {
       for (const direction of [user.permissions.publish, user.permissions.subscribe]) {
         expect(direction.deny, user.user).toEqual(['$JS.>', '$KV.>', '$O.>']);
