@@ -53,6 +53,9 @@ import { ensureMetricsToken } from './metrics/metrics-token.js';
 import type { CallTracer } from './tracing/call-tracer.js';
 import { loadCallTracer } from './tracing/load-call-tracer.js';
 import type { TraceExportConfig } from './tracing/trace-export-config.js';
+import type { ClusterState } from './cluster/cluster-state.js';
+import type { ClusterDeployments } from './cluster/cluster-deployments.js';
+import { assertNatsTemplate } from './cluster/nats-template-names.js';
 
 export interface GatewayOptions {
   /**
@@ -98,7 +101,15 @@ export interface GatewayOptions {
    * listener's URL, which the gateway's functions use. `username`/`password` are the NATS login.
    * @example { servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], tls: { caFile: '/etc/edgefc/nats-ca.pem' } }
    */
-  nats?: { servers: readonly string[]; tls?: NatsTlsFiles };
+  nats?: {
+    servers: readonly string[];
+    tls?: NatsTlsFiles;
+    /**
+     * Replicas of the cluster's deployment buckets (gateway/cluster/cluster-buckets.ts).
+     * @default 3 when the server is in a cluster, else 1
+     */
+    replicas?: number;
+  };
   /** The gateway's own login to an external broker (or to NATS with `nats`). */
   username?: string;
   password?: string;
@@ -219,10 +230,12 @@ export class Gateway {
   readonly #logs: FunctionLogs;
   readonly #deployments: Deployments;
   readonly #accessWatch: AccessFileWatch | undefined;
+  /** NATS mode: the cluster's deployments (gateway/cluster/), and the --template SIGHUP deploys to it. */
+  readonly #cluster: { state: ClusterState; templatePath: string | undefined } | undefined;
   /** Prometheus metrics of this gateway (gateway/metrics/gateway-metrics.ts); none without an endpoint. */
   readonly metrics: GatewayMetrics | undefined;
   readonly #tracer: CallTracer | undefined;
-  readonly #cluster: ClusterStatusSource;
+  readonly #clusterStatus: ClusterStatusSource;
   #metricsServer: MetricsServer | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -239,9 +252,11 @@ export class Gateway {
     accessWatch: AccessFileWatch | undefined;
     metrics: GatewayMetrics | undefined;
     tracer: CallTracer | undefined;
-    cluster: ClusterStatusSource;
+    cluster: { state: ClusterState; templatePath: string | undefined } | undefined;
+    clusterStatus: ClusterStatusSource;
   }) {
     this.#cluster = parts.cluster;
+    this.#clusterStatus = parts.clusterStatus;
     this.metrics = parts.metrics;
     this.#tracer = parts.tracer;
     this.registry = parts.registry;
@@ -262,14 +277,25 @@ export class Gateway {
     // Loaded only with an endpoint: otherwise no OpenTelemetry module is imported at all.
     const tracer = options.traceExport === undefined ? undefined : await loadCallTracer(options.traceExport, logger);
     // A bad template fails before anything listens (file, field and why: registry/load-template).
-    if (options.templatePath !== undefined) await loadTemplate(options.templatePath);
+    const startTemplate = options.templatePath === undefined ? undefined : await loadTemplate(options.templatePath);
+    // NATS mode: topics NATS cannot carry (§2.7) stop the start before anything connects.
+    if (options.nats !== undefined && startTemplate !== undefined && options.templatePath !== undefined) assertNatsTemplate(startTemplate, options.templatePath);
     const dataDir = options.dataDir ?? defaultDataDir();
     // The data directory locked down before anything is written to it, and each function given
     // its user and staged code before anything runs (containment/containment.ts).
     const containment = Containment.open({ dataDir, logger, ...(options.functionUser === undefined ? {} : { setting: options.functionUser }) });
     const maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
     const deploymentStore = DeploymentStore.open(dataDir);
-    const template = await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes);
+    // NATS mode: the cluster's deployment serves, fetched before this gateway joins the queue
+    // group; --template only seeds an empty cluster (cluster/cluster-deployments.ts, docs/cluster.md).
+    const cluster = options.nats === undefined ? undefined : await openClusterState(options, logger, dataDir, maxBundleBytes);
+    let template: Template;
+    try {
+      template = cluster === undefined ? await Deployments.atStart(deploymentStore, options.templatePath, logger, maxBundleBytes) : await cluster.atStart(deploymentStore, options.templatePath);
+    } catch (error) {
+      await cluster?.close();
+      throw error;
+    }
     // Fixed-port custom servers (customRuntimeConfig.port): one instance each, and no two on one port, where instances cannot have network namespaces of their own.
     const budget = new MemoryBudget(options.memoryBudgetMB);
     // Provisioned instances (minInstances) that do not fit in the memory budget stop the start here, as they stop a deploy.
@@ -282,6 +308,8 @@ export class Gateway {
     let broker: EmbeddedBroker | undefined;
     let runtime: Runtime;
     try {
+      // NATS mode: the access file is the cluster's (cluster/cluster-access.ts, docs/security.md §11).
+      if (cluster !== undefined && options.insecure !== true) await cluster.shareAccess(accessFile);
       const opened = await openAccess({ insecure: options.insecure ?? false, accessFile, logger });
       access = opened.access;
       broker =
@@ -307,6 +335,7 @@ export class Gateway {
     } catch (error) {
       await broker?.close();
       await store.close();
+      await cluster?.close();
       throw error;
     }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
@@ -381,6 +410,10 @@ export class Gateway {
     const uploads = new UploadSessions({ maxBundleBytes });
     const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
       file === undefined ? deployments.reload(servedTemplate(registry)) : deployments.deployPath(await assertTrustedTemplate(file, trustedDirs), principal);
+    // NATS mode: deploys go to the cluster and are applied here by following it (cluster/cluster-deployments.ts).
+    const clusterDeployments: ClusterDeployments | undefined = cluster?.deploymentsOn(deployments);
+    const clusterDeploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
+      clusterDeploymentsOf(clusterDeployments).deployPath(await assertTrustedTemplate(file ?? nameTheTemplate(options.templatePath), trustedDirs), principal);
     let link: GatewayTransport;
     let natsLink: NatsLink | undefined;
     // §9.16; set once the link is open (in NATS mode it rides on the link's connection).
@@ -391,7 +424,8 @@ export class Gateway {
     const onMessage: MessageHandler = (message, sink) => {
       context ??= {
         registry,
-        versions,
+        // NATS mode: versions and aliases would live on one gateway only (docs/cluster.md "Not yet").
+        ...(options.nats === undefined ? { versions } : {}),
         host,
         async: asyncService,
         syncReplay,
@@ -400,10 +434,11 @@ export class Gateway {
         logger,
         now: Date.now,
         startedAt,
-        // NATS mode: an admin deploy would reach one gateway of the queue group and leave the
-        // others serving the old functions; refused (ServiceUnavailable) until deployments live
-        // in the cluster (docs/cluster.md). Each gateway deploys its --template, and on SIGHUP.
-        ...(options.nats === undefined ? { deploy, deployments, uploads } : {}),
+        // NATS mode: deployments and uploads live in the cluster's buckets, so whichever gateway
+        // of the queue group takes a deploy, every gateway serves it (docs/cluster.md).
+        ...(cluster === undefined || clusterDeployments === undefined
+          ? { deploy, deployments, uploads }
+          : { deploy: clusterDeploy, deployments: clusterDeployments, uploads: cluster.uploads }),
         audit: audit.sink,
         logs,
         ...(metrics === undefined ? {} : { metrics }),
@@ -464,21 +499,40 @@ export class Gateway {
       await asyncService.close();
       await tracer?.shutdown();
       await broker?.close();
+      await cluster?.close();
       throw error;
     }
+    // NATS mode: follow the cluster's deployment from here on (a change may move trigger subscriptions, so after the link).
+    clusterDeployments?.watch();
+    cluster?.followAccess();
     asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
     const sampler = new GatewayLoadSampler({ functions: () => host.stats() });
     // NATS mode: every gateway announces itself to the others (cluster/heartbeat.ts); loaded with nats.js's JetStream module only then.
-    const cluster: ClusterStatusSource =
+    const clusterStatusSource: ClusterStatusSource =
       natsLink === undefined
         ? new SingleBoxStatus(identity, sampler)
         : new (await import('./cluster/nats-cluster-status.js')).NatsClusterStatus({ nc: natsLink.connection, identity, sampler, logger });
-    clusterRef.source = cluster;
+    clusterRef.source = clusterStatusSource;
     // Roles and groups as `edgefc users` leaves them, for every call: behind an external broker
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer, cluster });
+    const gateway = new Gateway({
+      registry,
+      brokerUrl,
+      host,
+      async: asyncService,
+      link,
+      broker,
+      logger,
+      logs,
+      deployments,
+      accessWatch,
+      metrics,
+      tracer,
+      cluster: cluster === undefined ? undefined : { state: cluster, templatePath: options.templatePath },
+      clusterStatus: clusterStatusSource,
+    });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
@@ -506,6 +560,11 @@ export class Gateway {
    * `edgefc deploy` and SIGHUP to `edgefc start` call this.
    */
   redeploy(templatePath?: string): Promise<DeploymentResult> {
+    // NATS mode: to the cluster, which every gateway follows (docs/cluster.md).
+    const cluster = this.#cluster;
+    if (cluster !== undefined) {
+      return Promise.resolve().then(() => clusterDeploymentsOf(cluster.state.deployments).deployPath(templatePath ?? nameTheTemplate(cluster.templatePath), LOCAL_PRINCIPAL));
+    }
     return templatePath === undefined ? this.#deployments.reload(servedTemplate(this.registry)) : this.#deployments.deployPath(templatePath, LOCAL_PRINCIPAL);
   }
 
@@ -552,9 +611,11 @@ export class Gateway {
     this.#logger.info('gateway stopping');
     this.#accessWatch?.close();
     // NATS: the others forget this gateway now (its last announcement), not after the TTL.
-    await this.#cluster.close().catch((error: unknown) => this.#logger.warn('cannot leave the cluster heartbeat', { error: String(error) }));
+    await this.#clusterStatus.close().catch((error: unknown) => this.#logger.warn('cannot leave the cluster heartbeat', { error: String(error) }));
     // NATS: out of the queue group first, so new calls go to the other gateways, not to refusals.
     await this.#link.stopTaking?.().catch((error: unknown) => this.#logger.warn('cannot leave the NATS queue group', { error: String(error) }));
+    // NATS: stop following the cluster's deployments and access file before the host closes (no deploy applied while it drains).
+    await this.#cluster?.state.close();
     await this.#metricsServer?.close();
     // Stop starting Async calls (new ones are refused: ServiceUnavailable), let the host drain
     // those running, write their outcomes, then close the store.
@@ -575,4 +636,35 @@ export class Gateway {
 function servedTemplate(registry: Registry): string {
   if (registry.templatePath === '') throw new InvalidArgumentError('this gateway serves no deployment yet: deploy a template first (edgefc deploy --template F)');
   return registry.templatePath;
+}
+
+/** NATS mode: the cluster's state, on a connection of its own (loaded only in NATS mode, as nats.js is). */
+async function openClusterState(options: GatewayOptions, logger: Logger, dataDir: string, maxBundleBytes: number): Promise<ClusterState> {
+  const nats = options.nats;
+  if (nats === undefined) throw new InvalidArgumentError('no NATS servers');
+  const { ClusterState: State } = await import('./cluster/cluster-state.js');
+  return State.open({
+    servers: nats.servers,
+    name: `edgefc-gateway/${hostname()}/${process.pid}`,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    logger,
+    dataDir,
+    maxBundleBytes,
+    ...(nats.tls === undefined ? {} : { tls: nats.tls }),
+    ...(nats.replicas === undefined ? {} : { replicas: nats.replicas }),
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(options.keepDeployments === undefined ? {} : { keepDeployments: options.keepDeployments }),
+  });
+}
+
+function clusterDeploymentsOf(deployments: ClusterDeployments | undefined): ClusterDeployments {
+  if (deployments === undefined) throw new InvalidArgumentError('this gateway does not follow a cluster');
+  return deployments;
+}
+
+/** NATS mode, `deploy` without a template and SIGHUP: the gateway's --template, deployed to the cluster. */
+function nameTheTemplate(templatePath: string | undefined): string {
+  if (templatePath === undefined) throw new InvalidArgumentError('in NATS mode name the template to deploy to the cluster (edgefc deploy --template F, or --on-gateway F)');
+  return templatePath;
 }

@@ -46,6 +46,11 @@ export const ErrorCode = {
   AccessDenied: 'AccessDenied',
   /** The broker refused the connection's credentials (unknown user, wrong password, client ID not its own). */
   AuthenticationFailed: 'AuthenticationFailed',
+  /**
+   * Another deploy changed the cluster's deployment first (NATS mode, docs/cluster.md): this one
+   * was not applied anywhere. Look at the deployments now served, then deploy again.
+   */
+  DeployConflict: 'DeployConflict',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -172,6 +177,12 @@ export class AuthenticationFailedError extends EdgeFCError {
   }
 }
 
+export class DeployConflictError extends EdgeFCError {
+  constructor(message: string, options?: EdgeFCErrorOptions) {
+    super(ErrorCode.DeployConflict, message, options);
+  }
+}
+
 export class InternalError extends EdgeFCError {
   constructor(message: string, options?: EdgeFCErrorOptions) {
     super(ErrorCode.InternalError, message, options);
@@ -256,6 +267,7 @@ const SIMPLE_CLASSES: Record<string, SimpleErrorClass> = {
   [ErrorCode.InternalError]: InternalError,
   [ErrorCode.AccessDenied]: AccessDeniedError,
   [ErrorCode.AuthenticationFailed]: AuthenticationFailedError,
+  [ErrorCode.DeployConflict]: DeployConflictError,
 };
 
 const FUNCTION_CLASSES: Record<string, FunctionErrorClass> = {

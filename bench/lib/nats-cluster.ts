@@ -40,6 +40,11 @@ export interface NatsCluster {
   connectionNames(): Promise<string[]>;
   /** The index of the running node holding a client connection whose name ends with `suffix`. */
   nodeOf(suffix: string): Promise<number | undefined>;
+  /**
+   * Replace every node's authorization.conf and have each running node reload it (SIGHUP), as an
+   * operator does after `edgefc users` and `edgefc broker-config nats` (docs/security.md §11).
+   */
+  reloadAuthorization(authorization: string): Promise<void>;
   /** Resolve when every running node reports healthy (JetStream current), within `timeoutMs`. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Stop every node and remove the temp directory; safe to call twice. */
@@ -198,6 +203,10 @@ async function startOnce(bin: string, options: NatsClusterOptions): Promise<Nats
       await waitHealthy(15_000, true);
     },
     waitHealthy: (timeoutMs) => waitHealthy(timeoutMs),
+    reloadAuthorization: async (authorization) => {
+      await writeFile(join(dir, 'authorization.conf'), authorization, { mode: 0o600 });
+      for (const state of states) state.child?.kill('SIGHUP');
+    },
     connectionNames: async () => {
       const names = await Promise.all(states.filter((state) => state.child !== undefined).map((state) => connz(state.ports.http)));
       return names.flat();

@@ -40,6 +40,11 @@ export interface DeploymentRecord {
    */
   only?: string;
   base?: string;
+  /**
+   * NATS mode: the cluster's deployment this one serves (cluster/cluster-deployments.ts), whose
+   * id it takes when that id is free here.
+   */
+  cluster?: string;
 }
 
 const CURRENT = 'CURRENT';
@@ -101,12 +106,14 @@ export class DeploymentStore {
 
   /**
    * Write a bundle and unpack it under a new id; nothing is listed until `commit`. Returns the
-   * id and the unpacked template's path.
+   * id and the unpacked template's path. `preferredId` (a cluster deployment's, NATS mode) is
+   * taken when it comes after every kept one, so ids stay in order.
    */
-  stage(bytes: Buffer): { id: string; templatePath: string; template: string; sha256: string } {
+  stage(bytes: Buffer, preferredId?: string): { id: string; templatePath: string; template: string; sha256: string } {
     const bundle = decodeBundle(bytes);
     const last = this.list().at(-1);
     let n = last === undefined ? 1 : sequence(last.id) + 1;
+    if (preferredId !== undefined && sequence(preferredId) > n) n = sequence(preferredId);
     while (existsSync(path.join(this.dir, `d${n}`))) n += 1;
     const id = `d${n}`;
     const root = path.join(this.dir, id);

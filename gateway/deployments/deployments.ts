@@ -158,6 +158,27 @@ export class Deployments {
     });
   }
 
+  /**
+   * A cluster's deployment (NATS mode, cluster/cluster-deployments.ts), as every gateway serves
+   * it: its bundle staged (under the cluster's id when free), switched to as any deploy is, and
+   * kept with `cluster` set. Nothing changes when this gateway serves it already.
+   */
+  applyCluster(bytes: Buffer, entry: DeploymentRecord): Promise<DeploymentResult> {
+    return this.#serial(async () => {
+      const current = this.store.current();
+      if (current !== undefined && current.cluster === entry.id) {
+        return { template: this.#registry.templatePath, functions: this.#registry.functions().length, retired: 0, triggersChanged: false, deployment: entry.id };
+      }
+      const staged = this.store.stage(bytes, entry.id);
+      const result = await this.#switch(
+        staged,
+        () => this.#deployer.deploy(staged.templatePath, (own) => without(own, entry.removed)),
+        (functions) => ({ ...entry, id: staged.id, functions, cluster: entry.id }),
+      );
+      return { ...result, deployment: entry.id };
+    });
+  }
+
   list(): DeploymentView[] {
     const current = this.store.current()?.id;
     return this.#records.map((r) => ({ ...r, current: r.id === current }));
@@ -289,7 +310,7 @@ async function packOrWarn(file: string, logger: Logger, maxBytes: number): Promi
 }
 
 /** Problems in an uploaded bundle are told relative to the bundle, as the operator's files are named. */
-function relabel(error: unknown, staged: { template: string; templatePath: string }): unknown {
+export function relabel(error: unknown, staged: { template: string; templatePath: string }): unknown {
   const root = staged.templatePath.slice(0, staged.templatePath.length - staged.template.length);
   if (error instanceof TemplateError && error.file !== staged.template) {
     const problems = error.problems.map((p) => ({ ...p, reason: p.reason.split(root).join('') }));

@@ -41,30 +41,16 @@ export class UploadSessions {
 
   begin(principal: string, size: unknown, sha256: unknown): { uploadId: string; maxChunkBytes: number } {
     this.#expire();
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new InvalidArgumentError('"size" must be the bundle\'s size in bytes (§9.9)');
-    if (size > this.#options.maxBundleBytes) {
-      throw new InvalidArgumentError(`the bundle is ${size} bytes; this gateway takes at most ${this.#options.maxBundleBytes} (edgefc start --max-bundle-bytes) (§9.9)`);
-    }
-    assertSha256(sha256, '"sha256"');
+    const checked = checkBegin(size, sha256, this.#options.maxBundleBytes);
     if (this.#uploads.size >= this.#options.maxOpen) throw new ResourceThrottledError(`${this.#uploads.size} uploads are already open; try again when one has finished (§9.9)`);
     const uploadId = randomBytes(12).toString('hex');
-    this.#uploads.set(uploadId, { principal, size, sha256, chunks: [], received: 0, lastChunkSha256: undefined, touchedAt: this.#options.now() });
+    this.#uploads.set(uploadId, { principal, size: checked.size, sha256: checked.sha256, chunks: [], received: 0, lastChunkSha256: undefined, touchedAt: this.#options.now() });
     return { uploadId, maxChunkBytes: MAX_CHUNK_BYTES };
   }
 
   chunk(principal: string, args: Record<string, unknown>): { received: number } {
     const upload = this.#get(principal, args['uploadId']);
-    const { offset, data, sha256 } = args;
-    if (typeof data !== 'string') throw new InvalidArgumentError('"data" must be the chunk in base64 (§9.9)');
-    assertSha256(sha256, '"sha256"');
-    const bytes = Buffer.from(data, 'base64');
-    // Buffer.from(…, 'base64') skips bad characters instead of throwing: re-encode to be sure.
-    if (bytes.toString('base64') !== data.replace(/=+$/, '') + '='.repeat((4 - (data.replace(/=+$/, '').length % 4)) % 4)) {
-      throw new InvalidArgumentError('"data" is not canonical base64 (§9.9)');
-    }
-    if (bytes.length === 0 || bytes.length > MAX_CHUNK_BYTES) throw new InvalidArgumentError(`a chunk is 1 to ${MAX_CHUNK_BYTES} bytes (got ${bytes.length}) (§9.9)`);
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (digest !== sha256) throw new InvalidArgumentError(`the chunk at offset ${String(offset)} does not match its sha256 (got ${digest}); send it again (§9.9)`);
+    const { offset, bytes, sha256 } = decodeChunk(args);
     upload.touchedAt = this.#options.now();
     // A chunk sent again because its answer was lost: the same bytes at the last offset are taken once.
     const last = upload.chunks.at(-1);
@@ -82,10 +68,7 @@ export class UploadSessions {
     const upload = this.#get(principal, uploadId);
     this.#uploads.delete(uploadId as string);
     if (upload.received !== upload.size) throw new InvalidArgumentError(`the upload has ${upload.received} of ${upload.size} bytes (§9.9)`);
-    const bytes = Buffer.concat(upload.chunks);
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (digest !== upload.sha256) throw new InvalidArgumentError(`the bundle's sha256 is ${digest}, not the ${upload.sha256} announced by deploy-begin (§9.9)`);
-    return bytes;
+    return checkWhole(upload.chunks, upload.sha256);
   }
 
   abort(principal: string, uploadId: unknown): void {
@@ -109,6 +92,40 @@ export class UploadSessions {
     const now = this.#options.now();
     for (const [id, upload] of this.#uploads) if (now - upload.touchedAt > this.#options.idleMs) this.#uploads.delete(id);
   }
+}
+
+/** `deploy-begin`'s arguments (§9.9.2), for every kind of upload sessions. */
+export function checkBegin(size: unknown, sha256: unknown, maxBundleBytes: number): { size: number; sha256: string } {
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) throw new InvalidArgumentError('"size" must be the bundle\'s size in bytes (§9.9)');
+  if (size > maxBundleBytes) {
+    throw new InvalidArgumentError(`the bundle is ${size} bytes; this gateway takes at most ${maxBundleBytes} (edgefc start --max-bundle-bytes) (§9.9)`);
+  }
+  assertSha256(sha256, '"sha256"');
+  return { size, sha256 };
+}
+
+/** A `deploy-chunk`'s bytes (§9.9.3), checked against its sha256. */
+export function decodeChunk(args: Record<string, unknown>): { offset: unknown; bytes: Buffer; sha256: string } {
+  const { offset, data, sha256 } = args;
+  if (typeof data !== 'string') throw new InvalidArgumentError('"data" must be the chunk in base64 (§9.9)');
+  assertSha256(sha256, '"sha256"');
+  const bytes = Buffer.from(data, 'base64');
+  // Buffer.from(…, 'base64') skips bad characters instead of throwing: re-encode to be sure.
+  if (bytes.toString('base64') !== data.replace(/=+$/, '') + '='.repeat((4 - (data.replace(/=+$/, '').length % 4)) % 4)) {
+    throw new InvalidArgumentError('"data" is not canonical base64 (§9.9)');
+  }
+  if (bytes.length === 0 || bytes.length > MAX_CHUNK_BYTES) throw new InvalidArgumentError(`a chunk is 1 to ${MAX_CHUNK_BYTES} bytes (got ${bytes.length}) (§9.9)`);
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== sha256) throw new InvalidArgumentError(`the chunk at offset ${String(offset)} does not match its sha256 (got ${digest}); send it again (§9.9)`);
+  return { offset, bytes, sha256 };
+}
+
+/** The chunks joined, checked against the sha256 `deploy-begin` announced (§9.9.4). */
+export function checkWhole(chunks: readonly Buffer[], sha256: string): Buffer {
+  const bytes = Buffer.concat(chunks);
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== sha256) throw new InvalidArgumentError(`the bundle's sha256 is ${digest}, not the ${sha256} announced by deploy-begin (§9.9)`);
+  return bytes;
 }
 
 function assertSha256(value: unknown, name: string): asserts value is string {

@@ -7,8 +7,7 @@ import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
 import type { Versions } from '../versions/versions.js';
 import type { DeployResult } from '../registry/deployer.js';
-import type { Deployments } from '../deployments/deployments.js';
-import type { UploadSessions } from '../deployments/upload-sessions.js';
+import type { DeploymentOperations, UploadOperations } from '../deployments/deployment-operations.js';
 import type { ReplySink } from '../transport/inbound-message.js';
 import type { ClientLimits } from './client-limits.js';
 import type { SyncReplayCache } from './sync-replay.js';
@@ -43,9 +42,12 @@ export interface DispatchContext {
   startedAt: number;
   /** Redeploy a template (§9 `deploy`); absent where the gateway does not allow it. */
   deploy?: (templatePath: string | undefined, principal: string) => Promise<DeployResult>;
-  /** Deployments kept in the data directory and uploads in progress (§9.9–§9.11). */
-  deployments?: Deployments;
-  uploads?: UploadSessions;
+  /**
+   * Deployments and uploads in progress (§9.9–§9.11): the data directory's, or in NATS mode the
+   * cluster's (gateway/cluster/cluster-deployments.ts, cluster-uploads.ts).
+   */
+  deployments?: DeploymentOperations;
+  uploads?: UploadOperations;
   /**
    * Who may call what (docs/security.md §3.2), checked before anything runs. Absent only on a
    * gateway started with `--insecure`.

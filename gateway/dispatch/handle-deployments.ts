@@ -4,13 +4,12 @@
  * `deploy-rollback` and `remove`. Operators only, audited, as every admin operation (§9.8).
  */
 import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
-import type { Deployments } from '../deployments/deployments.js';
-import type { UploadSessions } from '../deployments/upload-sessions.js';
+import type { DeploymentOperations, UploadOperations } from '../deployments/deployment-operations.js';
 import type { DispatchContext } from './dispatch-context.js';
 
 type Operation = (context: DispatchContext, args: Record<string, unknown>, principal: string) => unknown;
 
-function parts(context: DispatchContext): { deployments: Deployments; uploads: UploadSessions } {
+function parts(context: DispatchContext): { deployments: DeploymentOperations; uploads: UploadOperations } {
   if (context.deployments === undefined || context.uploads === undefined) throw new ServiceUnavailableError('this gateway does not take deploys (§9.9)');
   return { deployments: context.deployments, uploads: context.uploads };
 }
@@ -21,19 +20,19 @@ export const DEPLOYMENT_OPERATIONS: Record<string, Operation> = {
   /** §9.9.3 */
   'deploy-chunk': (context, args, principal) => parts(context).uploads.chunk(principal, args),
   /** §9.9.4 */
-  'deploy-commit': (context, args, principal) => {
+  'deploy-commit': async (context, args, principal) => {
     const { deployments, uploads } = parts(context);
     const only = args['function'];
     if (only !== undefined && (typeof only !== 'string' || only.split('/').length !== 2)) throw new InvalidArgumentError('"function" must be "SERVICE/FUNCTION" (§9.9.4)');
-    return deployments.deployBundle(uploads.take(principal, args['uploadId']), principal, only);
+    return deployments.deployBundle(await uploads.take(principal, args['uploadId']), principal, only);
   },
   /** §9.9.5 */
-  'deploy-abort': (context, args, principal) => {
-    parts(context).uploads.abort(principal, args['uploadId']);
+  'deploy-abort': async (context, args, principal) => {
+    await parts(context).uploads.abort(principal, args['uploadId']);
     return {};
   },
   /** §9.10 */
-  'deployments-list': (context) => ({ deployments: parts(context).deployments.list() }),
+  'deployments-list': async (context) => ({ deployments: await parts(context).deployments.list() }),
   /** §9.10 */
   'deploy-rollback': (context, args, principal) => {
     const id = args['deployment'];

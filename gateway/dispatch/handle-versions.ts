@@ -10,8 +10,11 @@ import type { DispatchContext } from './dispatch-context.js';
 type Operation = (context: DispatchContext, args: Record<string, unknown>, principal: string) => unknown;
 
 function versionsOf(context: DispatchContext): Versions {
-  // Like deploys: a NATS-mode gateway keeps no state the others would share (docs/cluster.md).
-  if (context.versions === undefined || context.deployments === undefined) throw new ServiceUnavailableError('this gateway keeps no versions or aliases (§9.14)');
+  // A NATS-mode gateway keeps no versions: they would live on one gateway of the queue group
+  // only, and a qualified call reach any (docs/cluster.md "Not yet").
+  if (context.versions === undefined || context.deployments === undefined) {
+    throw new ServiceUnavailableError('this gateway keeps no versions or aliases (in NATS mode they are not kept yet: docs/cluster.md) (§9.14)');
+  }
   return context.versions;
 }
 

@@ -48,8 +48,8 @@ export interface NatsFiles {
 }
 
 interface Permissions {
-  publish: { allow: string[] };
-  subscribe: { allow: string[] };
+  publish: { allow: string[]; deny?: string[] };
+  subscribe: { allow: string[]; deny?: string[] };
 }
 
 interface NatsUser {
@@ -78,6 +78,15 @@ const S = TOPIC_PREFIX.replaceAll('/', '.');
  * the cluster's durable state (docs/cluster.md).
  */
 const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>', CLUSTER_GATEWAYS_SUBJECT];
+
+/**
+ * The cluster's state — the JetStream API, the KV buckets (deployments, uploads, the access file
+ * with its hashes) and the object store (bundles), docs/cluster.md — is the gateway's alone. Denied
+ * outright to every other login, both ways. No allow list here reaches it today (a grant starts
+ * with a literal level that is not `$`, §11.1), and no device login may connect natively; the deny
+ * keeps it so whatever the grants become, as a deny wins over any allow in nats-server.
+ */
+const CLUSTER_STATE_SUBJECTS = ['$JS.>', '$KV.>', '$O.>'];
 /**
  * `CLUSTER_GATEWAYS_SUBJECT`: the gateways' announcements (docs/protocol.md §9.16), the gateway
  * login's alone. Not `$SYS.>`: the servers' own statistics stay with the system account, and
@@ -124,9 +133,9 @@ export function natsConfig(input: NatsConfigInput): NatsFiles {
 /** What access-control.ts lets a principal do, on subjects. */
 function principalPermissions(name: string, publish: readonly string[], subscribe: readonly string[]): Permissions {
   return {
-    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]) },
+    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]), deny: CLUSTER_STATE_SUBJECTS },
     // MQTT's reply/NAME/# matches reply/NAME too: both subjects.
-    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]) },
+    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]), deny: CLUSTER_STATE_SUBJECTS },
   };
 }
 

@@ -194,7 +194,8 @@ export class NatsLink implements GatewayTransport {
   }
 }
 
-async function connectNats(options: NatsLinkOptions): Promise<NatsConnection> {
+/** A connection as the link makes it (also the cluster state's, gateway/cluster/cluster-state.ts). */
+export async function connectNats(options: Pick<NatsLinkOptions, 'servers' | 'name' | 'connectTimeoutMs' | 'username' | 'password' | 'tls'>): Promise<NatsConnection> {
   const settings: ConnectionOptions = {
     servers: [...options.servers],
     name: options.name,

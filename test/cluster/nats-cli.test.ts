@@ -62,6 +62,19 @@ describe('edgefc gateway --nats', () => {
   });
 });
 
+describe('edgefc validate --nats', () => {
+  test('refuses a trigger filter NATS cannot carry, naming the field (§2.7); without --nats the template is good', async () => {
+    const template = await badTriggerTemplate();
+    expect((await run(['validate', template])).code).toBe(0);
+    const { code, text } = await run(['validate', template, '--nats']);
+    expect(code).toBe(1);
+    expect(text).toMatch(/services\.S\.functions\.f\.triggers\[0\]\.topic: "factory\/line\.3\/temp"/);
+    const json = await run(['validate', template, '--nats', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.text)).toMatchObject({ ok: false, nats: [{ field: 'services.S.functions.f.triggers[0].topic', value: 'factory/line.3/temp' }], error: { code: 'InvalidArgument' } });
+  });
+});
+
 describe('edgefc broker-config nats', () => {
   test('a trigger filter NATS cannot carry is refused, naming it', async () => {
     const template = await badTriggerTemplate();

@@ -101,12 +101,14 @@ describe('Sync calls through a NATS cluster', () => {
     expect(await settledCode(client.getAsyncStatus('some-request'))).toBe('ServiceUnavailable');
   });
 
-  test('admin deploys are refused in NATS mode (ServiceUnavailable): one gateway would diverge from the rest', async () => {
-    // The operator's admin request reaches one gateway of the queue group, which refuses it.
-    const result = await runCli(['deploy', '--on-gateway', env.templatePath, '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 30_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
+  test('service versions and aliases are refused in NATS mode (ServiceUnavailable): they would live on one gateway only', async () => {
+    // The operator's admin request reaches one gateway of the queue group, which refuses it
+    // (deploys are kept in the cluster: nats-deployments.test.ts).
+    const result = await runCli(['versions', 'publish', 'EdgeFC', '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 30_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
     const output = result.stdout + result.stderr;
     expect(result.code, output).toBe(1);
     expect(output).toMatch(/ServiceUnavailable/);
+    expect(output).toMatch(/NATS mode/);
   });
 
   test('nats-server keeps a device to its own topics: no calls as another, no reading another\'s replies', async () => {

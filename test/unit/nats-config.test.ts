@@ -25,7 +25,7 @@ function input(overrides: Partial<NatsConfigInput> = {}): NatsConfigInput {
 interface User {
   user: string;
   password: string;
-  permissions: { publish: { allow: string[] }; subscribe: { allow: string[] } };
+  permissions: { publish: { allow: string[]; deny?: string[] }; subscribe: { allow: string[]; deny?: string[] } };
   allowed_connection_types: string[];
 }
 
@@ -56,6 +56,16 @@ describe('natsConfig', () => {
       expect([...user.permissions.publish.allow, ...user.permissions.subscribe.allow].some((subject) => subject.startsWith('edgefc.v1.cluster') || subject === '>' || subject.startsWith('$SYS'))).toBe(false);
     }
     expect(JSON.stringify(all)).not.toContain('$SYS');
+  });
+
+  test('devices and functions are denied the cluster\'s state (JetStream API, KV, object store) both ways, whatever they are granted', () => {
+    const wide = input({ principals: [{ name: 'sensor-1', role: 'device', password: '$7$x', natsPassword: HASH, certificate: false, groups: [], publish: ['a/+/+'], subscribe: ['a/#'] }] });
+    for (const user of users(natsConfig(wide).authorization).filter((u) => u.user !== 'edgefc_gateway')) {
+      for (const direction of [user.permissions.publish, user.permissions.subscribe]) {
+        expect(direction.deny, user.user).toEqual(['$JS.>', '$KV.>', '$O.>']);
+        expect(direction.allow.filter((subject) => subject.startsWith('$') && subject !== '$MQTT.sub.>'), user.user).toEqual([]);
+      }
+    }
   });
 
   test('a principal without a NATS hash gets no login, and a note says how to give it one', () => {

@@ -53,6 +53,8 @@ Options:
                       --broker (default <data>/gateway.credentials from "edgefc broker-config nats")
   --nats-ca F         CA file that signs the nats-server certificates (TLS)
   --nats-cert F, --nats-key F   the gateway's client certificate, when the servers verify clients
+  --nats-replicas N   replicas of the cluster's deployment buckets when this gateway creates them
+                      (default 3 when the server is in a cluster, 1 on a single node; 1-5)
 
 Security (docs/security.md):
   --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
@@ -121,6 +123,7 @@ export const START_OPTIONS = {
   'nats-ca': { type: 'string' },
   'nats-cert': { type: 'string' },
   'nats-key': { type: 'string' },
+  'nats-replicas': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   'password-file': { type: 'string' },
@@ -286,10 +289,11 @@ async function firstInvocation(gateway: Gateway, output: Output, credentialFile:
 }
 
 /** `--nats URL[,URL…]` and its TLS files; undefined without --nats. */
-function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | undefined; 'nats-cert'?: string | undefined; 'nats-key'?: string | undefined }): NonNullable<GatewayOptions['nats']> | undefined {
+function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | undefined; 'nats-cert'?: string | undefined; 'nats-key'?: string | undefined; 'nats-replicas'?: string | undefined }): NonNullable<GatewayOptions['nats']> | undefined {
   const tlsGiven = values['nats-ca'] !== undefined || values['nats-cert'] !== undefined || values['nats-key'] !== undefined;
   if (values.nats === undefined) {
     if (tlsGiven) throw new UsageError('--nats-ca, --nats-cert and --nats-key go with --nats');
+    if (values['nats-replicas'] !== undefined) throw new UsageError('--nats-replicas goes with --nats');
     return undefined;
   }
   const servers = values.nats.split(',').map((url) => url.trim());
@@ -303,7 +307,10 @@ function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | und
     ...(values['nats-cert'] === undefined ? {} : { certFile: values['nats-cert'] }),
     ...(values['nats-key'] === undefined ? {} : { keyFile: values['nats-key'] }),
   };
-  return { servers, ...(tlsGiven ? { tls } : {}) };
+  const replicas = values['nats-replicas'] === undefined ? undefined : Number(values['nats-replicas']);
+  // JetStream places at most 5 replicas of a stream.
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw new UsageError('--nats-replicas takes 1 to 5');
+  return { servers, ...(tlsGiven ? { tls } : {}), ...(replicas === undefined ? {} : { replicas }) };
 }
 
 async function readTls(cert: string | undefined, key: string | undefined, ca: string | undefined): Promise<BrokerTlsOptions | undefined> {

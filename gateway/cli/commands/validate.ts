@@ -10,8 +10,9 @@ import type { LocatedImportMessage } from '../../registry/import/foreign-templat
 import { UsageError } from '../usage-error.js';
 import { printImportMessages } from './import.js';
 import { printFailure, type Output } from './common.js';
+import { natsNameProblems } from '../../cluster/nats-template-names.js';
 
-export const VALIDATE_USAGE = `Usage: edgefc validate FILE [--json]
+export const VALIDATE_USAGE = `Usage: edgefc validate FILE [--nats] [--json]
 
 Check a template without starting anything, with the checks "edgefc start" and "deploy" make.
 Exit status 0: good; 1: problems, printed as file:line:col: field: reason.
@@ -19,11 +20,14 @@ A Serverless Devs s.yaml or Funcraft template.yml is checked as its conversion (
 fields with no meaning on an edge box are printed as warnings, at their place in FILE.
 
 Options:
+  --nats              also refuse what a NATS cluster cannot carry (edgefc gateway --nats):
+                      trigger and destination topics with ".", spaces, "*" or ">" in a level,
+                      or an empty level (docs/protocol.md §2.7)
   --json              print {"ok", "file", "functions", "messages"} or {"ok": false, "problems": [...]}
 `;
 
 /** What the parser accepts; also the command table's flags (command-table.ts: help, completion). */
-export const VALIDATE_OPTIONS = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
+export const VALIDATE_OPTIONS = { nats: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
 
 export async function runValidate(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -41,6 +45,13 @@ export async function runValidate(argv: string[], output: Output): Promise<numbe
   try {
     const template = await loadTemplate(file, { onImportMessage: (m) => messages.push(m) });
     const functions = template.functions.length;
+    const natsProblems = values.nats ? natsNameProblems(template) : [];
+    if (natsProblems.length > 0) {
+      // §2.7: what `edgefc gateway --nats` and a deploy to a cluster refuse, field by field.
+      if (values.json) output.out(`${JSON.stringify({ ok: false, file, nats: natsProblems, error: { code: 'InvalidArgument', message: 'cannot be served by a NATS cluster (docs/protocol.md §2.7)' } })}\n`);
+      else for (const p of natsProblems) output.err(`${file}: ${p.field}: "${p.value}": ${p.reason} (NATS, docs/protocol.md §2.7)\n`);
+      return 1;
+    }
     if (values.json) output.out(`${JSON.stringify({ ok: true, file, functions, ...(messages.length === 0 ? {} : { messages }) })}\n`);
     else printImportMessages(output, file, messages);
     if (!values.json) output.out(`${file}: ok, ${template.services.length} service(s), ${functions} function(s)\n`);
