@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
+import type { AsyncQueue } from './async/async-queue.js';
+import type { JetStreamQueue } from './async/jetstream/jetstream-queue.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
 import { startEmbeddedBroker, type BrokerTlsOptions, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { AccessControl } from './security/access-control.js';
@@ -43,7 +45,7 @@ import { RuntimeRegistry } from './runtime/runtime-registry.js';
 import { GatewayLink } from './transport/gateway-link.js';
 import type { GatewayTransport, MessageHandler } from './transport/gateway-transport.js';
 import { InProcessLink } from './transport/in-process-link.js';
-import type { NatsTlsFiles } from './transport/nats-link.js';
+import type { NatsLink, NatsTlsFiles } from './transport/nats-link.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
@@ -95,7 +97,20 @@ export interface GatewayOptions {
    * listener's URL, which the gateway's functions use. `username`/`password` are the NATS login.
    * @example { servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'], tls: { caFile: '/etc/edgefc/nats-ca.pem' } }
    */
-  nats?: { servers: readonly string[]; tls?: NatsTlsFiles };
+  nats?: {
+    servers: readonly string[];
+    tls?: NatsTlsFiles;
+    /**
+     * Copies of the cluster's Async stream and record bucket (docs/cluster.md "Async calls").
+     * @default 3
+     */
+    asyncReplicas?: number;
+    /**
+     * How long a call delivered to a gateway that died waits before another gateway runs it.
+     * @default 30_000
+     */
+    asyncAckWaitMs?: number;
+  };
   /** The gateway's own login to an external broker (or to NATS with `nats`). */
   username?: string;
   password?: string;
@@ -194,22 +209,13 @@ export interface GatewayOptions {
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
 
-/**
- * A NATS-mode gateway takes Sync calls only, for now: its local store would keep an accepted
- * Async call on one box, lost with it, and a status query would reach any gateway of the queue
- * group, most often one that does not know the call. The cluster's durable Async (JetStream) is
- * the next step (docs/cluster.md).
- */
-const NATS_ASYNC_UNAVAILABLE =
-  'Async calls, status queries and triggers are not taken by a gateway in NATS mode yet: an accepted call would live on one box only (docs/cluster.md)';
-
 export class Gateway {
   readonly registry: Registry;
   /** The URL devices and functions use to reach this gateway's broker. */
   readonly brokerUrl: string;
   readonly embedded: boolean;
   readonly #host: FunctionHost;
-  readonly #async: AsyncService;
+  readonly #async: AsyncQueue;
   readonly #link: GatewayTransport;
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
@@ -226,7 +232,7 @@ export class Gateway {
     registry: Registry;
     brokerUrl: string;
     host: FunctionHost;
-    async: AsyncService;
+    async: AsyncQueue;
     link: GatewayTransport;
     broker: EmbeddedBroker | undefined;
     logger: Logger;
@@ -269,7 +275,8 @@ export class Gateway {
     // Provisioned instances (minInstances) that do not fit in the memory budget stop the start here, as they stop a deploy.
     const registry = new Registry(checkProvisionedMemory(placeFixedPorts(await containment.place(template), logger), budget.totalMB));
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
-    const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
+    // NATS mode keeps Async calls in the cluster (JetStream), not in a file of this box.
+    const store = options.nats === undefined ? AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' }) : undefined;
 
     const accessFile = options.accessFile ?? join(dataDir, 'access.yml');
     let access: AccessControl | undefined;
@@ -300,7 +307,7 @@ export class Gateway {
       });
     } catch (error) {
       await broker?.close();
-      await store.close();
+      await store?.close();
       throw error;
     }
     const brokerUrl = broker?.url ?? options.brokerUrl ?? '';
@@ -317,7 +324,7 @@ export class Gateway {
         ? undefined
         : new GatewayMetrics({
             functions: (): FunctionStats[] => host.stats(),
-            asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
+            asyncUnfinished: () => asyncQueue.unfinished(),
             ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
             ...(tracer === undefined ? {} : { traceSpans: () => tracer.stats() }),
           });
@@ -343,21 +350,32 @@ export class Gateway {
       registry,
       host,
       logger,
-      setTriggerFilters: (filters) => link.setTriggerFilters(filters),
+      setTriggerFilters: async (filters) => link?.setTriggerFilters(filters),
       place,
       // A version's functions keep their staged code as long as the version is kept.
       collect: (served) => containment.collect([...served, ...versions.functions()]),
     });
-    const asyncService = new AsyncService({
-      store,
-      registry,
-      versions,
-      host,
-      logger,
-      backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
-      ...(metrics === undefined ? {} : { metrics }),
-      ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
-    });
+    const asyncCommon = { registry, versions, host, logger, backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 }, ...(metrics === undefined ? {} : { metrics }) };
+    // Loaded only in NATS mode, as nats.js is: JetStream and KV cost nothing to a single box.
+    const clusterQueue: JetStreamQueue | undefined =
+      options.nats === undefined
+        ? undefined
+        : new (await import('./async/jetstream/jetstream-queue.js')).JetStreamQueue({
+            ...asyncCommon,
+            settings: {
+              ...(options.nats.asyncReplicas === undefined ? {} : { replicas: options.nats.asyncReplicas }),
+              ...(options.nats.asyncAckWaitMs === undefined ? {} : { ackWaitMs: options.nats.asyncAckWaitMs }),
+              ...(options.recordRetention?.maxAgeMs === undefined ? {} : { recordTtlMs: options.recordRetention.maxAgeMs }),
+            },
+          });
+    const asyncQueue: AsyncQueue =
+      clusterQueue ??
+      new AsyncService({
+        ...asyncCommon,
+        // Defined whenever there is no cluster queue (above).
+        store: store as AsyncStore,
+        ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
+      });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const clientLimits = new ClientLimits(options.clientLimits);
     const startedAt = Date.now();
@@ -373,14 +391,15 @@ export class Gateway {
     const uploads = new UploadSessions({ maxBundleBytes });
     const deploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
       file === undefined ? deployments.reload(servedTemplate(registry)) : deployments.deployPath(await assertTrustedTemplate(file, trustedDirs), principal);
-    let link: GatewayTransport;
+    let link: GatewayTransport | undefined;
+    let natsLink: NatsLink | undefined;
     let context: DispatchContext | undefined;
     const onMessage: MessageHandler = (message, sink) => {
       context ??= {
         registry,
         versions,
         host,
-        async: asyncService,
+        async: asyncQueue,
         syncReplay,
         clientLimits,
         sink,
@@ -396,7 +415,6 @@ export class Gateway {
         ...(metrics === undefined ? {} : { metrics }),
         ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
-        ...(options.nats === undefined ? {} : { asyncUnavailable: NATS_ASYNC_UNAVAILABLE }),
       };
       try {
         return dispatchMessage(context, message);
@@ -418,7 +436,7 @@ export class Gateway {
           ? InProcessLink.open({ broker, logger, triggerFilters: triggers, onMessage })
           : options.nats !== undefined
             ? // Loaded only in NATS mode: nats.js costs ~12 MB of RSS (bench scenario 5's idle gateway).
-              await (await import('./transport/nats-link.js')).NatsLink.open({
+              (natsLink = await (await import('./transport/nats-link.js')).NatsLink.open({
                 servers: options.nats.servers,
                 // Which box and process, in the servers' connection lists (nats-server /connz).
                 name: `edgefc-gateway/${hostname()}/${process.pid}`,
@@ -429,12 +447,12 @@ export class Gateway {
                 connectTimeoutMs: options.connectTimeoutMs ?? 5000,
                 logger,
                 onMessage,
-              })
+              }))
             : await GatewayLink.open({
               brokerUrl,
               // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
               // not acknowledged when it stopped are delivered again when it is back (§10.1).
-              clientId: `edgefc-gateway-${store.gatewayId}`,
+              clientId: `edgefc-gateway-${store?.gatewayId ?? hostname()}`,
               persistentSession: true,
               triggerFilters: triggers,
               ...(options.username === undefined ? {} : { username: options.username }),
@@ -444,25 +462,29 @@ export class Gateway {
               logger,
               onMessage,
             });
+      // The cluster's stream, consumer and record bucket, on the gateway's own connection; until
+      // then an Async call is answered ServiceUnavailable (the device retries, §10.2).
+      if (clusterQueue !== undefined && natsLink !== undefined) await clusterQueue.connect(natsLink.connection);
     } catch (error) {
+      await link?.close();
       await host.close();
       await logs.close();
-      await asyncService.close();
+      await asyncQueue.close();
       await tracer?.shutdown();
       await broker?.close();
       throw error;
     }
-    asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
+    asyncQueue.start((topic, payload) => link.publishConfirmed(topic, payload));
     // Roles and groups as `edgefc users` leaves them, for every call: behind an external broker
     // the gateway sees no CONNECT that would make it read the file again.
     const accessWatch =
       access === undefined ? undefined : watchAccessFile(access, (error) => logger.warn('cannot read the access file again; the previous one stays in force', { error: String(error) }));
-    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncService, link, broker, logger, logs, deployments, accessWatch, metrics, tracer });
+    const gateway = new Gateway({ registry, brokerUrl, host, async: asyncQueue, link, broker, logger, logs, deployments, accessWatch, metrics, tracer });
     if (options.metrics !== undefined && metrics !== undefined) {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
         broker: transport.connected,
-        store: store.isOpen,
+        store: asyncQueue.isOpen,
         template: registry.functions().length > 0,
       }));
     }

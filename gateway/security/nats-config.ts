@@ -14,6 +14,7 @@
  * may publish a request for any function here, and the gateway answers AccessDenied.
  */
 import { TOPIC_PREFIX } from 'edgefc/protocol';
+import { ASYNC_SUBJECTS } from '../async/jetstream/names.js';
 import { filterToSubjects } from '../transport/nats-subjects.js';
 import type { AccessEntry } from './access-file.js';
 import { assertDistinctLogins, unique } from './broker-logins.js';
@@ -47,8 +48,8 @@ export interface NatsFiles {
 }
 
 interface Permissions {
-  publish: { allow: string[] };
-  subscribe: { allow: string[] };
+  publish: { allow: string[]; deny?: string[] };
+  subscribe: { allow: string[]; deny?: string[] };
 }
 
 interface NatsUser {
@@ -76,8 +77,16 @@ const S = TOPIC_PREFIX.replaceAll('/', '.');
  * (`_INBOX.>`: JetStream and flush answers) and the JetStream API ($JS.API.>, $JS.ACK.>), for
  * the cluster's durable state (docs/cluster.md).
  */
-const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>'];
-const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>'];
+const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>', ASYNC_SUBJECTS];
+const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>', ASYNC_SUBJECTS];
+/**
+ * The cluster's durable state, denied outright to every login but the gateway's, whatever topics
+ * the access file grants it (a `#` grant is `>`, which would match these): the Async stream's
+ * subjects (every accepted call's event, and its stop subject), the JetStream API and acks
+ * (creating, reading, acknowledging), the KV and object stores (invocation records,
+ * deployments). gateway/async/jetstream/names.ts.
+ */
+const CLUSTER_STATE = ['$JS.>', '$KV.>', '$O.>', ASYNC_SUBJECTS];
 
 export function natsConfig(input: NatsConfigInput): NatsFiles {
   assertDistinctLogins(input, 'NATS');
@@ -118,9 +127,9 @@ export function natsConfig(input: NatsConfigInput): NatsFiles {
 /** What access-control.ts lets a principal do, on subjects. */
 function principalPermissions(name: string, publish: readonly string[], subscribe: readonly string[]): Permissions {
   return {
-    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]) },
+    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]), deny: CLUSTER_STATE },
     // MQTT's reply/NAME/# matches reply/NAME too: both subjects.
-    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]) },
+    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]), deny: CLUSTER_STATE },
   };
 }
 

@@ -25,7 +25,7 @@ function input(overrides: Partial<NatsConfigInput> = {}): NatsConfigInput {
 interface User {
   user: string;
   password: string;
-  permissions: { publish: { allow: string[] }; subscribe: { allow: string[] } };
+  permissions: { publish: { allow: string[]; deny?: string[] }; subscribe: { allow: string[]; deny?: string[] } };
   allowed_connection_types: string[];
 }
 
@@ -48,6 +48,23 @@ describe('natsConfig', () => {
     expect(gateway?.allowed_connection_types).toEqual(['STANDARD']);
     expect(gateway?.permissions.subscribe.allow).toEqual(expect.arrayContaining(['edgefc.v1.invoke.*.*.*', 'edgefc.v1.admin.*.*', 'edgefc.v1.status.*', 'factory.*.temp']));
     expect(gateway?.permissions.publish.allow).toEqual(expect.arrayContaining(['edgefc.v1.reply.>', 'results.done']));
+  });
+
+  test('devices and functions are denied the cluster\'s durable state, even with a "#" grant; only the gateway has it', () => {
+    const all = users(natsConfig(input({
+      principals: [{ name: 'wide', role: 'device', natsPassword: HASH, certificate: false, groups: [], publish: ['#'], subscribe: ['#'] }],
+    })).authorization);
+    const state = ['$JS.>', '$KV.>', '$O.>', 'edgefc_async.>'];
+    for (const user of all.filter((u) => u.user !== 'edgefc_gateway')) {
+      expect(user.permissions.publish.deny, user.user).toEqual(expect.arrayContaining(state));
+      expect(user.permissions.subscribe.deny, user.user).toEqual(expect.arrayContaining(state));
+    }
+    // The "#" grant is ">": without the deny list it would reach the Async stream's subjects.
+    expect(all.find((u) => u.user === 'wide')?.permissions.publish.allow).toContain('>');
+    const gateway = all.find((u) => u.user === 'edgefc_gateway');
+    expect(gateway?.permissions.publish.allow).toEqual(expect.arrayContaining(['$JS.API.>', '$JS.ACK.>', '$KV.>', 'edgefc_async.>']));
+    expect(gateway?.permissions.subscribe.allow).toEqual(expect.arrayContaining(['edgefc_async.>']));
+    expect(gateway?.permissions.publish.deny).toBeUndefined();
   });
 
   test('a principal without a NATS hash gets no login, and a note says how to give it one', () => {
