@@ -162,19 +162,36 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
   }, 30_000);
 });
 
-/** The node (index) leading a stream, from the monitoring endpoint of a running node. */
-async function streamLeader(stream: string): Promise<number | undefined> {
+interface StreamCluster {
+  leader?: string;
+  replicas?: { name: string; current: boolean }[];
+}
+
+/** A stream's cluster state as the running nodes' monitoring endpoints (/jsz) report it, the leader's view first. */
+async function streamCluster(stream: string): Promise<StreamCluster | undefined> {
   for (const node of env.cluster.nodes) {
     if (node.process === undefined) continue;
     const body = await httpGet(`http://127.0.0.1:${node.ports.http}/jsz?accounts=true&streams=true`).catch(() => undefined);
     if (body === undefined) continue;
-    const jsz = JSON.parse(body) as { account_details?: { stream_detail?: { name: string; cluster?: { leader?: string } }[] }[] };
+    const jsz = JSON.parse(body) as { account_details?: { stream_detail?: { name: string; cluster?: StreamCluster }[] }[] };
     for (const account of jsz.account_details ?? []) {
-      const leader = account.stream_detail?.find((s) => s.name === stream)?.cluster?.leader;
-      if (leader !== undefined) return env.cluster.nodes.findIndex((n) => n.name === leader);
+      const cluster = account.stream_detail?.find((s) => s.name === stream)?.cluster;
+      if (cluster?.leader === node.name) return cluster;
     }
   }
   return undefined;
+}
+
+/** The node (index) leading a stream. */
+async function streamLeader(stream: string): Promise<number | undefined> {
+  const leader = (await streamCluster(stream))?.leader;
+  return leader === undefined ? undefined : env.cluster.nodes.findIndex((n) => n.name === leader);
+}
+
+/** A leader, and both other nodes current replicas of it. */
+async function replicasCurrent(stream: string): Promise<boolean> {
+  const cluster = await streamCluster(stream);
+  return cluster?.replicas?.length === 2 && cluster.replicas.every((replica) => replica.current);
 }
 
 function httpGet(url: string): Promise<string> {
@@ -205,17 +222,19 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
     /** Which device's call it is (§10.7: a client sees only its own). */
     const owner = new Map<string, FCClient>();
     const killTimes: number[] = [];
+    const allGateways = [...gateways];
     const killedNodes: number[] = [];
     let next = 0;
-    const worker = async (w: number): Promise<void> => {
+    const worker = async (): Promise<void> => {
       for (;;) {
         const i = next++;
         if (i >= CALLS) return;
         const requestId = `kill-${i}`;
-        // A device's retry loop: the same request ID, on another node's listener, until "accepted".
-        for (let attempt = w; ; attempt++) {
+        // A device's retry loop: the same client and request ID until "accepted" (§10.2: a request
+        // ID is one client's; the same ID from another client is another call).
+        const client = devices[i % 3] as FCClient;
+        for (;;) {
           try {
-            const client = devices[attempt % 3] as FCClient;
             await invokeAsync(client, requestId, '20');
             accepted.add(requestId);
             owner.set(requestId, client);
@@ -241,24 +260,47 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
         process.kill(-victim.pid, 'SIGKILL');
         await env.cluster.kill(node);
         gateways = gateways.filter((g) => g !== victim);
-        await env.cluster.restart(node);
+        // The next kill waits until the node is back in the Async stream and record bucket:
+        // two nodes down at once is a lost majority, which no R3 stream survives. Not for its
+        // /healthz: nats-server 2.9.10's MQTT layer was seen to keep a consumer "not current"
+        // for over 90 s after a -9 on this loaded box (docs/cluster.md).
+        await env.cluster.restart(node).catch((error: unknown) => {
+          if (!/not healthy/.test(String(error))) throw error;
+        });
+        await vi.waitFor(async () => {
+          expect(await replicasCurrent('EDGEFC_ASYNC')).toBe(true);
+          expect(await replicasCurrent('KV_edgefc_async_records')).toBe(true);
+        }, { timeout: 60_000, interval: 200 });
         gateways.push(await env.startGateway());
+        allGateways.push(gateways.at(-1)!);
       }
     };
-    await Promise.all([killer(), ...Array.from({ length: IN_FLIGHT }, (_, w) => worker(w))]);
+    await Promise.all([killer(), ...Array.from({ length: IN_FLIGHT }, () => worker())]);
     expect(accepted.size).toBe(CALLS);
 
-    await vi.waitFor(() => {
+    try {
+      await vi.waitFor(() => {
+        const byId = runsById();
+        const missing = [...accepted].filter((id) => !byId.has(id));
+        expect(missing.length, `missing: ${missing.slice(0, 5).join(', ')}`).toBe(0);
+      }, { timeout: 60_000, interval: 250 });
+    } catch (error) {
       const byId = runsById();
       const missing = [...accepted].filter((id) => !byId.has(id));
-      expect(missing.length, `missing: ${missing.slice(0, 5).join(', ')}`).toBe(0);
-    }, { timeout: 60_000, interval: 250 });
+      const states = await Promise.all(missing.slice(0, 10).map(async (id) => JSON.stringify(await owner.get(id)!.getAsyncStatus(id).catch((e: unknown) => String(e)))));
+      const node = env.cluster.nodes.find((n) => n.process !== undefined)!;
+      const jsz = await httpGet(`http://127.0.0.1:${node.ports.http}/jsz?accounts=true&streams=true&consumers=true`);
+      const at = jsz.search(/"name": ?"edgefc-async-runners"/);
+      console.log('DEBUG states', states.join('\n'), '\nDEBUG jsz', jsz.slice(Math.max(0, at - 900), at + 900), '\nDEBUG trace', allGateways.map((g) => g.proc.output().split('\n').filter((l) => missing.slice(0, 3).some((id) => l.includes(`${id} `) || l.endsWith(id))).join('\n')).join('\n'), '\nDEBUG killTimes', killTimes, '\nDEBUG gateways', allGateways.map((g) => `${g.pid} ${g.proc.child.exitCode ?? g.proc.child.signalCode ?? 'alive'}\n` + g.proc.output().split('\n').filter((l) => /WARN|ERROR|NATS/.test(l) && !/TRACE|trying again/.test(l)).slice(-30).join('\n')).join('\n====\n'));
+      throw error;
+    }
     const byId = runsById();
     const rerun = [...accepted].filter((id) => (byId.get(id)?.length ?? 0) > 1);
     for (const id of rerun) {
       const ofId = (byId.get(id) ?? []).sort((a, b) => a.at - b.at);
       // Each re-run sees a higher retryCount than the run before it.
-      for (let i = 1; i < ofId.length; i++) expect(ofId[i]!.retryCount, id).toBeGreaterThan(ofId[i - 1]!.retryCount);
+      if (ofId.length > 1 && ofId[1]!.retryCount <= ofId[0]!.retryCount) console.log('DEBUG dup', id, allGateways.map((g) => g.proc.output().split('\n').filter((l) => l.includes(`${id} `) || l.includes(`${id}"`) || l.endsWith(id)).join('\n')).join('\n===\n'));
+      for (let i = 1; i < ofId.length; i++) expect(ofId[i]!.retryCount, `${id}: ${JSON.stringify(ofId)} kills ${killTimes.join(',')}`).toBeGreaterThan(ofId[i - 1]!.retryCount);
       // Only calls running at a kill run again: their first run started shortly before one (its
       // outcome not yet acknowledged when the node or gateway died; stalls reach ~10 s).
       const first = ofId[0]!.at;

@@ -25,6 +25,7 @@ import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf } from '../async-config.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
 import { encodeCallMessage } from './call-message.js';
+import { ConsumerRepair } from './consumer-repair.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
 import { JetStreamRunner, newRecord } from './jetstream-runner.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
@@ -54,6 +55,7 @@ export class JetStreamQueue implements AsyncQueue {
   #runner: JetStreamRunner | undefined;
   #nc: NatsConnection | undefined;
   #stopSubscription: Subscription | undefined;
+  #repair: ConsumerRepair | undefined;
   #closing = false;
 
   constructor(options: JetStreamQueueOptions) {
@@ -73,7 +75,9 @@ export class JetStreamQueue implements AsyncQueue {
   }
 
   start(publish: DestinationPublisher): void {
-    const { consumer, records } = this.#ready();
+    const { consumer, records, jsm, recreateConsumer } = this.#ready();
+    this.#repair = new ConsumerRepair(jsm, recreateConsumer, this.#o.logger);
+    this.#repair.start();
     this.#runner = new JetStreamRunner({
       consumer,
       records,
@@ -225,6 +229,7 @@ export class JetStreamQueue implements AsyncQueue {
   stopDispatch(): void {
     this.#closing = true;
     this.#stopSubscription?.unsubscribe();
+    this.#repair?.stop();
     this.#runner?.stopDispatch();
   }
 

@@ -13,6 +13,7 @@
  * the consumer's ack_wait the call goes to another gateway, one delivery later, so its re-run
  * sees a higher retryCount and the attempt that died counts (as in the single-box store).
  */
+import { randomUUID } from 'node:crypto';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { ErrorCode, ServiceUnavailableError, toEdgeFCError, type WireError } from 'edgefc/errors';
 import { DEFAULT_QUALIFIER } from 'edgefc/protocol';
@@ -40,8 +41,12 @@ const NOT_RETRIABLE: ReadonlySet<string> = new Set([ErrorCode.ServiceNotFound, E
 const MAX_HELD = 256;
 /** How long one pull waits for calls before it is renewed. */
 const FETCH_EXPIRES_MS = 2_000;
+/** How long past its expiry a pull may stay open before this gateway closes it. */
+const FETCH_GRACE_MS = 3_000;
 /** A call the pool refused at once (a Sync burst holds the slots) is tried again this much later. */
 const REFUSED_RETRY_MS = 50;
+/** A record read or write before a run that fails is tried again this much later, the call held. */
+const RECORD_RETRY_MS = 1_000;
 /** A record write that fails (a node lost: publishers stall 4-10 s, FACTS.md) is tried this often, 1 s apart. */
 const RECORD_WRITE_TRIES = 15;
 
@@ -68,6 +73,8 @@ interface HeldCall {
   key: string;
   stored: StoredEntry;
   attempts: number;
+  /** When this gateway got the delivery (a run of it started later elsewhere supersedes it). */
+  receivedAt: number;
 }
 
 interface Lane {
@@ -84,6 +91,8 @@ interface Running {
 
 export class JetStreamRunner {
   readonly #o: JetStreamRunnerOptions;
+  /** This runner, in the records it marks `running`. */
+  readonly #id = randomUUID();
   /** Every delivery this gateway has and has not ACKed or NAKed, by stream sequence. */
   readonly #held = new Map<number, { msg: JsMsg; call: NewInvocation }>();
   readonly #lanes = new Map<string, Lane>();
@@ -150,7 +159,16 @@ export class JetStreamRunner {
       }
       try {
         const batch = await this.#o.consumer.fetch({ max_messages: Math.min(room, 64), expires: FETCH_EXPIRES_MS });
-        for await (const msg of batch) this.#take(msg);
+        // nats.js 3.4 ends a fetch by its heartbeats, and stops watching them on a disconnect; when
+        // its check after the reconnect fails (the consumer's leader is being elected), the fetch
+        // never ends: every gateway that was on a killed node stopped pulling for good (seen in
+        // the kill test). This gateway's own bound on each pull:
+        const watchdog = setTimeout(() => void batch.close().catch(() => undefined), FETCH_EXPIRES_MS + FETCH_GRACE_MS);
+        try {
+          for await (const msg of batch) this.#take(msg);
+        } finally {
+          clearTimeout(watchdog);
+        }
       } catch (error) {
         if (!this.#dispatching) break;
         // A node lost, the consumer's leader moving: nats.js reconnects; pull again shortly.
@@ -174,11 +192,28 @@ export class JetStreamRunner {
       return;
     }
     this.#held.set(msg.seq, { msg, call });
+    this.#admitHeld(msg, call);
+  }
+
+  /**
+   * Admit a held call; when the record bucket cannot be read or written (a node lost: 4-10 s,
+   * FACTS.md), try again in a second, still holding it (in-progress acks). A NAK instead would be
+   * one more delivery, which counts as an attempt: calls were seen failing "out of attempts" that
+   * never ran, NAKed three times through one node's loss.
+   */
+  #admitHeld(msg: JsMsg, call: NewInvocation): void {
     this.#track(this.#admit(msg, call)).catch((error: unknown) => {
-      // The record bucket cannot be read: the call goes back to the stream, for later.
-      this.#o.logger.warn('cannot read an Async record; the call is delivered again later', { requestId: call.requestId, error: String(error) });
-      this.#release(msg, 'nak', 1_000);
+      this.#o.logger.warn('cannot read an Async record; trying again', { requestId: call.requestId, error: String(error) });
+      this.#later(() => this.#admitHeld(msg, call), msg);
     });
+  }
+
+  /** Run `again` in a second, unless the gateway is closing (then the call goes back to the stream). */
+  #later(again: () => void, msg: JsMsg): void {
+    setTimeout(() => {
+      if (this.#closing) this.#release(msg, 'nak');
+      else again();
+    }, RECORD_RETRY_MS).unref();
   }
 
   async #admit(msg: JsMsg, call: NewInvocation): Promise<void> {
@@ -200,7 +235,10 @@ export class JetStreamRunner {
       if ((await this.#o.records.update(key, next, stored.revision)) === undefined) return this.#release(msg, 'nak', 0);
       return this.#release(msg, 'nak', call.notBefore - now);
     }
-    const attempts = msg.info.deliveryCount - stored.deferrals;
+    // Deliveries count attempts; the record's count too: nats-server 2.9.10 was seen to deliver
+    // again with a delivery count back at 1 after the consumer's leader was killed (kill test),
+    // and a re-run must still see a higher retryCount than the run before it.
+    const attempts = Math.max(msg.info.deliveryCount - stored.deferrals, record.attempts + 1);
     const entry = this.#o.registry.find(call.service, call.function);
     if (entry === undefined) {
       return this.#finish(msg, key, stored, finished(record, 'failed', now, attempts - 1, { code: ErrorCode.FunctionNotFound, message: `${call.service}/${call.function} is not served by this cluster's template` }));
@@ -220,7 +258,7 @@ export class JetStreamRunner {
       }), config.onFailure, call.event);
     }
     const lane = this.#lane(entry.service, entry.fn);
-    lane.waiting.push({ msg, call, key, stored, attempts });
+    lane.waiting.push({ msg, call, key, stored, attempts, receivedAt: now });
     this.#pump(lane, entry.service, entry.fn);
   }
 
@@ -240,9 +278,11 @@ export class JetStreamRunner {
       if (next === undefined) return;
       lane.inFlight += 1;
       void this.#track(this.#run(lane, service, fn, next)).catch((error: unknown) => {
-        // The record bucket cannot be written (the cluster is losing a node): back to the stream.
-        this.#o.logger.warn('cannot start an Async call; it is delivered again later', { requestId: next.call.requestId, error: String(error) });
-        this.#release(next.msg, 'nak', 1_000);
+        // The record bucket cannot be written (the cluster is losing a node): the call keeps its
+        // turn and is held (not NAKed: that would count as an attempt), tried again in a second.
+        this.#o.logger.warn('cannot start an Async call; trying again', { requestId: next.call.requestId, error: String(error) });
+        lane.waiting.unshift(next);
+        this.#later(() => this.#pump(lane, service, fn), next.msg);
       }).finally(() => {
         lane.inFlight -= 1;
         this.#pump(lane, service, fn);
@@ -251,9 +291,11 @@ export class JetStreamRunner {
   }
 
   async #run(lane: Lane, service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>, held: HeldCall): Promise<void> {
-    const { msg, call, key, attempts } = held;
-    const stored = await this.#markRunning(held);
-    if (stored === undefined) return this.#release(msg, 'ack');
+    const { msg, call, key } = held;
+    const marked = await this.#markRunning(held);
+    if (marked === 'done') return this.#release(msg, 'ack');
+    if (marked === 'stale') return this.#drop(msg);
+    const { stored, attempts } = marked;
     const controller = new AbortController();
     let result: Promise<InvocationResult>;
     try {
@@ -326,20 +368,33 @@ export class JetStreamRunner {
 
   /**
    * The record `running`, over the revision read at admission: a cancel (§9.6) that got in first
-   * wins. Undefined when the call is not to run (finished meanwhile, or another call's record).
+   * wins. `done`: the call is not to run (finished meanwhile, or another call's record; ACK it).
+   * `stale`: a later delivery of it has started (this one's in-progress acks did not reach the
+   * server in time, a node being lost), or this gateway runs it already: that run ACKs it; this
+   * delivery lets go. A run that started before this delivery arrived is one whose gateway died
+   * (or whose delivery the server forgot): this delivery runs the call again, one attempt later.
+   * Across boxes the comparison is as good as their clocks agree (NTP: milliseconds).
    */
-  async #markRunning(held: HeldCall): Promise<StoredEntry | undefined> {
-    const { msg, key, attempts } = held;
+  async #markRunning(held: HeldCall): Promise<{ stored: StoredEntry; attempts: number } | 'done' | 'stale'> {
+    const { msg, key } = held;
+    // This delivery: a write of ours whose answer was lost (a node lost) is ours, not another's.
+    const runner = `${this.#id}/${msg.info.deliverySequence}`;
     let stored: StoredEntry | undefined = held.stored;
-    for (let tries = 0; tries < 4; tries++) {
-      if (stored === undefined || stored.record.seq !== msg.seq || FINISHED_STATES.includes(stored.record.state)) return undefined;
+    for (let tries = 0; ; tries++) {
+      if (stored === undefined || stored.record.seq !== msg.seq || FINISHED_STATES.includes(stored.record.state)) return 'done';
+      if (stored.record.state === 'running' && stored.runner === runner) return { stored, attempts: stored.record.attempts };
+      if (this.#running.has(key)) return 'stale';
+      if (stored.record.state === 'running' && (stored.record.startedAt ?? 0) >= held.receivedAt) return 'stale';
+      if (tries >= 4) throw new Error(`the record of ${held.call.requestId} keeps changing`);
+      const attempts = Math.max(held.attempts, stored.record.attempts + 1);
       const now = this.#o.now();
       const running: InvocationRecord = { ...stored.record, state: 'running', attempts, startedAt: now, updatedAt: now, nextAttemptAt: undefined };
-      const revision = await this.#o.records.update(key, { record: running, deferrals: stored.deferrals }, stored.revision);
-      if (revision !== undefined) return { record: running, deferrals: stored.deferrals, revision };
+      const revision = await this.#o.records.update(key, { record: running, deferrals: stored.deferrals, runner }, stored.revision);
+      if (revision !== undefined) {
+        return { stored: { record: running, deferrals: stored.deferrals, runner, revision }, attempts };
+      }
       stored = await this.#o.records.get(key);
     }
-    return undefined;
   }
 
   #target(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>, qualifier: string): { service: Readonly<ServiceSpec>; fn: Readonly<FunctionSpec> } {
@@ -391,8 +446,16 @@ export class JetStreamRunner {
     }
   }
 
+  /** Let go of a delivery another one superseded: no ACK (it would end the other's run's call), no NAK. */
+  #drop(msg: JsMsg): void {
+    if (this.#held.get(msg.seq)?.msg === msg) this.#held.delete(msg.seq);
+    this.#roomFreed?.();
+    this.#roomFreed = undefined;
+  }
+
   #release(msg: JsMsg, how: 'ack' | 'nak', delayMs?: number): void {
-    this.#held.delete(msg.seq);
+    // A later delivery of the same call may be held now (ack_wait passed during a node's loss).
+    if (this.#held.get(msg.seq)?.msg === msg) this.#held.delete(msg.seq);
     if (how === 'ack') msg.ack();
     else msg.nak(delayMs);
     this.#roomFreed?.();

@@ -56,8 +56,11 @@ export const DEFAULT_JETSTREAM_SETTINGS: JetStreamQueueSettings = {
 
 export interface JetStreamQueueHandles {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   consumer: Consumer;
   records: RecordBucket;
+  /** Delete and create the shared consumer again (./consumer-repair.ts). */
+  recreateConsumer: () => Promise<void>;
 }
 
 const nanos = (ms: number): number => ms * 1_000_000;
@@ -95,9 +98,23 @@ export async function setUpJetStreamQueue(nc: NatsConnection, settings: JetStrea
     } catch {
       await jsm.consumers.update(ASYNC_STREAM, ASYNC_CONSUMER, { ack_wait: consumerConfig.ack_wait, max_ack_pending: consumerConfig.max_ack_pending });
     }
+    const recreateConsumer = async (): Promise<void> => {
+      // Another gateway may be doing the same: a consumer already gone or already back is fine.
+      await jsm.consumers.delete(ASYNC_STREAM, ASYNC_CONSUMER).catch(() => false);
+      await jsm.consumers.add(ASYNC_STREAM, consumerConfig);
+    };
     const js = jetstream(nc);
-    const kv = await new Kvm(js).create(RECORD_BUCKET, { replicas: settings.replicas, history: 1, ttl: settings.recordTtlMs, storage: StorageType.File });
-    return { js, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv) };
+    const kv = await new Kvm(js).create(RECORD_BUCKET, {
+      replicas: settings.replicas,
+      history: 1,
+      ttl: settings.recordTtlMs,
+      storage: StorageType.File,
+      // Reads from the leader only: a direct get may be answered by a replica that lags (a node
+      // just back from a kill), and a compare-and-set over its stale revision then failed again
+      // and again (seen in the kill test).
+      allow_direct: false,
+    });
+    return { js, jsm, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv), recreateConsumer };
   } catch (error) {
     throw new ServiceUnavailableError(`cannot set up the cluster's Async stream, consumer and record bucket: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

@@ -11,18 +11,20 @@ export interface RecordEntry {
   record: InvocationRecord;
   /** Deliveries NAKed until the call's `notBefore` (§3.8), not counted as attempts. */
   deferrals: number;
+  /** Which gateway's delivery wrote `running` (./jetstream-runner.ts #markRunning tells its own write from another's). */
+  runner?: string | undefined;
 }
 
-type RecordJson = Omit<InvocationRecord, 'result' | 'error'> & { result?: string; error?: WireError | undefined; deferrals: number };
+type RecordJson = Omit<InvocationRecord, 'result' | 'error'> & { result?: string; error?: WireError | undefined; deferrals: number; runner?: string | undefined };
 
 export function encodeRecordEntry(entry: RecordEntry): Uint8Array {
   const { result, ...rest } = entry.record;
-  const json: RecordJson = { ...rest, deferrals: entry.deferrals, ...(result === undefined ? {} : { result: result.toString('base64') }) };
+  const json: RecordJson = { ...rest, deferrals: entry.deferrals, ...(entry.runner === undefined ? {} : { runner: entry.runner }), ...(result === undefined ? {} : { result: result.toString('base64') }) };
   return Buffer.from(JSON.stringify(json), 'utf8');
 }
 
 export function decodeRecordEntry(data: Uint8Array): RecordEntry {
-  const { deferrals, result, ...rest } = JSON.parse(Buffer.from(data).toString('utf8')) as RecordJson;
+  const { deferrals, runner, result, ...rest } = JSON.parse(Buffer.from(data).toString('utf8')) as RecordJson;
   const record: InvocationRecord = {
     ...rest,
     // JSON has no undefined: every optional field back to its TypeScript shape.
@@ -35,5 +37,5 @@ export function decodeRecordEntry(data: Uint8Array): RecordEntry {
     destinationPending: rest.destinationPending ?? undefined,
     result: result === undefined ? undefined : Buffer.from(result, 'base64'),
   };
-  return { record, deferrals };
+  return { record, deferrals, ...(runner === undefined ? {} : { runner }) };
 }
