@@ -285,13 +285,16 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
         expect(missing.length, `missing: ${missing.slice(0, 5).join(', ')}`).toBe(0);
       }, { timeout: 60_000, interval: 250 });
     } catch (error) {
+      // What a failure needs to be understood: the missing calls' records, the consumer as the
+      // servers see it, the kills, and what the gateways warned about.
       const byId = runsById();
       const missing = [...accepted].filter((id) => !byId.has(id));
-      const states = await Promise.all(missing.slice(0, 10).map(async (id) => JSON.stringify(await owner.get(id)!.getAsyncStatus(id).catch((e: unknown) => String(e)))));
-      const node = env.cluster.nodes.find((n) => n.process !== undefined)!;
-      const jsz = await httpGet(`http://127.0.0.1:${node.ports.http}/jsz?accounts=true&streams=true&consumers=true`);
-      const at = jsz.search(/"name": ?"edgefc-async-runners"/);
-      console.log('DEBUG states', states.join('\n'), '\nDEBUG jsz', jsz.slice(Math.max(0, at - 900), at + 900), '\nDEBUG trace', allGateways.map((g) => g.proc.output().split('\n').filter((l) => missing.slice(0, 3).some((id) => l.includes(`${id} `) || l.endsWith(id))).join('\n')).join('\n'), '\nDEBUG killTimes', killTimes, '\nDEBUG gateways', allGateways.map((g) => `${g.pid} ${g.proc.child.exitCode ?? g.proc.child.signalCode ?? 'alive'}\n` + g.proc.output().split('\n').filter((l) => /WARN|ERROR|NATS/.test(l) && !/TRACE|trying again/.test(l)).slice(-30).join('\n')).join('\n====\n'));
+      const records = await Promise.all(missing.slice(0, 5).map(async (id) => JSON.stringify(await owner.get(id)!.getAsyncStatus(id).catch((e: unknown) => String(e)))));
+      const node = env.cluster.nodes.find((n) => n.process !== undefined);
+      const jsz = node === undefined ? '' : await httpGet(`http://127.0.0.1:${node.ports.http}/jsz?accounts=true&streams=true&consumers=true`).catch(String);
+      const at = Math.max(0, jsz.search(/"name": ?"edgefc-async-runners"/));
+      const warnings = allGateways.map((g) => g.proc.output().split('\n').filter((l) => /WARN|ERROR/.test(l)).slice(-20).join('\n'));
+      console.log(['[nats-async kill] records of missing calls:', ...records, 'consumer:', jsz.slice(at, at + 900), `kills at ${killTimes.join(', ')}`, ...warnings].join('\n'));
       throw error;
     }
     const byId = runsById();
@@ -299,7 +302,6 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
     for (const id of rerun) {
       const ofId = (byId.get(id) ?? []).sort((a, b) => a.at - b.at);
       // Each re-run sees a higher retryCount than the run before it.
-      if (ofId.length > 1 && ofId[1]!.retryCount <= ofId[0]!.retryCount) console.log('DEBUG dup', id, allGateways.map((g) => g.proc.output().split('\n').filter((l) => l.includes(`${id} `) || l.includes(`${id}"`) || l.endsWith(id)).join('\n')).join('\n===\n'));
       for (let i = 1; i < ofId.length; i++) expect(ofId[i]!.retryCount, `${id}: ${JSON.stringify(ofId)} kills ${killTimes.join(',')}`).toBeGreaterThan(ofId[i - 1]!.retryCount);
       // Only calls running at a kill run again: their first run started shortly before one (its
       // outcome not yet acknowledged when the node or gateway died; stalls reach ~10 s).

@@ -3,6 +3,8 @@
  * replicated JetStream stream, records in a replicated KV bucket, run by whichever gateway pulls
  * them (./jetstream-runner.ts). Loaded only in NATS mode (nats.js' JetStream and KV modules).
  *
+ * docs/protocol.md §10.10 lists how this differs from one box.
+ *
  * §10.1 "accepted": only once this gateway's own publish to the stream is acknowledged, which an
  * R3 stream does once a majority of its nodes has the call. A device's PUBACK from nats-server's
  * MQTT listener does not mean that (2,021 of 3,000 lost with the stream leader killed, FACTS.md).
@@ -25,7 +27,6 @@ import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf } from '../async-config.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
 import { encodeCallMessage } from './call-message.js';
-import { ConsumerRepair } from './consumer-repair.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
 import { JetStreamRunner, newRecord } from './jetstream-runner.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
@@ -55,7 +56,6 @@ export class JetStreamQueue implements AsyncQueue {
   #runner: JetStreamRunner | undefined;
   #nc: NatsConnection | undefined;
   #stopSubscription: Subscription | undefined;
-  #repair: ConsumerRepair | undefined;
   #closing = false;
 
   constructor(options: JetStreamQueueOptions) {
@@ -75,9 +75,7 @@ export class JetStreamQueue implements AsyncQueue {
   }
 
   start(publish: DestinationPublisher): void {
-    const { consumer, records, jsm, recreateConsumer } = this.#ready();
-    this.#repair = new ConsumerRepair(jsm, recreateConsumer, this.#o.logger);
-    this.#repair.start();
+    const { consumer, records } = this.#ready();
     this.#runner = new JetStreamRunner({
       consumer,
       records,
@@ -128,25 +126,27 @@ export class JetStreamQueue implements AsyncQueue {
     const { js, records } = this.#ready();
     const key = recordKey(call.clientId, call.requestId);
     const ack = await publishCall(js, call, this.#settings);
-    if (ack.duplicate) return { duplicate: true };
-    // After the window: a record with this key is an earlier call, which ran or runs (§10.2);
-    // the message just stored is skipped by the runner (its record names the earlier one).
-    const created = await records.create(key, { record: newRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
-      // The call is in the stream: the runner writes its record. Accepted all the same.
-      this.#o.logger.warn('Async record not written at acceptance; the run writes it', { requestId: call.requestId, error: String(error) });
-      return 0;
-    });
-    if (created === undefined) {
-      const stored = await records.get(key);
-      if (stored !== undefined && (stored.record.service !== call.service || stored.record.function !== call.function)) {
-        throw new InvalidArgumentError(
-          `request ID ${call.requestId} was already used by this client for ${stored.record.service}/${stored.record.function}; a new call needs a new request ID (§10.2)`,
-          { requestId: call.requestId },
-        );
-      }
-      return { duplicate: true };
+    // After the window the stream takes a re-send as new: a record with this key is then the
+    // earlier call, which ran or runs (§10.2), and the runner skips the message just stored
+    // (its record names the earlier one's stream sequence).
+    const created = ack.duplicate
+      ? undefined
+      : await records.create(key, { record: newRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
+          // The call is in the stream: the runner writes its record. Accepted all the same.
+          this.#o.logger.warn('Async record not written at acceptance; the run writes it', { requestId: call.requestId, error: String(error) });
+          return 0;
+        });
+    if (created !== undefined) return { duplicate: false };
+    // §10.2: a duplicate must be the same call; only duplicates pay for this read. (The event is
+    // not compared here, unlike the single-box store: the stream keeps it, the record does not.)
+    const stored = await records.get(key).catch(() => undefined);
+    if (stored !== undefined && (stored.record.service !== call.service || stored.record.function !== call.function)) {
+      throw new InvalidArgumentError(
+        `request ID ${call.requestId} was already used by this client for ${stored.record.service}/${stored.record.function}; a new call needs a new request ID (§10.2)`,
+        { requestId: call.requestId },
+      );
     }
-    return { duplicate: false };
+    return { duplicate: true };
   }
 
   async status(clientId: string, requestId: string): Promise<InvocationRecord | undefined> {
@@ -229,7 +229,6 @@ export class JetStreamQueue implements AsyncQueue {
   stopDispatch(): void {
     this.#closing = true;
     this.#stopSubscription?.unsubscribe();
-    this.#repair?.stop();
     this.#runner?.stopDispatch();
   }
 

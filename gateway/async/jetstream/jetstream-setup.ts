@@ -56,11 +56,8 @@ export const DEFAULT_JETSTREAM_SETTINGS: JetStreamQueueSettings = {
 
 export interface JetStreamQueueHandles {
   js: JetStreamClient;
-  jsm: JetStreamManager;
   consumer: Consumer;
   records: RecordBucket;
-  /** Delete and create the shared consumer again (./consumer-repair.ts). */
-  recreateConsumer: () => Promise<void>;
 }
 
 const nanos = (ms: number): number => ms * 1_000_000;
@@ -98,11 +95,6 @@ export async function setUpJetStreamQueue(nc: NatsConnection, settings: JetStrea
     } catch {
       await jsm.consumers.update(ASYNC_STREAM, ASYNC_CONSUMER, { ack_wait: consumerConfig.ack_wait, max_ack_pending: consumerConfig.max_ack_pending });
     }
-    const recreateConsumer = async (): Promise<void> => {
-      // Another gateway may be doing the same: a consumer already gone or already back is fine.
-      await jsm.consumers.delete(ASYNC_STREAM, ASYNC_CONSUMER).catch(() => false);
-      await jsm.consumers.add(ASYNC_STREAM, consumerConfig);
-    };
     const js = jetstream(nc);
     const kv = await new Kvm(js).create(RECORD_BUCKET, {
       replicas: settings.replicas,
@@ -114,7 +106,7 @@ export async function setUpJetStreamQueue(nc: NatsConnection, settings: JetStrea
       // and again (seen in the kill test).
       allow_direct: false,
     });
-    return { js, jsm, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv), recreateConsumer };
+    return { js, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv) };
   } catch (error) {
     throw new ServiceUnavailableError(`cannot set up the cluster's Async stream, consumer and record bucket: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
