@@ -127,8 +127,8 @@ export class JetStreamQueue implements AsyncQueue {
     const key = recordKey(call.clientId, call.requestId);
     const ack = await publishCall(js, call, this.#settings);
     // After the window the stream takes a re-send as new: a record with this key is then the
-    // earlier call, which ran or runs (§10.2), and the runner skips the message just stored
-    // (its record names the earlier one's stream sequence).
+    // earlier call, which ran or runs (§10.2); the runner skips the copy just stored once the
+    // record says the call is done (or running elsewhere).
     const created = ack.duplicate
       ? undefined
       : await records.create(key, { record: newRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
