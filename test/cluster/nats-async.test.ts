@@ -53,7 +53,8 @@ afterAll(async () => {
 }, 60_000);
 
 function device(name: string, node: number, timeout = 10_000): FCClient {
-  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout });
+  // connectTimeout 20 s: nats-server's MQTT listener took over 5 s to CONNACK with the whole suite on 2 cores.
+  const client = new FCClient({ brokerUrl: env.cluster.nodes[node]?.mqttUrl ?? '', username: name, password: env.passwords.get(name) ?? '', timeout, connectTimeout: 20_000 });
   clients.push(client);
   return client;
 }
@@ -315,10 +316,11 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
       const ofId = (byId.get(id) ?? []).sort((a, b) => a.at - b.at);
       // Each re-run sees a higher retryCount than the run before it.
       for (let i = 1; i < ofId.length; i++) expect(ofId[i]!.retryCount, `${id}: ${JSON.stringify(ofId)}`).toBeGreaterThan(ofId[i - 1]!.retryCount);
-      // Only calls running at a kill run again: their first run started shortly before one (its
-      // outcome not yet acknowledged when the node or gateway died; stalls reach ~10 s).
+      // Only calls running at a kill run again: their first run started shortly before one, or
+      // in the outage right after it, when its outcome could not be recorded and acknowledged
+      // before ack_wait (publishers stall 4-10 s while a node is lost, FACTS.md).
       const first = ofId[0]!.at;
-      expect(killTimes.some((kill) => first <= kill.to && kill.from - first < 15_000), `${id} ran at ${first}, kills at ${JSON.stringify(killTimes)}`).toBe(true);
+      expect(killTimes.some((kill) => kill.from - first < 15_000 && first - kill.to < 10_000), `${id} ran at ${first}, kills at ${JSON.stringify(killTimes)}`).toBe(true);
     }
     // Any surviving gateway answers for calls, wherever they ran.
     for (const id of [...accepted].slice(0, 5)) {

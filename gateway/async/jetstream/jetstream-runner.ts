@@ -239,9 +239,9 @@ export class JetStreamRunner {
       if ((await this.#o.records.update(key, next, stored.revision)) === undefined) return this.#release(msg, 'nak', 0);
       return this.#release(msg, 'nak', call.notBefore - now);
     }
-    // Deliveries count attempts; the record's count too: nats-server 2.9.10 was seen to deliver
-    // again with a delivery count back at 1 after the consumer's leader was killed (kill test),
-    // and a re-run must still see a higher retryCount than the run before it.
+    // Deliveries count attempts, and so does the record: a re-run must see a higher retryCount
+    // than the run before it whatever a delivery count says after a failover (a replica's
+    // consumer state may lag its leader's: seen in /jsz during the kill test).
     const attempts = Math.max(msg.info.deliveryCount - stored.deferrals, record.attempts + 1);
     const entry = this.#o.registry.find(call.service, call.function);
     if (entry === undefined) {
