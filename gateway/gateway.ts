@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { AsyncService, type RecordRetention } from './async/async-service.js';
+import type { AsyncQueue } from './async/async-queue.js';
+import type { JetStreamQueue } from './async/jetstream/jetstream-queue.js';
 import { AsyncStore, type StoreSync } from './async/async-store.js';
 import { startEmbeddedBroker, type BrokerTlsOptions, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { AccessControl } from './security/access-control.js';
@@ -47,6 +49,7 @@ import type { NatsLink, NatsTlsFiles } from './transport/nats-link.js';
 import { SingleBoxStatus, type ClusterStatusSource } from './cluster/cluster-status.js';
 import { gatewayIdentity, GatewayMode } from './cluster/gateway-announcement.js';
 import { GatewayLoadSampler } from './cluster/gateway-load.js';
+import { gatewayIdIn } from './gateway-id.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { startMetricsServer, type MetricsServer, type Readiness } from './metrics/metrics-server.js';
 import { ensureMetricsToken } from './metrics/metrics-token.js';
@@ -105,10 +108,16 @@ export interface GatewayOptions {
     servers: readonly string[];
     tls?: NatsTlsFiles;
     /**
-     * Replicas of the cluster's deployment buckets (gateway/cluster/cluster-buckets.ts).
+     * Replicas of the cluster's state: the deployment buckets (gateway/cluster/cluster-buckets.ts),
+     * the Async stream and its record bucket (docs/cluster.md "Async calls").
      * @default 3 when the server is in a cluster, else 1
      */
     replicas?: number;
+    /**
+     * How long a call delivered to a gateway that died waits before another gateway runs it.
+     * @default 30_000
+     */
+    asyncAckWaitMs?: number;
   };
   /** The gateway's own login to an external broker (or to NATS with `nats`). */
   username?: string;
@@ -208,22 +217,13 @@ export interface GatewayOptions {
 
 export { DATA_DIR_ENV, defaultDataDir } from './data-dir.js';
 
-/**
- * A NATS-mode gateway takes Sync calls only, for now: its local store would keep an accepted
- * Async call on one box, lost with it, and a status query would reach any gateway of the queue
- * group, most often one that does not know the call. The cluster's durable Async (JetStream) is
- * the next step (docs/cluster.md).
- */
-const NATS_ASYNC_UNAVAILABLE =
-  'Async calls, status queries and triggers are not taken by a gateway in NATS mode yet: an accepted call would live on one box only (docs/cluster.md)';
-
 export class Gateway {
   readonly registry: Registry;
   /** The URL devices and functions use to reach this gateway's broker. */
   readonly brokerUrl: string;
   readonly embedded: boolean;
   readonly #host: FunctionHost;
-  readonly #async: AsyncService;
+  readonly #async: AsyncQueue;
   readonly #link: GatewayTransport;
   readonly #broker: EmbeddedBroker | undefined;
   readonly #logger: Logger;
@@ -243,7 +243,7 @@ export class Gateway {
     registry: Registry;
     brokerUrl: string;
     host: FunctionHost;
-    async: AsyncService;
+    async: AsyncQueue;
     link: GatewayTransport;
     broker: EmbeddedBroker | undefined;
     logger: Logger;
@@ -301,7 +301,8 @@ export class Gateway {
     // Provisioned instances (minInstances) that do not fit in the memory budget stop the start here, as they stop a deploy.
     const registry = new Registry(checkProvisionedMemory(placeFixedPorts(await containment.place(template), logger), budget.totalMB));
     // Before any broker or process: a data directory that cannot hold calls stops the start here.
-    const store = AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' });
+    // NATS mode keeps Async calls in the cluster (JetStream), not in a file of this box.
+    const store = options.nats === undefined ? AsyncStore.open({ dir: dataDir, sync: options.storeSync ?? 'full' }) : undefined;
 
     const accessFile = options.accessFile ?? join(dataDir, 'access.yml');
     let access: AccessControl | undefined;
@@ -334,7 +335,7 @@ export class Gateway {
       });
     } catch (error) {
       await broker?.close();
-      await store.close();
+      await store?.close();
       await cluster?.close();
       throw error;
     }
@@ -347,14 +348,14 @@ export class Gateway {
     });
     const embeddedBroker = broker;
     const startedAt = Date.now();
-    const identity = gatewayIdentity(store.gatewayId, options.nats === undefined ? GatewayMode.single : GatewayMode.nats, startedAt);
+    const identity = gatewayIdentity(store?.gatewayId ?? gatewayIdIn(dataDir), options.nats === undefined ? GatewayMode.single : GatewayMode.nats, startedAt);
     // Without an endpoint nothing is counted: the call path stays as it was (--metrics off).
     const metrics: GatewayMetrics | undefined =
       options.metrics === undefined
         ? undefined
         : new GatewayMetrics({
             functions: (): FunctionStats[] => host.stats(),
-            asyncUnfinished: () => (store.isOpen ? store.unfinished() : []),
+            asyncUnfinished: () => asyncQueue.unfinished(),
             identity,
             ...(embeddedBroker === undefined ? {} : { brokerConnections: () => embeddedBroker.stats().connectedClients }),
             ...(tracer === undefined ? {} : { traceSpans: () => tracer.stats() }),
@@ -381,21 +382,32 @@ export class Gateway {
       registry,
       host,
       logger,
-      setTriggerFilters: (filters) => link.setTriggerFilters(filters),
+      setTriggerFilters: async (filters) => link?.setTriggerFilters(filters),
       place,
       // A version's functions keep their staged code as long as the version is kept.
       collect: (served) => containment.collect([...served, ...versions.functions()]),
     });
-    const asyncService = new AsyncService({
-      store,
-      registry,
-      versions,
-      host,
-      logger,
-      backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 },
-      ...(metrics === undefined ? {} : { metrics }),
-      ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
-    });
+    const asyncCommon = { registry, versions, host, logger, backoff: { baseMs: options.asyncRetryBaseDelayMs ?? 1000 }, ...(metrics === undefined ? {} : { metrics }) };
+    // Loaded only in NATS mode, as nats.js is: JetStream and KV cost nothing to a single box.
+    const clusterQueue: JetStreamQueue | undefined =
+      options.nats === undefined
+        ? undefined
+        : new (await import('./async/jetstream/jetstream-queue.js')).JetStreamQueue({
+            ...asyncCommon,
+            settings: {
+              ...(options.nats.replicas === undefined ? {} : { replicas: options.nats.replicas }),
+              ...(options.nats.asyncAckWaitMs === undefined ? {} : { ackWaitMs: options.nats.asyncAckWaitMs }),
+              ...(options.recordRetention?.maxAgeMs === undefined ? {} : { recordTtlMs: options.recordRetention.maxAgeMs }),
+            },
+          });
+    const asyncQueue: AsyncQueue =
+      clusterQueue ??
+      new AsyncService({
+        ...asyncCommon,
+        // Defined whenever there is no cluster queue (above).
+        store: store as AsyncStore,
+        ...(options.recordRetention === undefined ? {} : { retention: options.recordRetention }),
+      });
     const syncReplay = new SyncReplayCache(options.syncReplayWindowMs === undefined ? {} : { windowMs: options.syncReplayWindowMs });
     const clientLimits = new ClientLimits(options.clientLimits);
     const policy = access === undefined ? undefined : new CallPolicy(access);
@@ -414,7 +426,7 @@ export class Gateway {
     const clusterDeployments: ClusterDeployments | undefined = cluster?.deploymentsOn(deployments);
     const clusterDeploy = async (file: string | undefined, principal: string): Promise<DeployResult> =>
       clusterDeploymentsOf(clusterDeployments).deployPath(await assertTrustedTemplate(file ?? nameTheTemplate(options.templatePath), trustedDirs), principal);
-    let link: GatewayTransport;
+    let link: GatewayTransport | undefined;
     let natsLink: NatsLink | undefined;
     // §9.16; set once the link is open (in NATS mode it rides on the link's connection).
     const clusterRef: { source?: ClusterStatusSource } = {};
@@ -427,7 +439,7 @@ export class Gateway {
         // NATS mode: versions and aliases would live on one gateway only (docs/cluster.md "Not yet").
         ...(options.nats === undefined ? { versions } : {}),
         host,
-        async: asyncService,
+        async: asyncQueue,
         syncReplay,
         clientLimits,
         sink,
@@ -445,7 +457,6 @@ export class Gateway {
         ...(tracer === undefined ? {} : { tracer }),
         ...(policy === undefined ? {} : { policy }),
         clusterStatus,
-        ...(options.nats === undefined ? {} : { asyncUnavailable: NATS_ASYNC_UNAVAILABLE }),
       };
       try {
         return dispatchMessage(context, message);
@@ -483,7 +494,7 @@ export class Gateway {
               brokerUrl,
               // Stable per data directory, with a persistent session: QoS 1 messages the gateway had
               // not acknowledged when it stopped are delivered again when it is back (§10.1).
-              clientId: `edgefc-gateway-${store.gatewayId}`,
+              clientId: `edgefc-gateway-${store?.gatewayId ?? hostname()}`,
               persistentSession: true,
               triggerFilters: triggers,
               ...(options.username === undefined ? {} : { username: options.username }),
@@ -493,10 +504,14 @@ export class Gateway {
               logger,
               onMessage,
             });
+      // The cluster's stream, consumer and record bucket, on the gateway's own connection; until
+      // then an Async call is answered ServiceUnavailable (the device retries, §10.2).
+      if (clusterQueue !== undefined && natsLink !== undefined) await clusterQueue.connect(natsLink.connection);
     } catch (error) {
+      await link?.close();
       await host.close();
       await logs.close();
-      await asyncService.close();
+      await asyncQueue.close();
       await tracer?.shutdown();
       await broker?.close();
       await cluster?.close();
@@ -505,7 +520,7 @@ export class Gateway {
     // NATS mode: follow the cluster's deployment from here on (a change may move trigger subscriptions, so after the link).
     clusterDeployments?.watch();
     cluster?.followAccess();
-    asyncService.start((topic, payload) => link.publishConfirmed(topic, payload));
+    asyncQueue.start((topic, payload) => link.publishConfirmed(topic, payload));
     const sampler = new GatewayLoadSampler({ functions: () => host.stats() });
     // NATS mode: every gateway announces itself to the others (cluster/heartbeat.ts); loaded with nats.js's JetStream module only then.
     const clusterStatusSource: ClusterStatusSource =
@@ -521,7 +536,7 @@ export class Gateway {
       registry,
       brokerUrl,
       host,
-      async: asyncService,
+      async: asyncQueue,
       link,
       broker,
       logger,
@@ -537,7 +552,7 @@ export class Gateway {
       const transport = link;
       await gateway.#serveMetrics(metrics, options.metrics, dataDir, () => ({
         broker: transport.connected,
-        store: store.isOpen,
+        store: asyncQueue.isOpen,
         template: registry.functions().length > 0,
       }));
     }

@@ -26,6 +26,7 @@ import type { InvocationResult } from '../runtime/types.js';
 import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-config.js';
 import { Lane, type ClaimedCall } from './async-lanes.js';
 import { FreshCalls } from './fresh-calls.js';
+import type { AcceptInput, AsyncQueue, DestinationPublisher, UnfinishedCall } from './async-queue.js';
 import type { AsyncStore, FinishFields, ListFilter, RunnableCall } from './async-store.js';
 import { InvocationState, type InvocationRecord, type NewInvocation } from './invocation-record.js';
 
@@ -62,8 +63,7 @@ export interface AsyncMetrics {
   asyncDeadLetter(fn: string, reason: 'failed' | 'expired'): void;
 }
 
-/** Publishes a destination message (QoS 1); resolves once the broker has acknowledged it. */
-export type DestinationPublisher = (topic: string, payload: Buffer) => Promise<void>;
+export type { AcceptInput, DestinationPublisher } from './async-queue.js';
 
 /** Codes that say the call can never work as sent: retrying would only repeat them. */
 const NOT_RETRIABLE: ReadonlySet<string> = new Set([ErrorCode.ServiceNotFound, ErrorCode.FunctionNotFound, ErrorCode.InvalidArgument]);
@@ -78,12 +78,8 @@ const MIN_CLAIM_AHEAD = 256;
 /** A call the pool refused at once (a Sync burst holds the slots) is tried again this much later, not counted. */
 const REFUSED_RETRY_MS = 50;
 
-export type AcceptInput = Omit<NewInvocation, 'createdAt' | 'service' | 'function' | 'notBefore'> & {
-  /** §3.8: ms after acceptance before the call may run (the caller's delay). */
-  delayMs?: number;
-};
-
-export class AsyncService {
+/** The single-box AsyncQueue: calls in the gateway's SQLite file (./async-store.ts). */
+export class AsyncService implements AsyncQueue {
   readonly #store: AsyncStore;
   readonly #registry: Registry;
   readonly #versions: Versions | undefined;
@@ -258,17 +254,25 @@ export class AsyncService {
     );
   }
 
-  /** A client's own call (the status topic, §10.7). */
-  status(clientId: string, requestId: string): InvocationRecord | undefined {
-    return this.#store.find(clientId, requestId);
+  /** A client's own call (the status topic, §10.7); a synchronous read of the local file. */
+  status(clientId: string, requestId: string): Promise<InvocationRecord | undefined> {
+    return Promise.resolve(this.#store.find(clientId, requestId));
   }
 
-  get(requestId: string): InvocationRecord[] {
-    return this.#store.findByRequestId(requestId);
+  get(requestId: string): Promise<InvocationRecord[]> {
+    return Promise.resolve(this.#store.findByRequestId(requestId));
   }
 
-  list(filter: ListFilter): InvocationRecord[] {
-    return this.#store.list(filter);
+  list(filter: ListFilter): Promise<InvocationRecord[]> {
+    return Promise.resolve(this.#store.list(filter));
+  }
+
+  get isOpen(): boolean {
+    return this.#store.isOpen;
+  }
+
+  unfinished(): readonly UnfinishedCall[] {
+    return this.#store.isOpen ? this.#store.unfinished() : [];
   }
 
   /** Cancel a call that waits (enqueued or retrying). InvalidArgument when it is unknown, running or finished. */

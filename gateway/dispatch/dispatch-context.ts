@@ -1,7 +1,7 @@
 /**
  * What every inbound-message handler needs; built once by the Gateway.
  */
-import type { AsyncService } from '../async/async-service.js';
+import type { AsyncQueue } from '../async/async-queue.js';
 import type { Logger } from '../logging/logger.js';
 import type { FunctionHost } from '../function-host.js';
 import type { Registry } from '../registry/registry.js';
@@ -23,14 +23,8 @@ export interface DispatchContext {
   /** Service versions and aliases (§3.2a, §9.14, §9.15): what a call's qualifier names. */
   versions?: Versions;
   host: FunctionHost;
-  /** Durable Async calls (docs/protocol.md §10). */
-  async: AsyncService;
-  /**
-   * Why this gateway takes no Async calls, status queries or trigger messages, when it takes
-   * none: a NATS-mode gateway, whose local store would keep an accepted call on one box only
-   * (docs/cluster.md). Each is answered ServiceUnavailable with this reason.
-   */
-  asyncUnavailable?: string;
+  /** Durable Async calls (docs/protocol.md §10): SQLite on one box, JetStream in a NATS cluster. */
+  async: AsyncQueue;
   /** Sync retries by request ID (§10.2). */
   syncReplay: SyncReplayCache;
   /** Calls in flight and rate per client ID (§7.5), checked before a call is queued. */

@@ -51,7 +51,8 @@ export function dispatchMessage(context: DispatchContext, message: InboundMessag
     case 'status': {
       const clientId = parseStatusTopic(message.topic);
       if (clientId === undefined) return dropMalformedTopic(context, message);
-      handleStatus(context, clientId, message.payload);
+      // Answered when read; nothing to hold the PUBACK for (handleStatus answers every failure).
+      void handleStatus(context, clientId, message.payload);
       return undefined;
     }
     case 'trigger':

@@ -102,7 +102,7 @@ function parseArgs(body: Buffer): Record<string, unknown> {
 }
 
 /** §9.4 */
-function listInvocations(context: DispatchContext, args: Record<string, unknown>): unknown {
+async function listInvocations(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
   const filter: ListFilter = {};
   if (args['function'] !== undefined) {
     const parts = typeof args['function'] === 'string' ? args['function'].split('/') : [];
@@ -121,7 +121,7 @@ function listInvocations(context: DispatchContext, args: Record<string, unknown>
     throw new InvalidArgumentError('"limit" must be a whole number from 1 to 10000 (§9.4)');
   }
   filter.limit = limit;
-  return { invocations: context.async.list(filter).map((record) => toView(record, false)) };
+  return { invocations: (await context.async.list(filter)).map((record) => toView(record, false)) };
 }
 
 function requestIdArg(args: Record<string, unknown>): string {
@@ -131,9 +131,9 @@ function requestIdArg(args: Record<string, unknown>): string {
 }
 
 /** §9.5 */
-function getInvocation(context: DispatchContext, args: Record<string, unknown>): unknown {
+async function getInvocation(context: DispatchContext, args: Record<string, unknown>): Promise<unknown> {
   const requestId = requestIdArg(args);
-  const records = context.async.get(requestId);
+  const records = await context.async.get(requestId);
   if (records.length === 0) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId} (pruned, or never accepted)`);
   return { invocations: records.map((record) => toView(record, true)) };
 }

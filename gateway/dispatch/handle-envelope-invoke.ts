@@ -1,9 +1,10 @@
 /**
  * An enveloped invocation request (docs/protocol.md §3): validate, run, and answer on the
  * caller's reply topic (§2.2, §4). Async calls are stored first (§10.1): the returned promise
- * settles once the call is on disk, and the transport holds the message's PUBACK until then.
+ * settles once the call is kept (on disk, or acknowledged by a replicated JetStream stream in a
+ * NATS cluster), and the transport holds the message's PUBACK until then where it can.
  */
-import { ServiceUnavailableError, toEdgeFCError, type EdgeFCError } from 'edgefc/errors';
+import { toEdgeFCError, type EdgeFCError } from 'edgefc/errors';
 import { encodeAcceptedReply, encodeErrorReply, encodeOkReply } from 'edgefc/protocol';
 import { decodeRequest, InvocationType, LogType, type DecodedRequest } from 'edgefc/protocol';
 import { tapLogTail } from '../logging/function-logs.js';
@@ -70,7 +71,6 @@ function acceptAsync(
   replyTo: string,
 ): Promise<void> {
   const { requestId } = request;
-  if (context.asyncUnavailable !== undefined) throw new ServiceUnavailableError(context.asyncUnavailable);
   // §7.5: an Async call is in flight until it is accepted; then its durable queue bounds it (§10.6).
   const release = context.clientLimits.admit(address.clientId, requestId);
   let stored: Promise<unknown>;

@@ -2,7 +2,7 @@
  * A device asks for the state of one of its own Async calls (docs/protocol.md §10.7). The client
  * ID comes from the topic, so a device sees only its own calls (with the ACL of §2.5).
  */
-import { InvalidArgumentError, ServiceUnavailableError, toEdgeFCError } from 'edgefc/errors';
+import { InvalidArgumentError, toEdgeFCError } from 'edgefc/errors';
 import { decodeFrame } from 'edgefc/protocol';
 import { assertRequestId } from 'edgefc/protocol';
 import { encodeErrorReply, encodeOkReply } from 'edgefc/protocol';
@@ -10,7 +10,8 @@ import { replyTopic } from 'edgefc/protocol';
 import { toView, type RecordView } from '../async/invocation-record.js';
 import type { DispatchContext } from './dispatch-context.js';
 
-export function handleStatus(context: DispatchContext, clientId: string, payload: Buffer): void {
+/** Resolves once answered (a read of the record: the local file, or the cluster's KV bucket). */
+export async function handleStatus(context: DispatchContext, clientId: string, payload: Buffer): Promise<void> {
   const replyTo = replyTopic(clientId);
   let id = '';
   try {
@@ -24,8 +25,7 @@ export function handleStatus(context: DispatchContext, clientId: string, payload
     }
     const requestId = (args as { requestId?: unknown } | null)?.requestId;
     assertRequestId(requestId);
-    if (context.asyncUnavailable !== undefined) throw new ServiceUnavailableError(context.asyncUnavailable);
-    const record = context.async.status(clientId, requestId);
+    const record = await context.async.status(clientId, requestId);
     const view: RecordView = record === undefined
       ? { requestId, clientId, function: '', source: 'invoke', state: 'unknown' }
       : toView(record, true);

@@ -21,10 +21,6 @@ export function handleTrigger(context: DispatchContext, message: InboundMessage)
         context.logger.warn('trigger message over the Async payload cap dropped (§11.2)', { topic: message.topic, bytes: message.payload.length });
         break;
       }
-      if (context.asyncUnavailable !== undefined) {
-        logRefusal(context, message.topic, `${fn.serviceName}/${fn.name}`, context.asyncUnavailable);
-        break;
-      }
       const requestId = newRequestId();
       try {
         stored.push(

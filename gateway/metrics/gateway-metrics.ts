@@ -14,7 +14,7 @@ import { toEdgeFCError } from 'edgefc/errors';
 import type { FunctionStats } from '../function-host.js';
 import type { FunctionSpec } from '../registry/types.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult, Runtime } from '../runtime/types.js';
-import type { PendingRow } from '../async/async-store.js';
+import type { UnfinishedCall } from '../async/async-queue.js';
 import type { SpanExportStats } from '../tracing/call-tracer.js';
 import type { GatewayIdentity } from '../cluster/gateway-announcement.js';
 
@@ -28,7 +28,7 @@ export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005,
 export interface MetricSources {
   functions: () => FunctionStats[];
   /** Unfinished Async calls (enqueued, retrying, running). */
-  asyncUnfinished: () => PendingRow[];
+  asyncUnfinished: () => readonly UnfinishedCall[];
   /** Embedded broker only. */
   brokerConnections?: () => number;
   /** Which gateway this is: `edgefc_gateway_info`, so one Prometheus scraping several boxes tells them apart. */
@@ -112,7 +112,7 @@ export class GatewayMetrics {
     perFunction('edgefc_provisioned_instances', 'Instances kept warm for the function (its minInstances)', (s) => s.provisioned);
     perFunction('edgefc_idle_instances', 'Live function instances running no call', (s) => s.idle);
     // One query per scrape for the two Async levels.
-    let pending: PendingRow[] = [];
+    let pending: readonly UnfinishedCall[] = [];
     new Gauge({
       name: 'edgefc_async_backlog',
       help: 'Unfinished Async calls (enqueued, retrying, running)',

@@ -14,6 +14,7 @@
  * may publish a request for any function here, and the gateway answers AccessDenied.
  */
 import { TOPIC_PREFIX } from 'edgefc/protocol';
+import { ASYNC_SUBJECTS } from '../async/jetstream/names.js';
 import { filterToSubjects } from '../transport/nats-subjects.js';
 import type { AccessEntry } from './access-file.js';
 import { assertDistinctLogins, unique } from './broker-logins.js';
@@ -77,22 +78,25 @@ const S = TOPIC_PREFIX.replaceAll('/', '.');
  * (`_INBOX.>`: JetStream and flush answers) and the JetStream API ($JS.API.>, $JS.ACK.>), for
  * the cluster's durable state (docs/cluster.md).
  */
-const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>', CLUSTER_GATEWAYS_SUBJECT];
-
-/**
- * The cluster's state — the JetStream API, the KV buckets (deployments, uploads, the access file
- * with its hashes) and the object store (bundles), docs/cluster.md — is the gateway's alone. Denied
- * outright to every other login, both ways. No allow list here reaches it today (a grant starts
- * with a literal level that is not `$`, §11.1), and no device login may connect natively; the deny
- * keeps it so whatever the grants become, as a deny wins over any allow in nats-server.
- */
-const CLUSTER_STATE_SUBJECTS = ['$JS.>', '$KV.>', '$O.>'];
+const GATEWAY_NATIVE_PUBLISH = ['$JS.API.>', '$JS.ACK.>', '$KV.>', '$O.>', ASYNC_SUBJECTS, CLUSTER_GATEWAYS_SUBJECT];
 /**
  * `CLUSTER_GATEWAYS_SUBJECT`: the gateways' announcements (docs/protocol.md §9.16), the gateway
  * login's alone. Not `$SYS.>`: the servers' own statistics stay with the system account, and
  * `cluster-status` reports them as not readable.
  */
-const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>', CLUSTER_GATEWAYS_SUBJECT];
+const GATEWAY_NATIVE_SUBSCRIBE = ['_INBOX.>', '$KV.>', '$O.>', ASYNC_SUBJECTS, CLUSTER_GATEWAYS_SUBJECT];
+
+/**
+ * The cluster's state, denied outright to every login but the gateway's, both ways, whatever
+ * topics the access file grants it (a `#` grant is `>`, which would match the Async and
+ * announcement subjects; no grant reaches the `$` ones, which start with a literal level that is
+ * not `$`, §11.1 — denied all the same, as a deny wins over any allow in nats-server): the
+ * JetStream API and acks, the KV buckets (deployments, uploads, the access file with its hashes,
+ * invocation records) and the object store (bundles), the Async stream's subjects (every accepted
+ * call's event, and its stop subject; gateway/async/jetstream/names.ts) and the gateways'
+ * announcements. docs/cluster.md, docs/security.md §11.
+ */
+const CLUSTER_STATE = ['$JS.>', '$KV.>', '$O.>', ASYNC_SUBJECTS, CLUSTER_GATEWAYS_SUBJECT];
 
 export function natsConfig(input: NatsConfigInput): NatsFiles {
   assertDistinctLogins(input, 'NATS');
@@ -133,9 +137,9 @@ export function natsConfig(input: NatsConfigInput): NatsFiles {
 /** What access-control.ts lets a principal do, on subjects. */
 function principalPermissions(name: string, publish: readonly string[], subscribe: readonly string[]): Permissions {
   return {
-    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]), deny: CLUSTER_STATE_SUBJECTS },
+    publish: { allow: unique([`${S}.invoke.${name}.*.*`, `${S}.status.${name}`, `${S}.admin.${name}.*`, ...subjects(publish)]), deny: CLUSTER_STATE },
     // MQTT's reply/NAME/# matches reply/NAME too: both subjects.
-    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]), deny: CLUSTER_STATE_SUBJECTS },
+    subscribe: { allow: unique([`${S}.reply.${name}`, `${S}.reply.${name}.>`, ...subjects(subscribe), MQTT_QOS1_DELIVERY]), deny: CLUSTER_STATE },
   };
 }
 

@@ -13,7 +13,8 @@
  *   (§10.2) cover it.
  * - §10.1 does not hold the device's PUBACK here: nats-server acknowledges a device's QoS 1
  *   PUBLISH itself, before the gateway sees it. An Async call is "accepted" by its reply, which
- *   is sent only once the gateway's store has it (docs/cluster.md, "what is guaranteed").
+ *   is sent only once the cluster's replicated stream has acknowledged the gateway's own publish
+ *   of it (gateway/async/jetstream/, docs/cluster.md "Async calls").
  * - MQTT 3.1.1 only (protocolVersion 4): nats-server 2.9 refuses MQTT 5, so no plain MQTT 5
  *   requests (§8).
  */
@@ -68,7 +69,7 @@ export class NatsLink implements GatewayTransport {
     this.#onMessage = options.onMessage;
   }
 
-  /** The connection itself, for what rides beside the requests: the cluster heartbeat (gateway/cluster/heartbeat.ts). */
+  /** The connection, for what rides beside the requests: the cluster heartbeat (gateway/cluster/heartbeat.ts) and the cluster's Async queue (gateway/async/jetstream/jetstream-queue.ts). */
   get connection(): NatsConnection {
     return this.#nc;
   }

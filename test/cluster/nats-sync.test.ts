@@ -95,12 +95,6 @@ describe('Sync calls through a NATS cluster', () => {
     expect(await settledCode(client.invokeFunction({ serviceName: 'Test', functionName: 'secret', payload: 'x' }))).toBe('AccessDenied');
   });
 
-  test('Async calls and status queries are refused in NATS mode (ServiceUnavailable), not kept on one box', async () => {
-    const client = device('sensor-2', 1);
-    expect(await settledCode(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', invocationType: 'Async' }))).toBe('ServiceUnavailable');
-    expect(await settledCode(client.getAsyncStatus('some-request'))).toBe('ServiceUnavailable');
-  });
-
   test('service versions and aliases are refused in NATS mode (ServiceUnavailable): they would live on one gateway only', async () => {
     // The operator's admin request reaches one gateway of the queue group, which refuses it
     // (deploys are kept in the cluster: nats-deployments.test.ts).

@@ -68,6 +68,23 @@ describe('natsConfig', () => {
     }
   });
 
+  test('devices and functions are denied the cluster\'s durable state, even with a "#" grant; only the gateway has it', () => {
+    const all = users(natsConfig(input({
+      principals: [{ name: 'wide', role: 'device', natsPassword: HASH, certificate: false, groups: [], publish: ['#'], subscribe: ['#'] }],
+    })).authorization);
+    const state = ['$JS.>', '$KV.>', '$O.>', 'edgefc_async.>'];
+    for (const user of all.filter((u) => u.user !== 'edgefc_gateway')) {
+      expect(user.permissions.publish.deny, user.user).toEqual(expect.arrayContaining(state));
+      expect(user.permissions.subscribe.deny, user.user).toEqual(expect.arrayContaining(state));
+    }
+    // The "#" grant is ">": without the deny list it would reach the Async stream's subjects.
+    expect(all.find((u) => u.user === 'wide')?.permissions.publish.allow).toContain('>');
+    const gateway = all.find((u) => u.user === 'edgefc_gateway');
+    expect(gateway?.permissions.publish.allow).toEqual(expect.arrayContaining(['$JS.API.>', '$JS.ACK.>', '$KV.>', 'edgefc_async.>']));
+    expect(gateway?.permissions.subscribe.allow).toEqual(expect.arrayContaining(['edgefc_async.>']));
+    expect(gateway?.permissions.publish.deny).toBeUndefined();
+  });
+
   test('a principal without a NATS hash gets no login, and a note says how to give it one', () => {
     const files = natsConfig(input());
     expect(users(files.authorization).map((user) => user.user)).toEqual(['sensor-1', 'fn-abc', 'edgefc_gateway']);

@@ -53,8 +53,11 @@ Options:
                       --broker (default <data>/gateway.credentials from "edgefc broker-config nats")
   --nats-ca F         CA file that signs the nats-server certificates (TLS)
   --nats-cert F, --nats-key F   the gateway's client certificate, when the servers verify clients
-  --nats-replicas N   replicas of the cluster's deployment buckets when this gateway creates them
-                      (default 3 when the server is in a cluster, 1 on a single node; 1-5)
+  --nats-replicas N   copies of the cluster's state (deployment buckets, Async stream and records)
+                      when this gateway creates them: 1, 3 or 5 (default 3 when the server is
+                      in a cluster, 1 on a single node; docs/cluster.md)
+  --nats-ack-wait S   seconds before an Async call taken by a gateway that died goes to another
+                      (default 30; runs longer than this are kept alive by in-progress acks)
 
 Security (docs/security.md):
   --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
@@ -124,6 +127,7 @@ export const START_OPTIONS = {
   'nats-cert': { type: 'string' },
   'nats-key': { type: 'string' },
   'nats-replicas': { type: 'string' },
+  'nats-ack-wait': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   'password-file': { type: 'string' },
@@ -289,13 +293,25 @@ async function firstInvocation(gateway: Gateway, output: Output, credentialFile:
 }
 
 /** `--nats URL[,URL…]` and its TLS files; undefined without --nats. */
-function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | undefined; 'nats-cert'?: string | undefined; 'nats-key'?: string | undefined; 'nats-replicas'?: string | undefined }): NonNullable<GatewayOptions['nats']> | undefined {
+function parseNats(values: {
+  nats?: string | undefined;
+  'nats-ca'?: string | undefined;
+  'nats-cert'?: string | undefined;
+  'nats-key'?: string | undefined;
+  'nats-replicas'?: string | undefined;
+  'nats-ack-wait'?: string | undefined;
+}): NonNullable<GatewayOptions['nats']> | undefined {
   const tlsGiven = values['nats-ca'] !== undefined || values['nats-cert'] !== undefined || values['nats-key'] !== undefined;
   if (values.nats === undefined) {
     if (tlsGiven) throw new UsageError('--nats-ca, --nats-cert and --nats-key go with --nats');
-    if (values['nats-replicas'] !== undefined) throw new UsageError('--nats-replicas goes with --nats');
+    if (values['nats-replicas'] !== undefined || values['nats-ack-wait'] !== undefined) throw new UsageError('--nats-replicas and --nats-ack-wait go with --nats');
     return undefined;
   }
+  const replicas = values['nats-replicas'] === undefined ? undefined : Number(values['nats-replicas']);
+  // JetStream keeps 1, 3 or 5 copies (an even count has no majority to gain).
+  if (replicas !== undefined && ![1, 3, 5].includes(replicas)) throw new UsageError('--nats-replicas must be 1, 3 or 5');
+  const ackWait = values['nats-ack-wait'] === undefined ? undefined : Number(values['nats-ack-wait']);
+  if (ackWait !== undefined && !(Number.isInteger(ackWait) && ackWait >= 3 && ackWait <= 3600)) throw new UsageError('--nats-ack-wait must be a whole number of seconds from 3 to 3600');
   const servers = values.nats.split(',').map((url) => url.trim());
   for (const url of servers) {
     if (!/^(nats|tls):\/\/[^\s/]+$/.test(url)) throw new UsageError(`--nats takes nats://HOST:PORT or tls://HOST:PORT, comma-separated (got "${redactUrl(url)}")`);
@@ -307,10 +323,12 @@ function parseNats(values: { nats?: string | undefined; 'nats-ca'?: string | und
     ...(values['nats-cert'] === undefined ? {} : { certFile: values['nats-cert'] }),
     ...(values['nats-key'] === undefined ? {} : { keyFile: values['nats-key'] }),
   };
-  const replicas = values['nats-replicas'] === undefined ? undefined : Number(values['nats-replicas']);
-  // JetStream places at most 5 replicas of a stream.
-  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw new UsageError('--nats-replicas takes 1 to 5');
-  return { servers, ...(tlsGiven ? { tls } : {}), ...(replicas === undefined ? {} : { replicas }) };
+  return {
+    servers,
+    ...(tlsGiven ? { tls } : {}),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(ackWait === undefined ? {} : { asyncAckWaitMs: ackWait * 1000 }),
+  };
 }
 
 async function readTls(cert: string | undefined, key: string | undefined, ca: string | undefined): Promise<BrokerTlsOptions | undefined> {

@@ -1,0 +1,272 @@
+/**
+ * The cluster's AsyncQueue (../async-queue.ts; docs/cluster.md "Async calls"): calls kept in a
+ * replicated JetStream stream, records in a replicated KV bucket, run by whichever gateway pulls
+ * them (./jetstream-runner.ts). Loaded only in NATS mode (nats.js' JetStream and KV modules).
+ *
+ * docs/protocol.md §10.10 lists how this differs from one box.
+ *
+ * §10.1 "accepted": only once this gateway's own publish to the stream is acknowledged, which an
+ * R3 stream does once a majority of its nodes has the call. A device's PUBACK from nats-server's
+ * MQTT listener does not mean that (2,021 of 3,000 lost with the stream leader killed, FACTS.md).
+ *
+ * §10.2 duplicates: the message ID is derived from (client, request ID): within the stream's
+ * duplicate window the publish itself says "duplicate"; after it, the record bucket does (the
+ * record is created with `create`, which fails when the key exists, and the runner skips a
+ * message whose record names another stream sequence).
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
+import type { FunctionHost } from '../../function-host.js';
+import type { Logger } from '../../logging/logger.js';
+import type { Registry } from '../../registry/registry.js';
+import type { FunctionSpec, ServiceSpec } from '../../registry/types.js';
+import type { Versions } from '../../versions/versions.js';
+import type { AcceptInput, AsyncQueue, DestinationPublisher, ListFilter, UnfinishedCall } from '../async-queue.js';
+import type { AsyncMetrics } from '../async-service.js';
+import { asyncConfigOf } from '../async-config.js';
+import { defaultReplicas } from '../../cluster/cluster-buckets.js';
+import { FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
+import { encodeCallMessage } from './call-message.js';
+import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
+import { JetStreamRunner, newRecord } from './jetstream-runner.js';
+import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
+import type { RecordBucket } from './record-bucket.js';
+
+export interface JetStreamQueueOptions {
+  registry: Registry;
+  versions?: Versions;
+  host: FunctionHost;
+  logger: Logger;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default { baseMs: 1000, maxMs: 300_000 } */
+  backoff?: { baseMs?: number; maxMs?: number };
+  settings?: Partial<JetStreamQueueSettings>;
+  metrics?: AsyncMetrics;
+}
+
+/** How long a stop of a call running on another gateway waits for its record to say `stopped`. */
+const STOP_WAIT_MS = 10_000;
+
+export class JetStreamQueue implements AsyncQueue {
+  readonly #o: JetStreamQueueOptions;
+  #settings: JetStreamQueueSettings;
+  readonly #now: () => number;
+  #handles: JetStreamQueueHandles | undefined;
+  #runner: JetStreamRunner | undefined;
+  #nc: NatsConnection | undefined;
+  #stopSubscription: Subscription | undefined;
+  #closing = false;
+
+  constructor(options: JetStreamQueueOptions) {
+    this.#o = options;
+    this.#settings = { ...DEFAULT_JETSTREAM_SETTINGS, ...options.settings };
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Create (or update) the stream, consumer and bucket on the gateway's connection; before start(). */
+  async connect(nc: NatsConnection): Promise<void> {
+    // Unless told, as many copies as the cluster's other state: R3 in a cluster, R1 on one node.
+    if (this.#o.settings?.replicas === undefined) this.#settings = { ...this.#settings, replicas: defaultReplicas(nc) };
+    this.#handles = await setUpJetStreamQueue(nc, this.#settings);
+    this.#nc = nc;
+  }
+
+  get isOpen(): boolean {
+    return !this.#closing && this.#handles !== undefined;
+  }
+
+  start(publish: DestinationPublisher): void {
+    const { consumer, records } = this.#ready();
+    this.#runner = new JetStreamRunner({
+      consumer,
+      records,
+      registry: this.#o.registry,
+      versions: this.#o.versions,
+      host: this.#o.host,
+      logger: this.#o.logger,
+      now: this.#now,
+      backoff: { baseMs: this.#o.backoff?.baseMs ?? 1000, maxMs: this.#o.backoff?.maxMs ?? 300_000 },
+      ackWaitMs: this.#settings.ackWaitMs,
+      metrics: this.#o.metrics,
+      publish,
+      acceptDestination: async (call) => void (await this.#keep(call)),
+    });
+    this.#runner.start();
+    // Not in the queue group: a stop reaches every gateway, and the one running the call stops it (§9.6a).
+    const runner = this.#runner;
+    this.#stopSubscription = this.#nc?.subscribe(STOP_SUBJECT, {
+      callback: (error, msg) => {
+        if (error === null) void runner.stopRunning(msg.string());
+      },
+    });
+  }
+
+  accept(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>, input: AcceptInput): Promise<{ duplicate: boolean }> {
+    if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down', { requestId: input.requestId });
+    const { delayMs, ...origin } = input;
+    const config = asyncConfigOf(fn);
+    if (delayMs !== undefined && delayMs >= config.maxAsyncEventAgeMs) {
+      // §3.8: the delay counts against the event age; this call could only ever expire.
+      throw new InvalidArgumentError(
+        `a delay of ${delayMs / 1000} s is not shorter than ${service.name}/${fn.name}'s maxAsyncEventAgeInSeconds (${config.maxAsyncEventAgeMs / 1000} s): the call would expire unrun`,
+        { requestId: input.requestId },
+      );
+    }
+    const createdAt = this.#now();
+    return this.#keep({
+      ...origin,
+      service: service.name,
+      function: fn.name,
+      createdAt,
+      ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
+    });
+  }
+
+  /** Publish to the stream (the acknowledgement is "accepted"), then create the record. */
+  async #keep(call: NewInvocation): Promise<{ duplicate: boolean }> {
+    const { js, records } = this.#ready();
+    const key = recordKey(call.clientId, call.requestId);
+    const ack = await publishCall(js, call, this.#settings);
+    // After the window the stream takes a re-send as new: a record with this key is then the
+    // earlier call, which ran or runs (§10.2); the runner skips the copy just stored once the
+    // record says the call is done (or running elsewhere).
+    const created = ack.duplicate
+      ? undefined
+      : await records.create(key, { record: newRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
+          // The call is in the stream: the runner writes its record. Accepted all the same.
+          this.#o.logger.warn('Async record not written at acceptance; the run writes it', { requestId: call.requestId, error: String(error) });
+          return 0;
+        });
+    if (created !== undefined) return { duplicate: false };
+    // §10.2: a duplicate must be the same call; only duplicates pay for this read. (The event is
+    // not compared here, unlike the single-box store: the stream keeps it, the record does not.)
+    const stored = await records.get(key).catch(() => undefined);
+    if (stored !== undefined && (stored.record.service !== call.service || stored.record.function !== call.function)) {
+      throw new InvalidArgumentError(
+        `request ID ${call.requestId} was already used by this client for ${stored.record.service}/${stored.record.function}; a new call needs a new request ID (§10.2)`,
+        { requestId: call.requestId },
+      );
+    }
+    return { duplicate: true };
+  }
+
+  async status(clientId: string, requestId: string): Promise<InvocationRecord | undefined> {
+    return (await this.#ready().records.get(recordKey(clientId, requestId)))?.record;
+  }
+
+  get(requestId: string): Promise<InvocationRecord[]> {
+    return this.#ready().records.findByRequestId(requestId);
+  }
+
+  list(filter: ListFilter): Promise<InvocationRecord[]> {
+    return this.#ready().records.list(filter);
+  }
+
+  /** §9.6: a compare-and-set on the record; the runner skips a call whose record is finished. */
+  async cancel(requestId: string, clientId?: string): Promise<InvocationRecord> {
+    return this.#endWaiting(requestId, clientId, 'cancelled');
+  }
+
+  /**
+   * §9.6a: a waiting call ends `stopped` as a cancel does; a running one is stopped by the
+   * gateway running it (the stop subject, which every gateway takes), and this resolves once its
+   * record says so (ServiceUnavailable after STOP_WAIT_MS: the record shows what happened).
+   */
+  async stop(requestId: string, clientId?: string): Promise<InvocationRecord> {
+    try {
+      return await this.#endWaiting(requestId, clientId, 'stopped');
+    } catch (error) {
+      if (!(error instanceof RunningError)) throw error;
+      const { key } = error;
+      this.#ready();
+      this.#nc?.publish(STOP_SUBJECT, key);
+      const records = this.#ready().records;
+      const deadline = this.#now() + STOP_WAIT_MS;
+      for (;;) {
+        // A poll of one key: the run ends in the function's own time (its instance is stopped).
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const stored = await records.get(key);
+        if (stored !== undefined && FINISHED_STATES.includes(stored.record.state)) return stored.record;
+        if (this.#now() > deadline) throw new ServiceUnavailableError(`${requestId} was asked to stop, but its record did not say so within ${STOP_WAIT_MS / 1000} s`);
+      }
+    }
+  }
+
+  async #endWaiting(requestId: string, clientId: string | undefined, state: 'cancelled' | 'stopped'): Promise<InvocationRecord> {
+    const { records } = this.#ready();
+    for (let tries = 0; tries < 5; tries++) {
+      const found = await this.#findOne(records, requestId, clientId);
+      const { record } = found;
+      if (record.state === 'running') {
+        if (state === 'stopped') throw new RunningError(found.key);
+        throw new InvalidArgumentError(`${requestId} is running; only a waiting call can be cancelled (invocations-stop stops a running one)`);
+      }
+      if (!UNFINISHED_STATES.includes(record.state)) {
+        throw new InvalidArgumentError(`${requestId} is ${record.state}; only a waiting (enqueued or retrying) call can be ${state}`);
+      }
+      const now = this.#now();
+      const ended: InvocationRecord = { ...record, state, finishedAt: now, updatedAt: now, nextAttemptAt: undefined };
+      if ((await records.update(found.key, { record: ended, deferrals: found.deferrals }, found.revision)) !== undefined) return ended;
+      // Changed meanwhile (a run started, or a retry was recorded): look again.
+    }
+    throw new ServiceUnavailableError(`${requestId} changed under every attempt to ${state === 'cancelled' ? 'cancel' : 'stop'} it; try again`);
+  }
+
+  async #findOne(records: RecordBucket, requestId: string, clientId: string | undefined): Promise<{ key: string; record: InvocationRecord; revision: number; deferrals: number }> {
+    const all = (await records.findByRequestId(requestId)).filter((r) => clientId === undefined || r.clientId === clientId);
+    const first = all[0];
+    if (first === undefined) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId}`);
+    if (all.length > 1) throw new InvalidArgumentError(`request ID ${requestId} names calls of ${all.length} clients; give the client ID too`);
+    const key = recordKey(first.clientId, requestId);
+    const stored = await records.get(key);
+    if (stored === undefined) throw new InvalidArgumentError(`no Async invocation with request ID ${requestId}`);
+    return { key, record: stored.record, revision: stored.revision, deferrals: stored.deferrals };
+  }
+
+  unfinished(): readonly UnfinishedCall[] {
+    return this.#runner?.unfinished() ?? [];
+  }
+
+  stopDispatch(): void {
+    this.#closing = true;
+    this.#stopSubscription?.unsubscribe();
+    this.#runner?.stopDispatch();
+  }
+
+  async close(): Promise<void> {
+    this.stopDispatch();
+    await this.#runner?.close();
+  }
+
+  #ready(): JetStreamQueueHandles {
+    if (this.#handles === undefined) throw new ServiceUnavailableError('the cluster\'s Async queue is not set up yet');
+    return this.#handles;
+  }
+}
+
+/** A stop asked of a running call: the gateway running it must do it. */
+class RunningError extends Error {
+  readonly key: string;
+  constructor(key: string) {
+    super('running');
+    this.key = key;
+  }
+}
+
+async function publishCall(js: JetStreamClient, call: NewInvocation, settings: JetStreamQueueSettings): Promise<{ seq: number; duplicate: boolean }> {
+  try {
+    return await js.publish(callSubject(call.service, call.function), encodeCallMessage(call), {
+      msgID: callMessageId(call.clientId, call.requestId),
+      // Through a node's loss publishers stall 4-10 s (FACTS.md): wait that out, not the default 5 s.
+      timeout: Math.max(10_000, Math.min(settings.ackWaitMs, 30_000)),
+    });
+  } catch (error) {
+    // Not acknowledged: not accepted. The caller retries with the same request ID (§10.2).
+    throw new ServiceUnavailableError(`the cluster did not acknowledge the call: ${error instanceof Error ? error.message : String(error)}`, {
+      requestId: call.requestId,
+      cause: error,
+    });
+  }
+}
