@@ -62,7 +62,7 @@ describe('natsConfig', () => {
     const wide = input({ principals: [{ name: 'sensor-1', role: 'device', password: '$7$x', natsPassword: HASH, certificate: false, groups: [], publish: ['a/+/+'], subscribe: ['a/#'] }] });
     for (const user of users(natsConfig(wide).authorization).filter((u) => u.user !== 'edgefc_gateway')) {
       for (const direction of [user.permissions.publish, user.permissions.subscribe]) {
-        expect(direction.deny, user.user).toEqual(['$JS.>', '$KV.>', '$O.>']);
+        expect(direction.deny, user.user).toEqual(['$JS.>', '$KV.>', '$O.>', 'edgefc_async.>', 'edgefc.v1.cluster.gateways']);
         expect(direction.allow.filter((subject) => subject.startsWith('$') && subject !== '$MQTT.sub.>'), user.user).toEqual([]);
       }
     }
@@ -72,7 +72,7 @@ describe('natsConfig', () => {
     const all = users(natsConfig(input({
       principals: [{ name: 'wide', role: 'device', natsPassword: HASH, certificate: false, groups: [], publish: ['#'], subscribe: ['#'] }],
     })).authorization);
-    const state = ['$JS.>', '$KV.>', '$O.>', 'edgefc_async.>'];
+    const state = ['$JS.>', '$KV.>', '$O.>', 'edgefc_async.>', 'edgefc.v1.cluster.gateways'];
     for (const user of all.filter((u) => u.user !== 'edgefc_gateway')) {
       expect(user.permissions.publish.deny, user.user).toEqual(expect.arrayContaining(state));
       expect(user.permissions.subscribe.deny, user.user).toEqual(expect.arrayContaining(state));
