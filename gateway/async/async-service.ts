@@ -26,6 +26,7 @@ import type { InvocationResult } from '../runtime/types.js';
 import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-config.js';
 import { Lane, type ClaimedCall } from './async-lanes.js';
 import { FreshCalls } from './fresh-calls.js';
+import { submitAttempt } from './async-attempt.js';
 import type { AcceptInput, AsyncQueue, DestinationPublisher, UnfinishedCall } from './async-queue.js';
 import type { AsyncStore, FinishFields, ListFilter, RunnableCall } from './async-store.js';
 import { InvocationState, type InvocationRecord, type NewInvocation } from './invocation-record.js';
@@ -519,18 +520,8 @@ export class AsyncService implements AsyncQueue {
       result = Promise.reject(toEdgeFCError(error));
     }
     try {
-      result ??= this.#host.submit(target.service, target.fn, {
-        signal: controller.signal,
-        requestId: record.requestId,
-        invocationType: 'Async',
-        event: call.event,
-        invokerContext: call.invokerContext,
-        qualifier: call.qualifier,
-        // §10.4: an Async run is bounded by the function's timeout, not by the caller's wait for "accepted".
-        deadline: Number.POSITIVE_INFINITY,
-        retryCount: attempts - 1,
-        ...(record.trace === undefined ? {} : { trace: record.trace }),
-      }, record.source === 'trigger' ? 'pubsub' : 'other');
+      const attempt = { requestId: record.requestId, event: call.event, invokerContext: call.invokerContext, qualifier: call.qualifier, source: record.source, trace: record.trace };
+      result ??= submitAttempt(this.#host, target, attempt, controller.signal, attempts);
     } catch (error) {
       if (!this.#closing) this.#logger.debug('async call refused by the pool; retrying shortly', { requestId: record.requestId, error: String(error) });
       return false;

@@ -9,7 +9,7 @@
  * accepted while the cache is full, so the memory it takes stays bounded whatever the backlog.
  */
 import type { RunnableCall } from './async-store.js';
-import type { NewInvocation } from './invocation-record.js';
+import { enqueuedRecord, type NewInvocation } from './invocation-record.js';
 
 export interface FreshCallsLimits {
   /** @default 4096 */
@@ -38,31 +38,7 @@ export class FreshCalls {
     const event = Buffer.from(call.event);
     this.#bytes += event.length;
     this.#calls.set(seq, {
-      record: {
-        seq,
-        clientId: call.clientId,
-        requestId: call.requestId,
-        service: call.service,
-        function: call.function,
-        source: call.source,
-        topic: call.topic,
-        state: 'enqueued',
-        attempts: 0,
-        createdAt: call.createdAt,
-        updatedAt: call.createdAt,
-        startedAt: undefined,
-        finishedAt: undefined,
-        nextAttemptAt: call.notBefore,
-        durationMs: undefined,
-        eventBytes: event.length,
-        result: undefined,
-        resultBinary: false,
-        error: undefined,
-        logTail: [],
-        destinationPending: undefined,
-        ...(call.trace === undefined ? {} : { trace: call.trace }),
-        qualifier: call.qualifier,
-      },
+      record: enqueuedRecord(call, seq),
       event,
       // As stored and read back: JSON (a trigger's context may hold an undefined `name`).
       invokerContext: call.invokerContext === undefined ? undefined : (JSON.parse(JSON.stringify(call.invokerContext)) as Record<string, unknown>),

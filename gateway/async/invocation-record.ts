@@ -80,6 +80,35 @@ export interface InvocationRecord extends InvocationOrigin {
 }
 
 /** The JSON shape of a record on the wire and in `--json` output (docs/protocol.md §10.3). */
+/** The record of `call` as accepted (`seq` its place in the store), before any attempt. */
+export function enqueuedRecord(call: NewInvocation, seq: number): InvocationRecord {
+  return {
+    seq,
+    clientId: call.clientId,
+    requestId: call.requestId,
+    service: call.service,
+    function: call.function,
+    source: call.source,
+    topic: call.topic,
+    qualifier: call.qualifier,
+    state: 'enqueued',
+    attempts: 0,
+    createdAt: call.createdAt,
+    updatedAt: call.createdAt,
+    startedAt: undefined,
+    finishedAt: undefined,
+    nextAttemptAt: call.notBefore,
+    durationMs: undefined,
+    eventBytes: call.event.length,
+    result: undefined,
+    resultBinary: false,
+    error: undefined,
+    logTail: [],
+    destinationPending: undefined,
+    ...(call.trace === undefined ? {} : { trace: call.trace }),
+  };
+}
+
 export interface RecordView {
   requestId: string;
   clientId: string;

@@ -26,10 +26,10 @@ import type { AcceptInput, AsyncQueue, DestinationPublisher, ListFilter, Unfinis
 import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf } from '../async-config.js';
 import { defaultReplicas } from '../../cluster/cluster-buckets.js';
-import { FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
+import { enqueuedRecord, FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
 import { encodeCallMessage } from './call-message.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
-import { JetStreamRunner, newRecord } from './jetstream-runner.js';
+import { JetStreamRunner } from './jetstream-runner.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
 import type { RecordBucket } from './record-bucket.js';
 
@@ -134,7 +134,7 @@ export class JetStreamQueue implements AsyncQueue {
     // record says the call is done (or running elsewhere).
     const created = ack.duplicate
       ? undefined
-      : await records.create(key, { record: newRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
+      : await records.create(key, { record: enqueuedRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
           // The call is in the stream: the runner writes its record. Accepted all the same.
           this.#o.logger.warn('Async record not written at acceptance; the run writes it', { requestId: call.requestId, error: String(error) });
           return 0;

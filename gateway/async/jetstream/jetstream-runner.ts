@@ -26,7 +26,8 @@ import type { Versions } from '../../versions/versions.js';
 import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf, asyncSlots, destinationMessage, retryDelayMs, type BackoffOptions } from '../async-config.js';
 import type { UnfinishedCall } from '../async-queue.js';
-import { FINISHED_STATES, type InvocationRecord, type InvocationState, type NewInvocation } from '../invocation-record.js';
+import { submitAttempt } from '../async-attempt.js';
+import { enqueuedRecord, FINISHED_STATES, type InvocationRecord, type InvocationState, type NewInvocation } from '../invocation-record.js';
 import { decodeCallMessage } from './call-message.js';
 import { recordKey } from './names.js';
 import type { RecordBucket, StoredEntry } from './record-bucket.js';
@@ -222,8 +223,8 @@ export class JetStreamRunner {
     let stored = await this.#o.records.get(key);
     if (stored === undefined) {
       // Accepted by a gateway that died before it wrote the record: the stream has the call.
-      const revision = await this.#o.records.create(key, { record: newRecord(call, msg.seq), deferrals: 0 });
-      stored = revision === undefined ? await this.#o.records.get(key) : { record: newRecord(call, msg.seq), deferrals: 0, revision };
+      const revision = await this.#o.records.create(key, { record: enqueuedRecord(call, msg.seq), deferrals: 0 });
+      stored = revision === undefined ? await this.#o.records.get(key) : { record: enqueuedRecord(call, msg.seq), deferrals: 0, revision };
       if (stored === undefined) throw new Error(`record ${key} vanished`);
     }
     const { record } = stored;
@@ -304,18 +305,7 @@ export class JetStreamRunner {
     let result: Promise<InvocationResult>;
     try {
       const target = this.#target(service, fn, call.qualifier);
-      result = this.#o.host.submit(target.service, target.fn, {
-        signal: controller.signal,
-        requestId: call.requestId,
-        invocationType: 'Async',
-        event: call.event,
-        invokerContext: call.invokerContext,
-        qualifier: call.qualifier,
-        // §10.4: an Async run is bounded by the function's timeout.
-        deadline: Number.POSITIVE_INFINITY,
-        retryCount: attempts - 1,
-        ...(call.trace === undefined ? {} : { trace: call.trace }),
-      }, call.source === 'trigger' ? 'pubsub' : 'other');
+      result = submitAttempt(this.#o.host, target, call, controller.signal, attempts);
     } catch (error) {
       if (this.#closing) return this.#release(msg, 'nak');
       const typed = toEdgeFCError(error);
@@ -472,36 +462,6 @@ export class JetStreamRunner {
     return work;
   }
 }
-
-function newRecord(call: NewInvocation, seq: number): InvocationRecord {
-  return {
-    seq,
-    clientId: call.clientId,
-    requestId: call.requestId,
-    service: call.service,
-    function: call.function,
-    source: call.source,
-    topic: call.topic,
-    qualifier: call.qualifier,
-    state: 'enqueued',
-    attempts: 0,
-    createdAt: call.createdAt,
-    updatedAt: call.createdAt,
-    startedAt: undefined,
-    finishedAt: undefined,
-    nextAttemptAt: call.notBefore,
-    durationMs: undefined,
-    eventBytes: call.event.length,
-    result: undefined,
-    resultBinary: false,
-    error: undefined,
-    logTail: [],
-    destinationPending: undefined,
-    ...(call.trace === undefined ? {} : { trace: call.trace }),
-  };
-}
-
-export { newRecord };
 
 function finished(record: InvocationRecord, state: InvocationState, now: number, attempts: number, error?: WireError): InvocationRecord {
   return { ...record, state, attempts: Math.max(record.attempts, attempts), finishedAt: now, updatedAt: now, nextAttemptAt: undefined, error };
