@@ -9,6 +9,7 @@ import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { ClusterStatusReport } from '../../gateway/cluster/cluster-status.js';
 import { FCClient } from '../../src/index.js';
 import { killHard } from '../fixtures/cli-process.js';
+import { callRepeating } from '../fixtures/repeat-call.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 
 let env: SecuredNatsCluster;
@@ -46,22 +47,19 @@ describe('a box lost: its node and its gateway together', () => {
     // The survivor takes every call once the cluster has given up on the lost node (publishers
     // stall 4-10 s while it does, FACTS.md; more on a loaded box).
     await vi.waitFor(async () => expect(await pid()).toBe(second.pid), { timeout: 75_000, interval: 100 });
-    // Who answers is the claim, not how fast. While the streams' leaders move, a QoS 1 request
-    // may be lost after its PUBACK (FACTS.md), and a connection that had one stuck was seen to get
-    // no answer for 40 s and more (scale-out.md): the caller sees RequestTimeout, reconnects and
-    // repeats with the same request ID (protocol §10.2), as a device should.
-    const pidOnce = async (requestId: string): Promise<number> => {
-      for (let attempt = 1; ; attempt += 1) {
-        const caller = attempt === 1 ? client : new FCClient({ brokerUrl: env.cluster.nodes[survivor]?.mqttUrl ?? '', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '' });
-        if (caller !== client) closers.push(() => caller.close());
-        try {
-          return Number(String((await caller.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x', timeout: 10_000, requestId })).payload));
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'RequestTimeout' || attempt >= 4) throw error;
-        }
-      }
+    // Who answers is the claim, not how fast: while the streams' leaders move, a QoS 1 request
+    // may be lost after its PUBACK (FACTS.md) or its connection stuck; the caller reconnects and
+    // repeats with the same request ID (test/fixtures/repeat-call.ts).
+    const reconnect = (): FCClient => {
+      const fresh = new FCClient({ brokerUrl: env.cluster.nodes[survivor]?.mqttUrl ?? '', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '' });
+      closers.push(() => fresh.close());
+      return fresh;
     };
-    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => pidOnce(`after-${i}-${Date.now()}`)));
+    const after = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        callRepeating(client, reconnect, async (caller, requestId) => Number(String((await caller.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x', timeout: 10_000, requestId })).payload))),
+      ),
+    );
     expect(new Set(after)).toEqual(new Set([second.pid]));
 
     // Polled as a whole: each stream's peer list says the lost node is gone only once its leader

@@ -13,6 +13,7 @@ import { connectMqtt } from '../../src/mqtt/connect.js';
 import { decodeReply } from '../../src/protocol/reply.js';
 import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
+import { callRepeating } from '../fixtures/repeat-call.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 
 let env: SecuredNatsCluster;
@@ -192,8 +193,14 @@ describe('Sync calls through a NATS cluster', () => {
     // the whole suite running on 2 cores, as the MQTT stream elected a new leader).
     await vi.waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 75_000, interval: 100 });
     // Answered, all of them: the claim is that calls work again, not how fast a loaded 2-core box
-    // (the whole suite) answers 20 at once while the cluster settles (3 s was seen to miss one).
-    const after = await Promise.all(Array.from({ length: 20 }, () => callPid(client, 15_000)));
+    // (the whole suite) answers 20 at once while the cluster settles (3 s was seen to miss one,
+    // and a connection to stay stuck: each caller reconnects and repeats, test/fixtures/repeat-call.ts).
+    const reconnect = (): FCClient => device('sensor-2', (index + 1) % 3, 3_000);
+    const after = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        callRepeating(client, reconnect, async (caller, requestId) => Number(String((await caller.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x', timeout: 10_000, requestId })).payload))),
+      ),
+    );
     expect(new Set(after)).toEqual(new Set([second.pid]));
     expect(await env.cluster.nodeOf(`/${second.pid}`)).not.toBe(index);
   }, 120_000);
