@@ -8,8 +8,7 @@
  * the two alternate (ABBA), so drift on a shared box falls on both; the ratio is per round.
  * The calls also run (the echo sample): the gateway pulls and runs while it takes more, as it would.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -17,35 +16,15 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats
 import { connect } from '@nats-io/transport-node';
 import { FCClient } from 'edgefc';
 import { Gateway } from '../gateway/gateway.js';
-import { bcryptHash, MACHINE_BCRYPT_COST } from '../gateway/security/bcrypt-hash.js';
-import { natsConfig } from '../gateway/security/nats-config.js';
-import { findNatsServer, startNatsCluster } from './lib/nats-cluster.js';
-import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction } from './lib/templates.js';
+import { startNatsBench } from './lib/nats-bench-setup.js';
+import { BENCH_SERVICE, ECHO_FUNCTION } from './lib/templates.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '4' }, calls: { type: 'string', default: '2000' } } });
 const rounds = Number(values.rounds);
 const calls = Number(values.calls);
 const IN_FLIGHT = 64;
 
-const bin = findNatsServer();
-if (bin === undefined) throw new Error('nats-server not found: apt-get install -y nats-server');
-const dir = await mkdtemp(join(tmpdir(), 'edgefc-nats-async-bench-'));
-const fn = echoFunction(ECHO_FUNCTION);
-const templatePath = join(dir, 'template.yml');
-await writeFile(templatePath, `edgefc: 1\nservices:\n  ${BENCH_SERVICE}:\n    functions:\n      ${fn.name}:\n${fn.yaml}\n`);
-const devicePassword = 'bench-device-password';
-const gatewayPassword = 'bench-gateway-password';
-const { authorization } = natsConfig({
-  principals: [
-    { name: 'bench', role: 'device', password: '$7$unused', natsPassword: await bcryptHash(devicePassword, MACHINE_BCRYPT_COST), certificate: false, groups: [], publish: [], subscribe: [] },
-  ],
-  gateway: { name: 'edgefc_gateway', bcryptHash: await bcryptHash(gatewayPassword, MACHINE_BCRYPT_COST) },
-  functions: [],
-  triggerFilters: [],
-  destinationTopics: [],
-});
-const cluster = await startNatsCluster(bin, { authorization });
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, functionLine: () => undefined };
+const { dir, templatePath, devicePassword, gatewayPassword, cluster, silent } = await startNatsBench('edgefc-nats-async-bench-');
 const payload = 'x'.repeat(64);
 
 /** Per second, `n` tasks with IN_FLIGHT always waiting. */

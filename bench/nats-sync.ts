@@ -10,22 +10,19 @@
  * (`edgefc gateway --nats`, `--calls N` each).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { Gateway } from '../gateway/gateway.js';
 import { PACKAGE_ROOT } from '../gateway/package-root.js';
-import { bcryptHash, MACHINE_BCRYPT_COST } from '../gateway/security/bcrypt-hash.js';
-import { natsConfig } from '../gateway/security/nats-config.js';
 import { GATEWAY_QUEUE_GROUP } from '../gateway/transport/nats-link.js';
 import { decodeRequest } from 'edgefc/protocol';
 import { encodeOkReply } from 'edgefc/protocol';
 import { FCClient } from 'edgefc';
-import { findNatsServer, startNatsCluster } from './lib/nats-cluster.js';
-import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction } from './lib/templates.js';
+import { startNatsBench } from './lib/nats-bench-setup.js';
+import { BENCH_SERVICE, ECHO_FUNCTION } from './lib/templates.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, block: { type: 'string', default: '200' }, calls: { type: 'string', default: '4000' } } });
 const throughputCalls = Number(values.calls);
@@ -34,26 +31,8 @@ const rounds = Number(values.rounds);
 const block = Number(values.block);
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
-const bin = findNatsServer();
-if (bin === undefined) throw new Error('nats-server not found: apt-get install -y nats-server');
-const dir = await mkdtemp(join(tmpdir(), 'edgefc-nats-bench-'));
-const fn = echoFunction(ECHO_FUNCTION);
-const templatePath = join(dir, 'template.yml');
-await writeFile(templatePath, `edgefc: 1\nservices:\n  ${BENCH_SERVICE}:\n    functions:\n      ${fn.name}:\n${fn.yaml}\n`);
-const devicePassword = 'bench-device-password';
-const gatewayPassword = 'bench-gateway-password';
-const { authorization } = natsConfig({
-  principals: [
-    { name: 'bench', role: 'device', password: '$7$unused', natsPassword: await bcryptHash(devicePassword, MACHINE_BCRYPT_COST), certificate: false, groups: [], publish: [], subscribe: [] },
-  ],
-  gateway: { name: 'edgefc_gateway', bcryptHash: await bcryptHash(gatewayPassword, MACHINE_BCRYPT_COST) },
-  functions: [],
-  triggerFilters: [],
-  destinationTopics: [],
-});
 // The raw floor's responder logs in as the gateway does (same subjects), before the gateway starts.
-const cluster = await startNatsCluster(bin, { authorization });
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, functionLine: () => undefined };
+const { dir, templatePath, devicePassword, gatewayPassword, cluster, silent } = await startNatsBench('edgefc-nats-bench-');
 let gateway: Gateway | undefined;
 const clients: FCClient[] = [];
 const device = (qos: 0 | 1): FCClient => {

@@ -3,7 +3,7 @@
  * and N copies of it for the footprint scenario. Code directories are absolute, so the template
  * can live anywhere.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../gateway/package-root.js';
@@ -113,4 +113,18 @@ export async function writeTemplate(functions: readonly BenchFunction[]): Promis
 /** `count` echo functions named echo0000…: the footprint scenario's large deployment. */
 export function manyEchoes(count: number): BenchFunction[] {
   return Array.from({ length: count }, (_, index) => echoFunction(`echo${String(index).padStart(4, '0')}`, { instanceConcurrency: 8, maxInstances: 1 }));
+}
+
+/**
+ * The echo template for a gateway in NATS mode, at `dir/template.yml` with the echo code copied
+ * to `dir/echo`: the cluster keeps deployments as bundles, which only a template whose code lies
+ * inside its directory packs into (docs/cluster.md).
+ */
+export async function writeBundledEchoTemplate(dir: string): Promise<string> {
+  await cp(ECHO_CODE_DIR, join(dir, 'echo'), { recursive: true });
+  const fn = echoFunction(ECHO_FUNCTION);
+  const templatePath = join(dir, 'template.yml');
+  const yaml = fn.yaml.replace(`codeUri: ${JSON.stringify(ECHO_CODE_DIR)}`, 'codeUri: echo');
+  await writeFile(templatePath, `edgefc: 1\nservices:\n  ${BENCH_SERVICE}:\n    functions:\n      ${fn.name}:\n${yaml}\n`);
+  return templatePath;
 }

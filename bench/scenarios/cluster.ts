@@ -16,7 +16,7 @@
  * 1-minute load average at its last measurement. Not in `--quick`: it takes minutes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,7 @@ import type { RunArgs, RunResult } from '../workers/client.js';
 import { mergeLatency, type BenchContext, type BenchRow } from '../lib/context.js';
 import { WorkerProcess } from '../lib/ipc.js';
 import { findNatsServer, startNatsCluster } from '../lib/nats-cluster.js';
-import { BENCH_SERVICE, ECHO_FUNCTION, echoFunction } from '../lib/templates.js';
+import { BENCH_SERVICE, ECHO_FUNCTION, writeBundledEchoTemplate } from '../lib/templates.js';
 import { PAYLOAD_BYTES, ratioOf } from './latency.js';
 
 const WORKERS = join(dirname(fileURLToPath(import.meta.url)), '..', 'workers');
@@ -59,9 +59,7 @@ export async function runCluster(context: BenchContext): Promise<BenchRow[]> {
     return [{ scenario: '7. Cluster', label: 'skipped: nats-server not installed' }];
   }
   const dir = await mkdtemp(join(tmpdir(), 'edgefc-bench-cluster-'));
-  const fn = echoFunction(ECHO_FUNCTION);
-  const templatePath = join(dir, 'template.yml');
-  await writeFile(templatePath, `edgefc: 1\nservices:\n  ${BENCH_SERVICE}:\n    functions:\n      ${fn.name}:\n${fn.yaml}\n`);
+  const templatePath = await writeBundledEchoTemplate(dir);
   const devicePassword = `bench-device-${process.pid}`;
   const gatewayPassword = `bench-gateway-${process.pid}`;
   const { authorization } = natsConfig({
