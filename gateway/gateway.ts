@@ -118,6 +118,11 @@ export interface GatewayOptions {
      * @default 30_000
      */
     asyncAckWaitMs?: number;
+    /**
+     * How often this gateway looks for accepted Async calls the stream lost (docs/cluster.md).
+     * @default 120_000
+     */
+    asyncLostCallCheckMs?: number;
   };
   /** The gateway's own login to an external broker (or to NATS with `nats`). */
   username?: string;
@@ -397,6 +402,7 @@ export class Gateway {
             settings: {
               ...(options.nats.replicas === undefined ? {} : { replicas: options.nats.replicas }),
               ...(options.nats.asyncAckWaitMs === undefined ? {} : { ackWaitMs: options.nats.asyncAckWaitMs }),
+              ...(options.nats.asyncLostCallCheckMs === undefined ? {} : { lostCallCheckMs: options.nats.asyncLostCallCheckMs }),
               ...(options.recordRetention?.maxAgeMs === undefined ? {} : { recordTtlMs: options.recordRetention.maxAgeMs }),
             },
           });

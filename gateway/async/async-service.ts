@@ -62,6 +62,8 @@ export interface AsyncServiceOptions {
 export interface AsyncMetrics {
   asyncRetry(fn: string): void;
   asyncDeadLetter(fn: string, reason: 'failed' | 'expired'): void;
+  /** NATS mode: an accepted call the stream had lost, published again from its record. */
+  asyncRepublished(fn: string): void;
 }
 
 export type { AcceptInput, DestinationPublisher } from './async-queue.js';

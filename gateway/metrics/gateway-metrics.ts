@@ -57,6 +57,7 @@ export class GatewayMetrics {
   readonly #coldStarts: Counter<'function'>;
   readonly #asyncRetries: Counter<'function'>;
   readonly #asyncDead: Counter<'function' | 'reason'>;
+  readonly #asyncRepublished: Counter<'function'>;
   /** Labelled children, resolved once per label set: no label object built per call. */
   readonly #children = new Map<string, CounterChild | HistogramChild>();
 
@@ -88,6 +89,12 @@ export class GatewayMetrics {
     });
     this.#coldStarts = new Counter({ name: 'edgefc_cold_starts_total', help: 'Function instances started', labelNames: ['function'], registers });
     this.#asyncRetries = new Counter({ name: 'edgefc_async_retries_total', help: 'Async attempts that failed and were scheduled again', labelNames: ['function'], registers });
+    this.#asyncRepublished = new Counter({
+      name: 'edgefc_async_republished_total',
+      help: 'NATS mode: accepted Async calls the stream no longer held, published again from their records (docs/cluster.md)',
+      labelNames: ['function'],
+      registers,
+    });
     this.#asyncDead = new Counter({
       name: 'edgefc_async_dead_letters_total',
       help: 'Async calls that ended without success: failed (out of attempts) or expired (older than maxAsyncEventAge)',
@@ -211,6 +218,10 @@ export class GatewayMetrics {
 
   asyncRetry(fn: string): void {
     this.#child(`r\0${fn}`, () => this.#asyncRetries.labels(fn)).inc();
+  }
+
+  asyncRepublished(fn: string): void {
+    this.#child(`p\0${fn}`, () => this.#asyncRepublished.labels(fn)).inc();
   }
 
   asyncDeadLetter(fn: string, reason: 'failed' | 'expired'): void {

@@ -27,9 +27,10 @@ import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf } from '../async-config.js';
 import { defaultReplicas } from '../../cluster/cluster-buckets.js';
 import { enqueuedRecord, FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
-import { encodeCallMessage } from './call-message.js';
+import { decodeCallMessage, encodeCallMessage } from './call-message.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
 import { JetStreamRunner } from './jetstream-runner.js';
+import { LostCallCheck, type LostCallCheckResult } from './lost-call-check.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
 import type { RecordBucket } from './record-bucket.js';
 
@@ -55,6 +56,7 @@ export class JetStreamQueue implements AsyncQueue {
   readonly #now: () => number;
   #handles: JetStreamQueueHandles | undefined;
   #runner: JetStreamRunner | undefined;
+  #lostCallCheck: LostCallCheck | undefined;
   #nc: NatsConnection | undefined;
   #stopSubscription: Subscription | undefined;
   #closing = false;
@@ -78,7 +80,7 @@ export class JetStreamQueue implements AsyncQueue {
   }
 
   start(publish: DestinationPublisher): void {
-    const { consumer, records } = this.#ready();
+    const { js, jsm, consumer, records } = this.#ready();
     this.#runner = new JetStreamRunner({
       consumer,
       records,
@@ -94,6 +96,20 @@ export class JetStreamQueue implements AsyncQueue {
       acceptDestination: async (call) => void (await this.#keep(call)),
     });
     this.#runner.start();
+    const check = new LostCallCheck({
+      js,
+      jsm,
+      records,
+      registry: this.#o.registry,
+      logger: this.#o.logger,
+      now: this.#now,
+      intervalMs: this.#settings.lostCallCheckMs,
+      ackWaitMs: this.#settings.ackWaitMs,
+      ...(this.#o.metrics === undefined ? {} : { republished: (fn: string) => this.#o.metrics?.asyncRepublished(fn) }),
+    });
+    this.#lostCallCheck = check;
+    check.start();
+    void this.#checkAfterReconnects(check);
     // Not in the queue group: a stop reaches every gateway, and the one running the call stops it (§9.6a).
     const runner = this.#runner;
     this.#stopSubscription = this.#nc?.subscribe(STOP_SUBJECT, {
@@ -124,32 +140,38 @@ export class JetStreamQueue implements AsyncQueue {
     });
   }
 
-  /** Publish to the stream (the acknowledgement is "accepted"), then create the record. */
+  /**
+   * Publish to the stream (the acknowledgement is "accepted"), then create the record, which
+   * keeps a second copy of the call until it is finished (./lost-call-check.ts).
+   */
   async #keep(call: NewInvocation): Promise<{ duplicate: boolean }> {
     const { js, records } = this.#ready();
     const key = recordKey(call.clientId, call.requestId);
-    const ack = await publishCall(js, call, this.#settings);
+    const message = encodeCallMessage(call);
+    const ack = await publishCall(js, call, message, this.#settings);
     // After the window the stream takes a re-send as new: a record with this key is then the
     // earlier call, which ran or runs (§10.2); the runner skips the copy just stored once the
     // record says the call is done (or running elsewhere).
     const created = ack.duplicate
       ? undefined
-      : await records.create(key, { record: enqueuedRecord(call, ack.seq), deferrals: 0 }).catch((error: unknown) => {
+      : await records.create(key, { record: enqueuedRecord(call, ack.seq), deferrals: 0, message }).catch((error: unknown) => {
           // The call is in the stream: the runner writes its record. Accepted all the same.
           this.#o.logger.warn('Async record not written at acceptance; the run writes it', { requestId: call.requestId, error: String(error) });
           return 0;
         });
     if (created !== undefined) return { duplicate: false };
-    // §10.2: a duplicate must be the same call; only duplicates pay for this read. (The event is
-    // not compared here, unlike the single-box store: the stream keeps it, the record does not.)
+    // §10.2: a duplicate must be the same call; only duplicates pay for this read. The event is
+    // compared while the record keeps the call (until it is finished), the function always.
     const stored = await records.get(key).catch(() => undefined);
-    if (stored !== undefined && (stored.record.service !== call.service || stored.record.function !== call.function)) {
-      throw new InvalidArgumentError(
-        `request ID ${call.requestId} was already used by this client for ${stored.record.service}/${stored.record.function}; a new call needs a new request ID (§10.2)`,
-        { requestId: call.requestId },
-      );
-    }
-    return { duplicate: true };
+    if (stored === undefined) return { duplicate: true };
+    const sameFunction = stored.record.service === call.service && stored.record.function === call.function;
+    const storedEvent = stored.message === undefined ? undefined : eventOf(stored.message);
+    if (sameFunction && (storedEvent === undefined || storedEvent.equals(call.event))) return { duplicate: true };
+    throw new InvalidArgumentError(
+      `request ID ${call.requestId} was already used by this client for ${sameFunction ? 'a call with a different event' : `${stored.record.service}/${stored.record.function}`}` +
+        ` (stored ${new Date(stored.record.createdAt).toISOString()}, ${stored.record.state}); a retry must send the same call, a new call needs a new request ID (§10.2)`,
+      { requestId: call.requestId },
+    );
   }
 
   async status(clientId: string, requestId: string): Promise<InvocationRecord | undefined> {
@@ -225,6 +247,25 @@ export class JetStreamQueue implements AsyncQueue {
     return { key, record: stored.record, revision: stored.revision, deferrals: stored.deferrals };
   }
 
+  /** A node lost may have taken calls with it: look soon after this gateway's connection is back. */
+  async #checkAfterReconnects(check: LostCallCheck): Promise<void> {
+    if (this.#nc === undefined) return;
+    try {
+      for await (const status of this.#nc.status()) {
+        if (this.#closing) return;
+        if (status.type === 'reconnect') check.soon();
+      }
+    } catch {
+      // The connection closed: so does this watch.
+    }
+  }
+
+  /** One lost-call pass now (tests, and an operator's question): what it checked and published again. */
+  checkLostCalls(): Promise<LostCallCheckResult> {
+    if (this.#lostCallCheck === undefined) throw new ServiceUnavailableError('the cluster\'s Async queue is not started yet');
+    return this.#lostCallCheck.run();
+  }
+
   unfinished(): readonly UnfinishedCall[] {
     return this.#runner?.unfinished() ?? [];
   }
@@ -232,6 +273,7 @@ export class JetStreamQueue implements AsyncQueue {
   stopDispatch(): void {
     this.#closing = true;
     this.#stopSubscription?.unsubscribe();
+    this.#lostCallCheck?.stop();
     this.#runner?.stopDispatch();
   }
 
@@ -255,9 +297,18 @@ class RunningError extends Error {
   }
 }
 
-async function publishCall(js: JetStreamClient, call: NewInvocation, settings: JetStreamQueueSettings): Promise<{ seq: number; duplicate: boolean }> {
+/** The event of a kept call message; undefined when it cannot be read (then not compared). */
+function eventOf(message: Uint8Array): Buffer | undefined {
   try {
-    return await js.publish(callSubject(call.service, call.function), encodeCallMessage(call), {
+    return decodeCallMessage(message).event;
+  } catch {
+    return undefined;
+  }
+}
+
+async function publishCall(js: JetStreamClient, call: NewInvocation, message: Uint8Array, settings: JetStreamQueueSettings): Promise<{ seq: number; duplicate: boolean }> {
+  try {
+    return await js.publish(callSubject(call.service, call.function), message, {
       msgID: callMessageId(call.clientId, call.requestId),
       // Through a node's loss publishers stall 4-10 s (FACTS.md): wait that out, not the default 5 s.
       timeout: Math.max(10_000, Math.min(settings.ackWaitMs, 30_000)),

@@ -223,8 +223,9 @@ export class JetStreamRunner {
     let stored = await this.#o.records.get(key);
     if (stored === undefined) {
       // Accepted by a gateway that died before it wrote the record: the stream has the call.
-      const revision = await this.#o.records.create(key, { record: enqueuedRecord(call, msg.seq), deferrals: 0 });
-      stored = revision === undefined ? await this.#o.records.get(key) : { record: enqueuedRecord(call, msg.seq), deferrals: 0, revision };
+      const first: RecordEntry = { record: enqueuedRecord(call, msg.seq), deferrals: 0, message: msg.data };
+      const revision = await this.#o.records.create(key, first);
+      stored = revision === undefined ? await this.#o.records.get(key) : { ...first, revision };
       if (stored === undefined) throw new Error(`record ${key} vanished`);
     }
     const { record } = stored;
@@ -236,7 +237,7 @@ export class JetStreamRunner {
     if (FINISHED_STATES.includes(record.state)) return this.#release(msg, 'ack');
     if (call.notBefore !== undefined && call.notBefore > now && record.attempts === 0) {
       // §3.8: not yet due. The wait is a NAK delay; it is not an attempt, so it is counted apart.
-      const next: RecordEntry = { record: { ...record, nextAttemptAt: call.notBefore, updatedAt: now }, deferrals: stored.deferrals + 1 };
+      const next: RecordEntry = { record: { ...record, seq: msg.seq, nextAttemptAt: call.notBefore, updatedAt: now }, deferrals: stored.deferrals + 1, message: msg.data };
       if ((await this.#o.records.update(key, next, stored.revision)) === undefined) return this.#release(msg, 'nak', 0);
       return this.#release(msg, 'nak', call.notBefore - now);
     }
@@ -348,7 +349,7 @@ export class JetStreamRunner {
       if (!NOT_RETRIABLE.has(typed.code) && attempts <= config.maxAsyncRetryAttempts) {
         const delay = retryDelayMs(attempts, this.#o.backoff);
         const retrying: InvocationRecord = { ...base, state: 'retrying', attempts, error: typed.toWire(), nextAttemptAt: now + delay, updatedAt: now };
-        await this.#write(key, { record: retrying, deferrals: stored.deferrals });
+        await this.#write(key, { record: retrying, deferrals: stored.deferrals, message: msg.data });
         this.#o.metrics?.asyncRetry(`${call.service}/${call.function}`);
         return this.#release(msg, 'nak', delay);
       }
@@ -382,10 +383,13 @@ export class JetStreamRunner {
       if (tries >= 4) throw new Error(`the record of ${held.call.requestId} keeps changing`);
       const attempts = Math.max(held.attempts, stored.record.attempts + 1);
       const now = this.#o.now();
-      const running: InvocationRecord = { ...stored.record, state: 'running', attempts, startedAt: now, updatedAt: now, nextAttemptAt: undefined };
-      const revision = await this.#o.records.update(key, { record: running, deferrals: stored.deferrals, runner }, stored.revision);
+      // `seq`: the message this run holds, which the lost-call check looks for (./lost-call-check.ts).
+      const running: InvocationRecord = { ...stored.record, seq: msg.seq, state: 'running', attempts, startedAt: now, updatedAt: now, nextAttemptAt: undefined };
+      // The call stays in the record while it runs: a run outlives a lost stream message.
+      const entry: RecordEntry = { record: running, deferrals: stored.deferrals, runner, message: msg.data };
+      const revision = await this.#o.records.update(key, entry, stored.revision);
       if (revision !== undefined) {
-        return { stored: { record: running, deferrals: stored.deferrals, runner, revision }, attempts };
+        return { stored: { ...entry, revision }, attempts };
       }
       stored = await this.#o.records.get(key);
     }

@@ -45,6 +45,13 @@ export interface JetStreamQueueSettings {
   duplicateWindowMs: number;
   /** How long a record is kept after its last change (the bucket's TTL). @default 7 days */
   recordTtlMs: number;
+  /**
+   * How often each gateway looks for accepted calls the stream no longer holds, and publishes
+   * them again from their records (./lost-call-check.ts); also how old a record must be to be
+   * looked at. Each pass reads every record of the bucket once.
+   * @default 120_000
+   */
+  lostCallCheckMs: number;
 }
 
 export const DEFAULT_JETSTREAM_SETTINGS: JetStreamQueueSettings = {
@@ -52,10 +59,12 @@ export const DEFAULT_JETSTREAM_SETTINGS: JetStreamQueueSettings = {
   ackWaitMs: 30_000,
   duplicateWindowMs: 600_000,
   recordTtlMs: 7 * 24 * 3600 * 1000,
+  lostCallCheckMs: 120_000,
 };
 
 export interface JetStreamQueueHandles {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   consumer: Consumer;
   records: RecordBucket;
 }
@@ -106,7 +115,7 @@ export async function setUpJetStreamQueue(nc: NatsConnection, settings: JetStrea
       // and again (seen in the kill test).
       allow_direct: false,
     });
-    return { js, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv) };
+    return { js, jsm, consumer: await js.consumers.get(ASYNC_STREAM, ASYNC_CONSUMER), records: new RecordBucket(kv) };
   } catch (error) {
     throw new ServiceUnavailableError(`cannot set up the cluster's Async stream, consumer and record bucket: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

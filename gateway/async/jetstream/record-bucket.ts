@@ -7,7 +7,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { ListFilter } from '../async-store.js';
-import type { InvocationRecord } from '../invocation-record.js';
+import { UNFINISHED_STATES, type InvocationRecord } from '../invocation-record.js';
 import { recordKeysOf } from './names.js';
 import { decodeRecordEntry, encodeRecordEntry, type RecordEntry } from './record-entry.js';
 
@@ -84,6 +84,35 @@ export class RecordBucket {
     }
     return matched.sort((a, b) => b.createdAt - a.createdAt).slice(0, filter.limit ?? 100);
   }
+
+  /**
+   * Every unfinished record (enqueued, running, retrying), in one pass over the bucket's stream
+   * (one flow of messages, not a request per key): the lost-call check's read (./lost-call-check.ts).
+   */
+  async *unfinished(): AsyncGenerator<ListedEntry> {
+    // The bucket keeps one value per key (history 1): its "history" is every key's last value.
+    const values = await this.#kv.history();
+    try {
+      for await (const value of values) {
+        if (value.operation !== 'PUT') continue;
+        let entry: RecordEntry;
+        try {
+          entry = decodeRecordEntry(value.value);
+        } catch {
+          continue; // not a record this gateway wrote: nothing it could publish again
+        }
+        if (UNFINISHED_STATES.includes(entry.record.state)) yield { key: value.key, entry: { ...entry, revision: value.revision } };
+      }
+    } finally {
+      values.stop();
+    }
+  }
+}
+
+/** A record as one pass over the bucket read it. */
+export interface ListedEntry {
+  key: string;
+  entry: StoredEntry;
 }
 
 function isWrongRevision(error: unknown): boolean {

@@ -58,6 +58,9 @@ Options:
                       in a cluster, 1 on a single node; docs/cluster.md)
   --nats-ack-wait S   seconds before an Async call taken by a gateway that died goes to another
                       (default 30; runs longer than this are kept alive by in-progress acks)
+  --nats-lost-check S seconds between this gateway's checks for accepted Async calls the stream
+                      no longer holds, published again from their records (default 120;
+                      each check reads every record once; docs/cluster.md)
 
 Security (docs/security.md):
   --access F          the access file: principals, roles, password hashes (default <data>/access.yml;
@@ -128,6 +131,7 @@ export const START_OPTIONS = {
   'nats-key': { type: 'string' },
   'nats-replicas': { type: 'string' },
   'nats-ack-wait': { type: 'string' },
+  'nats-lost-check': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   'password-file': { type: 'string' },
@@ -300,11 +304,14 @@ function parseNats(values: {
   'nats-key'?: string | undefined;
   'nats-replicas'?: string | undefined;
   'nats-ack-wait'?: string | undefined;
+  'nats-lost-check'?: string | undefined;
 }): NonNullable<GatewayOptions['nats']> | undefined {
   const tlsGiven = values['nats-ca'] !== undefined || values['nats-cert'] !== undefined || values['nats-key'] !== undefined;
   if (values.nats === undefined) {
     if (tlsGiven) throw new UsageError('--nats-ca, --nats-cert and --nats-key go with --nats');
-    if (values['nats-replicas'] !== undefined || values['nats-ack-wait'] !== undefined) throw new UsageError('--nats-replicas and --nats-ack-wait go with --nats');
+    if (values['nats-replicas'] !== undefined || values['nats-ack-wait'] !== undefined || values['nats-lost-check'] !== undefined) {
+      throw new UsageError('--nats-replicas, --nats-ack-wait and --nats-lost-check go with --nats');
+    }
     return undefined;
   }
   const replicas = values['nats-replicas'] === undefined ? undefined : Number(values['nats-replicas']);
@@ -312,6 +319,8 @@ function parseNats(values: {
   if (replicas !== undefined && ![1, 3, 5].includes(replicas)) throw new UsageError('--nats-replicas must be 1, 3 or 5');
   const ackWait = values['nats-ack-wait'] === undefined ? undefined : Number(values['nats-ack-wait']);
   if (ackWait !== undefined && !(Number.isInteger(ackWait) && ackWait >= 3 && ackWait <= 3600)) throw new UsageError('--nats-ack-wait must be a whole number of seconds from 3 to 3600');
+  const lostCheck = values['nats-lost-check'] === undefined ? undefined : Number(values['nats-lost-check']);
+  if (lostCheck !== undefined && !(Number.isInteger(lostCheck) && lostCheck >= 2 && lostCheck <= 86_400)) throw new UsageError('--nats-lost-check must be a whole number of seconds from 2 to 86400');
   const servers = values.nats.split(',').map((url) => url.trim());
   for (const url of servers) {
     if (!/^(nats|tls):\/\/[^\s/]+$/.test(url)) throw new UsageError(`--nats takes nats://HOST:PORT or tls://HOST:PORT, comma-separated (got "${redactUrl(url)}")`);
@@ -328,6 +337,7 @@ function parseNats(values: {
     ...(tlsGiven ? { tls } : {}),
     ...(replicas === undefined ? {} : { replicas }),
     ...(ackWait === undefined ? {} : { asyncAckWaitMs: ackWait * 1000 }),
+    ...(lostCheck === undefined ? {} : { asyncLostCallCheckMs: lostCheck * 1000 }),
   };
 }
 
