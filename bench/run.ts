@@ -67,17 +67,28 @@ const principalOf = (key: string): string => `b-${key}`;
  * the same rounds, an `--insecure` embedded gateway and a gateway on the anonymous Mosquitto.
  */
 async function startTopology(context: BenchContext, options: { execArgv?: string[] } = {}): Promise<Topology> {
-  const template = await writeTemplate([echoFunction(ECHO_FUNCTION), echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
-  context.progress('starting gateways (Mosquitto, embedded; with logins and open) and raw echo responders');
+  // The in-process echo (isolation: none) is served by gateways of its own: a gateway that runs
+  // a function inside it keeps AsyncLocalStorage's promise hooks on (in-process-scope.ts), which
+  // cost every call of that gateway 11-17 µs (sync-ab, 2026-12-06), and a user whose functions
+  // all run in their own processes does not pay that.
+  const template = await writeTemplate([echoFunction(ECHO_FUNCTION)]);
+  const insideTemplate = await writeTemplate([echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
+  context.progress('starting gateways (Mosquitto, embedded; with logins and open; isolation: none on their own) and raw echo responders');
   const workerOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
   const logins = await createBenchLogins([...SECURED_KEYS.map(principalOf), RESPONDER_MOSQUITTO, RESPONDER_EMBEDDED]);
-  const securedMosquitto = await startSecuredMosquitto(logins, template);
+  // A gateway serves every request topic of its broker (protocol.md §2.1): the isolation: none
+  // gateway on Mosquitto has a Mosquitto of its own, configured alike.
+  const [securedMosquitto, insideMosquitto] = await Promise.all([startSecuredMosquitto(logins, template), startSecuredMosquitto(logins, insideTemplate, 'mosquitto-inside')]);
   const embeddedDataDir = await logins.dataDir('gateway-embedded');
-  const [onMosquitto, embedded, onOpenMosquitto, embeddedOpen] = await Promise.all([
-    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: securedMosquitto.url, secured: { dataDir: securedMosquitto.dataDir, brokerLogin: securedMosquitto.gatewayLogin } }, workerOptions),
+  const embeddedInsideDataDir = await logins.dataDir('gateway-embedded-inside');
+  const mosquittoSecured = (broker: typeof securedMosquitto) => ({ dataDir: broker.dataDir, brokerLogin: broker.gatewayLogin });
+  const [onMosquitto, embedded, onOpenMosquitto, embeddedOpen, insideOnMosquitto, embeddedInside] = await Promise.all([
+    context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: securedMosquitto.url, secured: mosquittoSecured(securedMosquitto) }, workerOptions),
     context.startGateway('gateway-embedded', { templatePath: template, secured: { dataDir: embeddedDataDir } }, workerOptions),
     context.startGateway('gateway-mosquitto-open', { templatePath: template, brokerUrl: context.mosquitto.url }, workerOptions),
     context.startGateway('gateway-embedded-open', { templatePath: template }, workerOptions),
+    context.startGateway('gateway-mosquitto-inside', { templatePath: insideTemplate, brokerUrl: insideMosquitto.url, secured: mosquittoSecured(insideMosquitto) }, workerOptions),
+    context.startGateway('gateway-embedded-inside', { templatePath: insideTemplate, secured: { dataDir: embeddedInsideDataDir } }, workerOptions),
   ]);
   const [responderMosquitto, responderEmbedded, responderOpen] = await Promise.all([
     context.startResponder(securedMosquitto.url, true, logins.login(RESPONDER_MOSQUITTO)),
@@ -99,8 +110,8 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', mosquittoUrl), gateway: onMosquitto, brokerPid },
     { key: 'raw-embedded', label: 'raw echo, embedded aedes (in the gateway process)', client: await client('raw-embedded', 'raw', embedded.url), responder: responderEmbedded },
     { key: 'fc-embedded', label: 'gateway (FCClient), embedded broker', client: await client('fc-embedded', 'fc', embedded.url), gateway: embedded },
-    { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', mosquittoUrl, IN_PROCESS_ECHO_FUNCTION), gateway: onMosquitto, brokerPid },
-    { key: 'fc-embedded-inside', label: 'gateway (FCClient), embedded broker, isolation: none', client: await client('fc-embedded-inside', 'fc', embedded.url, IN_PROCESS_ECHO_FUNCTION), gateway: embedded },
+    { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', insideMosquitto.url, IN_PROCESS_ECHO_FUNCTION), gateway: insideOnMosquitto, brokerPid: insideMosquitto.pid },
+    { key: 'fc-embedded-inside', label: 'gateway (FCClient), embedded broker, isolation: none', client: await client('fc-embedded-inside', 'fc', embeddedInside.url, IN_PROCESS_ECHO_FUNCTION), gateway: embeddedInside },
     { key: 'mqtt5-raw', label: 'raw MQTT 5 request/response, Mosquitto', client: await client('mqtt5-raw', 'mqtt5-raw', mosquittoUrl), responder: responderMosquitto, brokerPid },
     { key: 'mqtt5-gateway', label: 'gateway, MQTT 5 plain request, Mosquitto', client: await client('mqtt5-gateway', 'mqtt5-gateway', mosquittoUrl), gateway: onMosquitto, brokerPid },
     { key: 'raw-mosquitto-open', label: 'raw echo, anonymous Mosquitto', client: await client('raw-mosquitto-open', 'raw', context.mosquitto.url), responder: responderOpen, brokerPid: openBrokerPid },
@@ -114,8 +125,8 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     stop: async () => {
       await Promise.all(targets.map((target) => target.client.stop()));
       await Promise.all([responderMosquitto.stop(), responderEmbedded.stop(), responderOpen.stop()]);
-      await Promise.all([onMosquitto.stop(), embedded.stop(), onOpenMosquitto.stop(), embeddedOpen.stop()]);
-      await securedMosquitto.close();
+      await Promise.all([onMosquitto.stop(), embedded.stop(), onOpenMosquitto.stop(), embeddedOpen.stop(), insideOnMosquitto.stop(), embeddedInside.stop()]);
+      await Promise.all([securedMosquitto.close(), insideMosquitto.close()]);
       await logins.close();
     },
   };
@@ -134,9 +145,9 @@ async function runProfile(context: BenchContext, seconds: number, inFlight: numb
   // Who is who: profiles are named CPU.<date>.<pid>.…; the gateways and the clients of the
   // profiled targets are reported, the idle clients of the others are not.
   const roles = new Map<number, string>();
-  const onMosquitto = topology.targets.find((target) => target.key === 'fc-mosquitto')?.gateway;
-  for (const { gateway } of topology.targets) {
-    if (gateway !== undefined) roles.set(gateway.pid, gateway === onMosquitto ? 'gateway on Mosquitto' : 'gateway, embedded broker');
+  // A gateway is named after the first target it serves (targets' labels say broker and isolation).
+  for (const { gateway, label } of topology.targets) {
+    if (gateway !== undefined && !roles.has(gateway.pid)) roles.set(gateway.pid, `gateway of ${label.replace(/^gateway \(FCClient\), /, '')}`);
   }
   for (const key of keys) {
     const target = topology.targets.find((candidate) => candidate.key === key);

@@ -18,11 +18,11 @@ export interface SecuredBenchMosquitto extends BenchMosquitto {
   gatewayLogin: Login;
 }
 
-export async function startSecuredMosquitto(logins: BenchLogins, templatePath: string): Promise<SecuredBenchMosquitto> {
+export async function startSecuredMosquitto(logins: BenchLogins, templatePath: string, name = 'mosquitto'): Promise<SecuredBenchMosquitto> {
   const bin = findMosquitto();
   if (bin === undefined) throw new Error('mosquitto not found (PATH, /usr/sbin): apt-get install -y mosquitto');
-  const dataDir = await logins.dataDir('gateway-mosquitto');
-  const out = join(logins.dir, 'mosquitto');
+  const dataDir = await logins.dataDir(`gateway-${name}`);
+  const out = join(logins.dir, name);
   let broker: MosquittoProcess | undefined;
   // Another process may take the free port before Mosquitto binds it: then try another.
   for (let attempt = 0; broker === undefined; attempt += 1) {
