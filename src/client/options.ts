@@ -11,9 +11,12 @@ export interface ClientLogger {
 export interface FCClientOptions {
   /**
    * Broker to connect to. Inside a hosted function the gateway sets `EDGEFC_BROKER_URL`, so
-   * `new FCClient()` reaches the gateway that runs it.
+   * `new FCClient()` reaches the gateway that runs it. Several brokers, comma-separated (the
+   * nodes of a NATS cluster, docs/cluster.md): the first is tried first, and each reconnect
+   * tries the next, so a device whose node died goes on through another.
    * @default process.env.EDGEFC_BROKER_URL ?? 'mqtt://127.0.0.1:1883'
    * @example 'mqtt://gateway.local:1883'
+   * @example 'mqtt://10.0.0.1:1883,mqtt://10.0.0.2:1883,mqtt://10.0.0.3:1883'
    */
   brokerUrl?: string;
   /**

@@ -8,6 +8,7 @@
  */
 import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from 'mqtt';
 import { AuthenticationFailedError, ServiceUnavailableError } from '../errors.js';
+import { parseBrokerList } from './broker-list.js';
 import { redactUrl } from './redact-url.js';
 import { enableTcpNoDelay } from './tcp-nodelay.js';
 import { enableWriteCoalescing } from './write-coalescing.js';
@@ -48,11 +49,14 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  */
 export async function connectMqtt(url: string, options: ConnectMqttOptions = {}): Promise<MqttClient> {
   const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, coalesceWrites = false, ...clientOptions } = options;
+  // Several brokers, comma-separated: each (re)connect tries the next (broker-list.ts).
+  const { first, servers } = parseBrokerList(url);
   const reconnectPeriod = clientOptions.reconnectPeriod ?? DEFAULT_RECONNECT_PERIOD_MS;
   const debugging = process.env['DEBUG'] !== undefined && process.env['DEBUG'] !== '';
-  const client = connect(url, {
+  const client = connect(first, {
     ...(debugging ? {} : { log: quietLog }),
     ...clientOptions,
+    ...(servers === undefined ? {} : { servers }),
     reconnectPeriod,
     // MQTT.js's own per-attempt CONNACK timeout must not outlive our budget.
     connectTimeout: Math.min(clientOptions.connectTimeout ?? 30_000, connectTimeoutMs),

@@ -3,6 +3,12 @@
  * (`mqtt://user:secret@host` → `mqtt://user:***@host`). Secrets are never printed (docs/security.md).
  */
 export function redactUrl(url: string): string {
+  // A broker list (broker-list.ts): each entry on its own.
+  if (url.includes(',')) return url.split(',').map((entry) => redactOne(entry)).join(',');
+  return redactOne(url);
+}
+
+function redactOne(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password === '') return url;

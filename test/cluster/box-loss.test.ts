@@ -42,6 +42,18 @@ describe('a box lost: its node and its gateway together', () => {
     const status = async (): Promise<ClusterStatusReport> => (await ops.call('cluster-status', {}, 0)) as ClusterStatusReport;
     const pid = async (): Promise<number> => Number(String((await client.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x' })).payload));
     await expect.poll(async () => (await status()).gateways.length, { timeout: 10_000, interval: 100 }).toBe(2);
+    // A device given every node, the one about to be lost first (FCClient's broker list): it is
+    // connected there now, and goes on through another node after the loss, without a balancer.
+    const nodesLostFirst = [index, survivor, (index + 2) % 3].map((n) => env.cluster.nodes[n]?.mqttUrl ?? '').join(',');
+    const listed = (): FCClient => {
+      const made = new FCClient({ brokerUrl: nodesLostFirst, username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '', connectTimeout: 20_000 });
+      closers.push(() => made.close());
+      return made;
+    };
+    const onList = listed();
+    const viaList = async (caller: FCClient, requestId?: string): Promise<number> =>
+      Number(String((await caller.invokeFunction({ serviceName: 'Test', functionName: 'pid', payload: 'x', timeout: 10_000, ...(requestId === undefined ? {} : { requestId }) })).payload));
+    expect([first.pid, second.pid]).toContain(await viaList(onList));
 
     await Promise.all([killHard(first.proc), env.cluster.kill(index)]);
     // The survivor takes every call once the cluster has given up on the lost node (publishers
@@ -61,6 +73,9 @@ describe('a box lost: its node and its gateway together', () => {
       ),
     );
     expect(new Set(after)).toEqual(new Set([second.pid]));
+    // The listed device, whose node is gone: its client reconnects to the next node of its list.
+    const afterOnList = await Promise.all(Array.from({ length: 5 }, () => callRepeating(onList, listed, viaList)));
+    expect(new Set(afterOnList)).toEqual(new Set([second.pid]));
 
     // Polled as a whole: each stream's peer list says the lost node is gone only once its leader
     // has noticed (seconds; a quiet stream such as EDGEFC_ASYNC was seen naming it current still).

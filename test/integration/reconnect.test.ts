@@ -6,6 +6,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
+import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 
 let broker: RunningBroker<MosquittoTestBroker> | undefined;
@@ -33,4 +34,18 @@ it('keeps serving across a Mosquitto restart on the same port', async () => {
   const after = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld', timeout: 2000 });
   expect(after.payload).toMatch(/hello/i);
   expect(client.pendingCount).toBe(0);
+});
+
+it('connects through the next broker of a comma-separated list when the first is down', async () => {
+  env = await startTestGateway();
+  // A port nobody listens on: the list's first broker, refused; the client goes on to the next.
+  const dead = `mqtt://127.0.0.1:${await freeLoopbackPort()}`;
+  const client = env.client({ brokerUrl: `${dead},${env.url}`, timeout: 15_000, connectTimeout: 10_000 });
+  expect((await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' })).payload).toMatch(/hello/i);
+});
+
+it('refuses a broker list entry that is not an MQTT URL, with a typed error naming it', async () => {
+  env = await startTestGateway();
+  const client = env.client({ brokerUrl: `${env.url},http://127.0.0.1:80` });
+  await expect(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('http://127.0.0.1:80') });
 });
