@@ -49,6 +49,10 @@ ${fn(`        maxInstances: 2
         timeout: 60
         asyncConfiguration:
           maxAsyncRetryAttempts: 2
+          maxAsyncQueueLength: 50000
+`)}      limited:
+${fn(`        asyncConfiguration:
+          maxAsyncQueueLength: 3
 `)}`;
   env = await startSecuredNatsCluster(['sensor-1', 'sensor-2', 'sensor-3'], ['ops'], { templateExtra, extraCode: { record: RECORD_CODE }, gatewayArgs: ['--nats-ack-wait', String(ACK_WAIT_S), '--nats-lost-check', String(LOST_CHECK_S)] });
   gateways = [await env.startGateway(), await env.startGateway()];
@@ -192,6 +196,28 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     const republished = gateways.flatMap((g) => g.proc.output().split('\n')).filter((line) => /published again from its record/.test(line));
     expect(republished.length, republished.join('\n')).toBeGreaterThanOrEqual(1);
     expect(republished.every((line) => line.includes('lost-1')), republished.join('\n')).toBe(true);
+  }, 40_000);
+
+  test('maxAsyncQueueLength holds across gateways: a full function refuses new calls (ResourceThrottled), accepts a retry of one it has, and takes calls again once they ran', async () => {
+    const client = device('sensor-1', 2);
+    const limited = (requestId: string): Promise<unknown> =>
+      client.invokeFunction({ serviceName: 'Async', functionName: 'limited', invocationType: 'Async', payload: 'x', requestId, asyncDelay: 4 });
+    for (const id of ['limit-1', 'limit-2', 'limit-3']) await limited(id);
+    // Each gateway counts the stream's calls once a second, and its own acceptances at once: a
+    // gateway that has not yet counted may take up to the limit more (docs/cluster.md).
+    let probe = 0;
+    const extra: string[] = [];
+    await vi.waitFor(async () => {
+      const id = `limit-probe-${probe++}`;
+      const code = await settledCode(limited(id));
+      if (code === 'ok') extra.push(id);
+      expect(code).toBe('ResourceThrottled');
+    }, { timeout: 10_000, interval: 100 });
+    expect(extra.length, extra.join(', ')).toBeLessThanOrEqual(3);
+    expect(await settledCode(limited('limit-1'))).toBe('ok');
+    // The delayed calls run after 4 s and leave the stream: room again.
+    await vi.waitFor(async () => expect(await settledCode(limited(`limit-after-${probe++}`))).toBe('ok'), { timeout: 20_000, interval: 250 });
+    await vi.waitFor(() => expect(['limit-1', 'limit-2', 'limit-3'].every((id) => runsById().get(id)?.length === 1)).toBe(true), { timeout: 20_000, interval: 200 });
   }, 40_000);
 
   test('devices cannot reach the Async stream or the record bucket: a device granted nothing there gets no answer but its own', async () => {

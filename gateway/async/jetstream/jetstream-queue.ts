@@ -16,7 +16,7 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
+import { InvalidArgumentError, ResourceThrottledError, ServiceUnavailableError } from 'edgefc/errors';
 import type { FunctionHost } from '../../function-host.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Registry } from '../../registry/registry.js';
@@ -31,6 +31,7 @@ import { decodeCallMessage, encodeCallMessage } from './call-message.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
 import { JetStreamRunner } from './jetstream-runner.js';
 import { LostCallCheck, type LostCallCheckResult } from './lost-call-check.js';
+import { QueueLengths } from './queue-lengths.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
 import type { RecordBucket } from './record-bucket.js';
 
@@ -57,6 +58,7 @@ export class JetStreamQueue implements AsyncQueue {
   #handles: JetStreamQueueHandles | undefined;
   #runner: JetStreamRunner | undefined;
   #lostCallCheck: LostCallCheck | undefined;
+  #lengths: QueueLengths | undefined;
   #nc: NatsConnection | undefined;
   #stopSubscription: Subscription | undefined;
   #closing = false;
@@ -73,6 +75,8 @@ export class JetStreamQueue implements AsyncQueue {
     if (this.#o.settings?.replicas === undefined) this.#settings = { ...this.#settings, replicas: defaultReplicas(nc) };
     this.#handles = await setUpJetStreamQueue(nc, this.#settings);
     this.#nc = nc;
+    this.#lengths = new QueueLengths(this.#handles.jsm, this.#o.logger);
+    await this.#lengths.start();
   }
 
   get isOpen(): boolean {
@@ -131,12 +135,33 @@ export class JetStreamQueue implements AsyncQueue {
       );
     }
     const createdAt = this.#now();
-    return this.#keep({
+    const call: NewInvocation = {
       ...origin,
       service: service.name,
       function: fn.name,
       createdAt,
       ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
+    };
+    const waiting = this.#lengths?.count(service.name, fn.name) ?? 0;
+    if (waiting >= config.maxAsyncQueueLength) return this.#keepOverLimit(call, waiting, config.maxAsyncQueueLength);
+    return this.#keepCounted(call);
+  }
+
+  async #keepCounted(call: NewInvocation): Promise<{ duplicate: boolean }> {
+    const kept = await this.#keep(call);
+    if (!kept.duplicate) this.#lengths?.accepted(call.service, call.function);
+    return kept;
+  }
+
+  /**
+   * §10.6: the function's queue is full (queue-lengths.ts: as far as this gateway knows). A call
+   * already accepted (a retry, §10.2) is accepted again; only full queues pay for that read.
+   */
+  async #keepOverLimit(call: NewInvocation, waiting: number, limit: number): Promise<{ duplicate: boolean }> {
+    const known = await this.#ready().records.get(recordKey(call.clientId, call.requestId)).catch(() => undefined);
+    if (known !== undefined) return this.#keep(call);
+    throw new ResourceThrottledError(`${call.service}/${call.function} has ${waiting} Async calls waiting (maxAsyncQueueLength ${limit}); retry later`, {
+      requestId: call.requestId,
     });
   }
 
@@ -274,6 +299,7 @@ export class JetStreamQueue implements AsyncQueue {
     this.#closing = true;
     this.#stopSubscription?.unsubscribe();
     this.#lostCallCheck?.stop();
+    this.#lengths?.stop();
     this.#runner?.stopDispatch();
   }
 
