@@ -49,7 +49,11 @@ export interface BenchContext {
   resultsDir: string;
   progress(message: string): void;
   startGateway(name: string, args: GatewayStartArgs, options?: WorkerOptions): Promise<BenchGateway>;
-  startResponder(url: string, mqtt5: boolean, login?: Login): Promise<BenchResponder>;
+  /**
+   * The raw echo (the floor); `direct`: instead a stand-in for a function instance that takes its
+   * calls from the broker itself (bench/direct-ab.ts, issue 14's moonshot).
+   */
+  startResponder(url: string, mqtt5: boolean, login?: Login, options?: { direct?: boolean }): Promise<BenchResponder>;
   startClient(name: string, args: ConnectArgs, options?: WorkerOptions): Promise<BenchClient>;
 }
 
@@ -116,9 +120,9 @@ export function createContext(options: { quick: boolean; durations: Durations; m
         stop: () => release(worker, () => worker.call('stop')),
       };
     },
-    async startResponder(url, mqtt5, login) {
+    async startResponder(url, mqtt5, login, options = {}) {
       const worker = await track('responder', 'responder.js');
-      const { pid } = await worker.call<{ pid: number }>('start', { url, mqtt5, ...(login === undefined ? {} : { login }) });
+      const { pid } = await worker.call<{ pid: number }>('start', { url, mqtt5, direct: options.direct === true, ...(login === undefined ? {} : { login }) });
       return {
         pid,
         usage: () => worker.call('usage'),
