@@ -28,6 +28,7 @@ import type { Template } from '../registry/types.js';
 import { dropBundles, fetchBundle, putBundle } from './cluster-bundles.js';
 import type { ClusterBuckets } from './cluster-buckets.js';
 import { CURRENT_KEY, decodeState, encodeState, nextId, withCurrent, type ClusterDeploymentState } from './cluster-deployment-state.js';
+import { isWrongLastSequence } from './kv-conflict.js';
 import { assertNatsTemplate } from './nats-template-names.js';
 
 /** What a deploy's reply waits for: the gateway that took it serving it, or failing to. */
@@ -48,6 +49,12 @@ export interface ClusterDeploymentsOptions {
   applied: number;
   /** @default 10, as --keep-deployments */
   keepDeployments?: number;
+  /**
+   * Bundles (sha256) a service version names (cluster-versions.ts): never removed, whatever the
+   * history drops. When they cannot be read, no bundle is removed at that move.
+   * @default none
+   */
+  pinnedBundles?: () => Promise<ReadonlySet<string>>;
 }
 
 export class ClusterDeployments implements DeploymentOperations {
@@ -240,11 +247,24 @@ export class ClusterDeployments implements DeploymentOperations {
       throw new ServiceUnavailableError(`cannot move the cluster's deployment: ${error instanceof Error ? error.message : String(error)}; nothing was deployed`, { cause: error });
     }
     this.#options.logger.info('cluster deployment moved', { deployment: entry.id, source: entry.source, principal: entry.principal, revision, sha256: entry.sha256 });
-    const gone = await dropBundles(this.#options.buckets.bundles, dropped, state.history);
-    if (gone.length > 0) this.#options.logger.info('old bundles removed from the cluster', { bundles: gone.length });
+    await this.#dropUnused(dropped, state.history);
     const outcome = await this.#outcome(revision);
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
+  }
+
+  /** The bundles of deployments the history dropped, unless a kept deployment or a version still uses them. */
+  async #dropUnused(dropped: readonly DeploymentRecord[], kept: readonly DeploymentRecord[]): Promise<void> {
+    if (dropped.length === 0) return;
+    let pinned: ReadonlySet<string>;
+    try {
+      pinned = (await this.#options.pinnedBundles?.()) ?? new Set();
+    } catch (error) {
+      this.#options.logger.warn('cannot read which bundles the cluster\'s versions use: no bundle removed at this deploy', { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    const gone = await dropBundles(this.#options.buckets.bundles, dropped, kept, pinned);
+    if (gone.length > 0) this.#options.logger.info('old bundles removed from the cluster', { bundles: gone.length });
   }
 
   #outcome(revision: number): Promise<Outcome> {
@@ -290,7 +310,8 @@ export class ClusterDeployments implements DeploymentOperations {
   }
 }
 
-async function readState(buckets: ClusterBuckets): Promise<{ state: ClusterDeploymentState | undefined; revision: number }> {
+/** Key `current`: the cluster's deployment and history, with the key's revision (0: never written). */
+export async function readState(buckets: Pick<ClusterBuckets, 'deployments'>): Promise<{ state: ClusterDeploymentState | undefined; revision: number }> {
   let entry: KvEntry | null;
   try {
     entry = await buckets.deployments.get(CURRENT_KEY);
@@ -322,10 +343,4 @@ async function seed(buckets: ClusterBuckets, templatePath: string, maxBytes: num
 /** The fields a rollback or removal reuses: the bundle and what it serves. */
 function fieldsOf(r: DeploymentRecord): Pick<DeploymentRecord, 'sha256' | 'bytes' | 'template' | 'functions' | 'removed'> {
   return { sha256: r.sha256, bytes: r.bytes, template: r.template, functions: r.functions, removed: r.removed };
-}
-
-/** JetStream's "wrong last sequence" (10071, 10164): the key moved since it was read. */
-function isWrongLastSequence(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 10071 || code === 10164 || (error instanceof Error && /wrong last sequence/i.test(error.message));
 }
