@@ -26,8 +26,12 @@ const MAX_ATTEMPTS = 10;
 export class ClusterVersionStore implements VersionStateStore {
   readonly #kv: KV;
   readonly #logger: Logger;
-  /** The newest revision taken per key: the watch skips what this gateway has already. */
-  readonly #seen = new Map<string, number>();
+  /**
+   * The newest value known per key, from a read, a write or the watch, whichever came last: the
+   * watch skips what is older, and what `Versions` serves is always the newest (a change it made
+   * may return after the watch brought a later one).
+   */
+  readonly #latest = new Map<string, { revision: number; kept: ServiceVersions }>();
   #stopWatch: (() => void) | undefined;
   #closed = false;
 
@@ -42,8 +46,7 @@ export class ClusterVersionStore implements VersionStateStore {
       for (const key of await readKeys(this.#kv)) {
         const entry = await this.#kv.get(key);
         if (entry === null || entry.operation !== 'PUT') continue;
-        services[key] = decodeServiceVersions(entry.value, key);
-        this.#seen.set(key, entry.revision);
+        services[key] = this.#remember(key, entry.revision, decodeServiceVersions(entry.value, key));
       }
     } catch (error) {
       if (error instanceof InternalError) throw error;
@@ -69,22 +72,21 @@ export class ClusterVersionStore implements VersionStateStore {
         if (isWrongLastSequence(error)) continue;
         throw unavailable('write', error);
       }
-      if (revision > (this.#seen.get(service) ?? 0)) this.#seen.set(service, revision);
-      return { result, kept: next };
+      return { result, kept: this.#remember(service, revision, next) };
     }
     throw new DeployConflictError(`the versions of service "${service}" kept changing on other gateways (${MAX_ATTEMPTS} compare-and-set attempts lost): nothing was changed; see edgefc versions list, then try again`);
   }
 
-  follow(onChange: (service: string, kept: ServiceVersions) => void): void {
+  follow(onChange: (service: string, latest: () => ServiceVersions) => void): void {
     const run = async (): Promise<void> => {
       const iterator = await this.#kv.watch();
       this.#stopWatch = () => iterator.stop();
       if (this.#closed) iterator.stop();
       for await (const entry of iterator) {
-        if (entry.operation !== 'PUT' || entry.revision <= (this.#seen.get(entry.key) ?? 0)) continue;
-        this.#seen.set(entry.key, entry.revision);
+        if (entry.operation !== 'PUT' || entry.revision <= (this.#latest.get(entry.key)?.revision ?? 0)) continue;
         try {
-          onChange(entry.key, decodeServiceVersions(entry.value, entry.key));
+          const kept = this.#remember(entry.key, entry.revision, decodeServiceVersions(entry.value, entry.key));
+          onChange(entry.key, () => this.#latest.get(entry.key)?.kept ?? kept);
         } catch (error) {
           this.#logger.error('a change of the cluster\'s versions is not one this gateway understands: not taken', { service: entry.key, revision: entry.revision, error: error instanceof Error ? error.message : String(error) });
         }
@@ -96,6 +98,14 @@ export class ClusterVersionStore implements VersionStateStore {
   close(): void {
     this.#closed = true;
     this.#stopWatch?.();
+  }
+
+  /** Keep `kept` as the key's value if `revision` is the newest seen; returns the newest. */
+  #remember(service: string, revision: number, kept: ServiceVersions): ServiceVersions {
+    const known = this.#latest.get(service);
+    if (known !== undefined && known.revision >= revision) return known.kept;
+    this.#latest.set(service, { revision, kept });
+    return kept;
   }
 }
 

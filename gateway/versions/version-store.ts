@@ -69,11 +69,16 @@ export interface VersionStateStore {
    * Apply `change` to the service's latest kept state and keep the result. A store shared by
    * several writers (the cluster's) runs it on what it read and writes with a compare-and-set,
    * reading and running it again when another writer was first, so no write is lost.
-   * Returns the operation's result and the state now kept.
+   * Returns the operation's result and the state now kept (the newest known: a later change by
+   * another writer may have come first).
    */
   update<T>(service: string, change: VersionChange<T>): Promise<{ result: T; kept: ServiceVersions }>;
-  /** Changes made by other writers (the cluster's other gateways), one service at a time; none for a file. */
-  follow?(onChange: (service: string, kept: ServiceVersions) => void): void;
+  /**
+   * Changes made by other writers (the cluster's other gateways), one service at a time; none
+   * for a file. `latest` gives the newest state known when it is called (later changes may have
+   * come meanwhile: what is served never goes back to an older one).
+   */
+  follow?(onChange: (service: string, latest: () => ServiceVersions) => void): void;
 }
 
 const FILE = 'versions.json';

@@ -84,8 +84,8 @@ export class Versions {
    * after what this gateway is doing: a version's functions are frozen before a call can name it.
    */
   follow(): void {
-    this.#options.store.follow?.((service, kept) => {
-      this.#serial(() => this.#adopt(service, kept)).catch((error: unknown) =>
+    this.#options.store.follow?.((service, latest) => {
+      this.#serial(() => this.#adopt(service, latest())).catch((error: unknown) =>
         this.#options.logger.error('cannot take a change of the cluster\'s versions', { service, error: error instanceof Error ? error.message : String(error) }),
       );
     });
