@@ -23,8 +23,10 @@ import { quoteName } from '../registry/closest-name.js';
 import type { PublishTarget, VersionDeployments } from '../versions/version-deployments.js';
 import type { VersionRecord } from '../versions/version-store.js';
 import type { ClusterBuckets } from './cluster-buckets.js';
-import { fetchBundle, putBundle } from './cluster-bundles.js';
+import { putBundle } from './cluster-bundles.js';
 import { readState } from './cluster-deployments.js';
+import type { ClusterDeploymentState } from './cluster-deployment-state.js';
+import { basesOf, localCopy, type ClusterRecordOf } from './cluster-local-copy.js';
 import { pinnedBundles } from './cluster-versions.js';
 
 export class ClusterVersionDeployments implements VersionDeployments {
@@ -45,13 +47,18 @@ export class ClusterVersionDeployments implements VersionDeployments {
     if (!current.functions.some((name) => name.startsWith(`${service}/`))) {
       throw new ServiceNotFoundError(`service ${quoteName(service)} is not in the cluster's current deployment ${current.id}`);
     }
-    return { deployment: current.id, local: await this.#localCopy(current), clusterDeployment: current };
+    const recordOf = inHistory(state);
+    return { deployment: current.id, local: await this.#localCopy(current, recordOf), clusterDeployment: current, clusterBases: basesOf(current, recordOf) };
   }
 
   async localOf(version: VersionRecord): Promise<DeploymentRecord | undefined> {
     const entry = version.clusterDeployment;
     if (entry === undefined) return this.#store.list().find((r) => r.cluster === version.deployment);
-    return this.#localCopy(entry);
+    // The bases a version kept; the cluster's history only for one kept before versions kept them.
+    const kept = version.clusterBases ?? [];
+    const recordOf: ClusterRecordOf = (id) => kept.find((r) => r.id === id);
+    if (entry.only === undefined || kept.length > 0) return this.#localCopy(entry, recordOf);
+    return this.#localCopy(entry, inHistory((await readState(this.#buckets)).state));
   }
 
   async published(version: VersionRecord): Promise<void> {
@@ -70,25 +77,28 @@ export class ClusterVersionDeployments implements VersionDeployments {
     if (entry === undefined) return;
     try {
       const { state } = await readState(this.#buckets);
-      if (state?.history.some((r) => r.sha256 === entry.sha256) === true) return;
-      if ((await pinnedBundles(this.#buckets.versions)).has(entry.sha256)) return;
-      await this.#buckets.bundles.delete(entry.sha256);
-      this.#logger.info('bundle no version or kept deployment uses removed from the cluster', { deployment: entry.id, sha256: entry.sha256 });
+      const pinned = await pinnedBundles(this.#buckets.versions);
+      for (const record of [entry, ...(version.clusterBases ?? [])]) {
+        if (state?.history.some((r) => r.sha256 === record.sha256) === true || pinned.has(record.sha256)) continue;
+        await this.#buckets.bundles.delete(record.sha256);
+        this.#logger.info('bundle no version or kept deployment uses removed from the cluster', { deployment: record.id, sha256: record.sha256 });
+      }
     } catch (error) {
       // A leftover costs space, not correctness.
       this.#logger.warn('cannot remove the bundle of a deleted version', { deployment: entry.id, error: error instanceof Error ? error.message : String(error) });
     }
   }
 
-  /** This gateway's copy of the cluster's deployment `entry`: the one it has, or its bundle fetched and kept unserved. */
-  async #localCopy(entry: DeploymentRecord): Promise<DeploymentRecord> {
-    const found = this.#store.list().find((r) => r.cluster === entry.id && r.sha256 === entry.sha256);
-    if (found !== undefined) return found;
-    const bytes = await fetchBundle(this.#buckets.bundles, entry);
-    const staged = this.#store.stage(bytes, entry.id);
-    const record: DeploymentRecord = { ...entry, id: staged.id, cluster: entry.id };
-    this.#store.keep(record);
-    this.#logger.info('a version\'s deployment fetched from the cluster', { deployment: entry.id, kept: staged.id });
+  /** This gateway's copy of the cluster's deployment `entry`: the one it has, or its bundle fetched and kept unserved (cluster-local-copy.ts). */
+  async #localCopy(entry: DeploymentRecord, recordOf: ClusterRecordOf): Promise<DeploymentRecord> {
+    const had = this.#store.list().find((r) => r.cluster === entry.id && r.sha256 === entry.sha256);
+    if (had !== undefined) return had;
+    const record = await localCopy(this.#buckets.bundles, this.#store, entry, recordOf);
+    this.#logger.info('a version\'s deployment fetched from the cluster', { deployment: entry.id, kept: record.id });
     return record;
   }
+}
+
+function inHistory(state: ClusterDeploymentState | undefined): ClusterRecordOf {
+  return (id) => state?.history.find((r) => r.id === id);
 }

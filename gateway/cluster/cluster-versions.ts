@@ -116,7 +116,9 @@ export async function pinnedBundles(kv: KV): Promise<Set<string>> {
     const entry = await kv.get(key);
     if (entry === null || entry.operation !== 'PUT') continue;
     for (const version of decodeServiceVersions(entry.value, key).versions) {
-      if (version.clusterDeployment !== undefined) pinned.add(version.clusterDeployment.sha256);
+      for (const record of [version.clusterDeployment, ...(version.clusterBases ?? [])]) {
+        if (record !== undefined) pinned.add(record.sha256);
+      }
     }
   }
   return pinned;

@@ -21,6 +21,8 @@ export interface PublishTarget {
   local: DeploymentRecord;
   /** NATS mode: the cluster's record, kept in the version (`VersionRecord.clusterDeployment`). */
   clusterDeployment?: DeploymentRecord;
+  /** NATS mode, a per-function deployment: the bases it builds on (`VersionRecord.clusterBases`). */
+  clusterBases?: DeploymentRecord[];
 }
 
 export interface VersionDeployments {

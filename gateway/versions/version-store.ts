@@ -35,6 +35,8 @@ export interface VersionRecord {
    * the object store while a version names it) from this record. Not part of §9.14's VERSION.
    */
   clusterDeployment?: DeploymentRecord;
+  /** NATS mode, a per-function deployment (§9.9.4): the cluster's records of the bases it builds on, nearest first, pinned as it is. */
+  clusterBases?: DeploymentRecord[];
 }
 
 export interface AliasRecord {

@@ -151,6 +151,7 @@ export class Versions {
           deployment: target.deployment,
           functions,
           ...(target.clusterDeployment === undefined ? {} : { clusterDeployment: target.clusterDeployment }),
+          ...(target.clusterBases === undefined || target.clusterBases.length === 0 ? {} : { clusterBases: target.clusterBases }),
         };
         return { next: { ...state, nextVersion: state.nextVersion + 1, versions: [...state.versions, made] }, result: made };
       });
@@ -299,7 +300,7 @@ export class Versions {
 
 /** §9.14's VERSION: the fields a client sees (a cluster's deployment record stays inside). */
 function publicVersion(version: VersionRecord): VersionRecord {
-  const { clusterDeployment: _inside, ...shown } = version;
+  const { clusterDeployment: _record, clusterBases: _bases, ...shown } = version;
   return shown;
 }
 
