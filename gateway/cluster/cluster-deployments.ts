@@ -2,7 +2,7 @@
  * Deployments kept in the cluster (NATS mode, docs/cluster.md "Deployments"), so that every
  * gateway serves the same functions and a deploy to one is a deploy to all:
  *
- * - A deploy (§9.9 upload, §9.7 path, §9.10 rollback, §9.11 remove) reaches one gateway through
+ * - A deploy (§9.9 upload, whole or per-function, §9.7 path, §9.10 rollback, §9.11 remove) reaches one gateway through
  *   the queue group. That gateway checks it as a start would (the bundle unpacked aside, its
  *   template loaded, names NATS cannot carry refused, §2.7), puts the bundle in the object store,
  *   then moves key `current` of the KV bucket with a compare-and-set on the revision it read

@@ -3,8 +3,9 @@
  * aliases", protocol §9.14a): the KV bucket `edgefc-versions` (cluster-buckets.ts) holds a key
  * per service, named as the service, whose value is its `ServiceVersions` as JSON
  * (`{"nextVersion", "versions", "aliases"}`, version-store.ts). In NATS mode a version names the
- * cluster's deployment and carries its record (`clusterDeployment`), whose bundle stays in the
- * object store while a version names it (`pinnedBundles`).
+ * cluster's deployment and carries its record (`clusterDeployment`, and for a per-function one
+ * the bases it builds on, `clusterBases`), whose bundles stay in the object store while a version
+ * names them (`pinnedBundles`).
  *
  * - Every change (publish, delete, an alias) is run on the key's latest value and written with a
  *   compare-and-set on the revision read; when another gateway wrote first, it is read and run
