@@ -26,7 +26,7 @@ export interface PublishTarget {
 }
 
 export interface VersionDeployments {
-  /** §9.14 `versions-publish`: the deployment that serves `service` now. */
+  /** §9.14 `versions-publish`: the deployment that serves `service` now; ServiceNotFound when none serves it. */
   toPublish(service: string): Promise<PublishTarget>;
   /** This gateway's record of the deployment `version` names, or undefined when it is not kept (nor can be had). */
   localOf(version: VersionRecord): Promise<DeploymentRecord | undefined>;
@@ -40,6 +40,8 @@ export interface VersionDeployments {
 export function localVersionDeployments(store: DeploymentStore, registry: Registry): VersionDeployments {
   return {
     async toPublish(service) {
+      if (!registry.services().some((s) => s.name === service)) registry.lookup(service, '');
+      if (registry.functions(service).length === 0) throw new InvalidArgumentError(`service ${quoteName(service)} has no functions to publish`);
       // A template served by path (start --template F, SIGHUP) was kept as the current deployment
       // when it was loaded; one that could not be packed was not, and the current deployment is
       // then older than what is served: its functions differ, and publishing it would be wrong.

@@ -54,7 +54,10 @@ export interface VersionsOptions {
 }
 
 /** A version's functions, placed, before the version has its number. */
-type Frozen = (versionId: string) => Map<string, ResolvedEntry>;
+interface Frozen {
+  functions: string[];
+  entries: (versionId: string) => Map<string, ResolvedEntry>;
+}
 
 export class Versions {
   readonly #options: VersionsOptions;
@@ -132,10 +135,7 @@ export class Versions {
   publish(serviceName: string, description: string, principal: string): Promise<VersionRecord> {
     return this.#serial(async () => {
       checkDescription(description);
-      const { registry } = this.#options;
-      if (!registry.services().some((s) => s.name === serviceName)) registry.lookup(serviceName, '');
-      const functions = registry.functions(serviceName).map((fn) => fn.name);
-      if (functions.length === 0) throw new InvalidArgumentError(`service ${quoteName(serviceName)} has no functions to publish`);
+      // ServiceNotFound, a service with no functions and the like are the source's to tell (version-deployments.ts).
       const target = await this.#source.toPublish(serviceName);
       // Frozen before the version is kept (it loads and places a template): a call may name it as soon as it is.
       const frozen = await this.#freeze(serviceName, target.local);
@@ -149,13 +149,14 @@ export class Versions {
           createdAt,
           principal,
           deployment: target.deployment,
-          functions,
+          // As the deployment serves them (in NATS mode the cluster's, which this gateway may not serve yet).
+          functions: frozen.functions,
           ...(target.clusterDeployment === undefined ? {} : { clusterDeployment: target.clusterDeployment }),
           ...(target.clusterBases === undefined || target.clusterBases.length === 0 ? {} : { clusterBases: target.clusterBases }),
         };
         return { next: { ...state, nextVersion: state.nextVersion + 1, versions: [...state.versions, made] }, result: made };
       });
-      this.#frozen.set(`${serviceName}@${version.versionId}`, frozen(version.versionId));
+      this.#frozen.set(`${serviceName}@${version.versionId}`, frozen.entries(version.versionId));
       this.#frozenFrom.set(`${serviceName}@${version.versionId}`, target.local.id);
       await this.#adopt(serviceName, kept);
       await this.#source.published?.(version);
@@ -247,7 +248,7 @@ export class Versions {
       try {
         const local = await this.#source.localOf(version);
         if (local === undefined) throw new InvalidArgumentError(`deployment ${version.deployment} is not kept`);
-        this.#frozen.set(key, (await this.#freeze(serviceName, local))(version.versionId));
+        this.#frozen.set(key, (await this.#freeze(serviceName, local)).entries(version.versionId));
         this.#frozenFrom.set(key, local.id);
       } catch (error) {
         this.#options.logger.warn('a kept version cannot be served', { service: serviceName, version: version.versionId, error: error instanceof Error ? error.message : String(error) });
@@ -272,7 +273,7 @@ export class Versions {
     if (place !== undefined) template = await place(template);
     const spec = template.services[0];
     if (spec === undefined) throw new InvalidArgumentError(`service ${quoteName(serviceName)} is not in deployment ${record.cluster ?? record.id}`);
-    return (versionId) => {
+    const entries = (versionId: string): Map<string, ResolvedEntry> => {
       const service = Object.freeze({ ...spec, versionId });
       const fns = new Map<string, ResolvedEntry>();
       for (const fn of template.functions) {
@@ -280,6 +281,7 @@ export class Versions {
       }
       return fns;
     };
+    return { functions: template.functions.map((fn) => fn.name), entries };
   }
 
   /** One change at a time, in the order asked (a publish loads a template: it awaits). */
