@@ -5,7 +5,8 @@
  * publishes through both gateways at once get distinct numbers (compare-and-set); a weighted
  * alias sends calls to both of its versions on both gateways; a version an alias names is not
  * deleted; deployments the history drops keep their bundles while a version names them (a
- * gateway with no copy still serves the version); no device may touch the bucket.
+ * gateway with no copy still serves the version), and so do the bases of a per-function
+ * deployment a version names; no device may touch the bucket.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { connectMqtt } from '../../src/mqtt/connect.js';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { packTemplate } from '../../gateway/deployments/pack-bundle.js';
 import type { DeploymentView } from '../../gateway/deployments/deployments.js';
+import { stopProcess } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
@@ -24,6 +26,7 @@ import { traversableTempDir } from '../fixtures/temp-dirs.js';
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
 let second: ClusterGateway;
+let third: ClusterGateway;
 let appCode: string;
 const clients: FCClient[] = [];
 const admins: AdminClient[] = [];
@@ -109,8 +112,8 @@ function on(gateways: readonly ClusterGateway[], greeting: string, version: stri
   return gateways.map((g) => `${greeting}/${version}@${g.pid}`);
 }
 
-/** Deploy App with `greeting` through the queue group (upload and commit, §9.9). */
-async function deployGreeting(greeting: string): Promise<string> {
+/** Deploy App with `greeting` through the queue group (upload and commit, §9.9); with `only`, that function alone (§9.9.4). */
+async function deployGreeting(greeting: string, only?: string): Promise<string> {
   const dir = join(env.dir, `deploy-${greeting}`);
   await mkdir(dir, { recursive: true });
   const template = await writeClusterTemplate(dir, 'template.yml', [], { templateExtra: appService(greeting), extraCode: { app: appCode } });
@@ -121,7 +124,7 @@ async function deployGreeting(greeting: string): Promise<string> {
     const chunk = packed.bytes.subarray(offset, offset + begun.maxChunkBytes);
     await client.call('deploy-chunk', { uploadId: begun.uploadId, offset, sha256: createHash('sha256').update(chunk).digest('hex'), data: chunk.toString('base64') });
   }
-  const result = (await client.call('deploy-commit', { uploadId: begun.uploadId })) as { deployment: string };
+  const result = (await client.call('deploy-commit', { uploadId: begun.uploadId, ...(only === undefined ? {} : { function: only }) })) as { deployment: string };
   return result.deployment;
 }
 
@@ -216,7 +219,7 @@ describe('versions and aliases kept in the NATS cluster', () => {
     // --keep-deployments 2: d1 and d2 are out of the cluster's history.
     expect((await history()).map((d) => d.id)).toEqual(['d3', 'd4']);
     // A gateway with no copy of d1 or d2 fetches both bundles from the object store.
-    const third = await env.startGateway();
+    third = await env.startGateway();
     expect(third.proc.output()).toMatch(/a version's deployment fetched from the cluster.*d1/);
     expect(third.proc.output()).not.toMatch(/a kept version cannot be served/);
     const client = device('sensor-1', 2);
@@ -224,6 +227,24 @@ describe('versions and aliases kept in the NATS cluster', () => {
     await answersAre(client, 'prod', on([first, second, third], 'one', '1'));
     await answersAre(client, '3', on([first, second, third], 'two', '3'));
     await answersAre(client, 'LATEST', on([first, second, third], 'three', ''));
+  }, 180_000);
+
+  test('a version of a per-function deployment keeps it and the base it builds on: a gateway with neither serves it', async () => {
+    expect(await deployGreeting('five', 'App/hello')).toBe('d5');
+    const published = (await admin(0).call('versions-publish', { service: 'App', description: 'per-function' })) as { version: { versionId: string; deployment: string } };
+    expect(published.version.deployment).toBe('d5');
+    const id = published.version.versionId;
+    expect(await deployGreeting('six')).toBe('d6');
+    expect(await deployGreeting('seven')).toBe('d7');
+    expect((await history()).map((d) => d.id)).toEqual(['d6', 'd7']);
+    // One gateway fewer on the 2-CPU box, then one with no copy of d5 or of its base d4.
+    await stopProcess(third.proc);
+    const fourth = await env.startGateway();
+    expect(fourth.proc.output()).toMatch(/a version's deployment fetched from the cluster.*d5/);
+    expect(fourth.proc.output()).not.toMatch(/a kept version cannot be served/);
+    const client = device('sensor-2', 0);
+    await answersAre(client, id, on([first, second, fourth], 'five', id));
+    await answersAre(client, '1', on([first, second, fourth], 'one', '1'));
   }, 180_000);
 
   test('no device may read or write the versions bucket: its subjects are the gateway login\'s only', async () => {
