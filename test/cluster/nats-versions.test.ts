@@ -3,7 +3,7 @@
  * protocol §9.14a): a version published while one gateway runs is served by a gateway started
  * later (which fetches the deployment it names); a redeploy leaves what it serves as it was;
  * publishes through both gateways at once get distinct numbers (compare-and-set); a weighted
- * alias sends calls to both of its versions on both gateways; a version an alias names is not
+ * alias sends calls to both of its versions on both gateways, Async calls too; a version an alias names is not
  * deleted; deployments the history drops keep their bundles while a version names them (a
  * gateway with no copy still serves the version), and so do the bases of a per-function
  * deployment a version names; no device may touch the bucket.
@@ -193,6 +193,20 @@ describe('versions and aliases kept in the NATS cluster', () => {
     const listed = (await admin(0).call('aliases-list', { service: 'App' })) as { aliases: unknown[] };
     expect(listed.aliases).toMatchObject([{ aliasName: 'prod', versionId: '1', additionalVersionWeight: {} }]);
   }, 120_000);
+
+  test('Async calls through the alias run the version it names, whichever gateway runs them (§3.2a, §10.10)', async () => {
+    const client = device('sensor-2', 2);
+    const ids = Array.from({ length: 6 }, (_, i) => `versions-async-${i}-${Date.now()}`);
+    for (const requestId of ids) await client.invokeFunction({ serviceName: 'App', functionName: 'hello', qualifier: 'prod', invocationType: 'Async', payload: 'x', requestId });
+    await vi.waitFor(
+      async () => {
+        const statuses = await Promise.all(ids.map((id) => client.getAsyncStatus(id)));
+        expect(statuses.map((s) => s.state)).toEqual(ids.map(() => 'succeeded'));
+        for (const status of statuses) expect(JSON.parse(status.result ?? '{}')).toMatchObject({ greeting: 'one', version: '1' });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  }, 60_000);
 
   test('a version an alias names is not deleted, through any gateway; one no alias names is, on every gateway', async () => {
     for (const node of [0, 1, 2, 0]) {
