@@ -379,7 +379,9 @@ export class Gateway {
     // code, fixed ports, and its provisioned instances checked against the memory budget.
     const place = async (next: Template): Promise<Template> => checkProvisionedMemory(placeFixedPorts(await containment.place(next), logger), budget.totalMB);
     // §3.2a: published versions serve their frozen functions from the deployments they name.
-    const versions = await Versions.open({ store: new VersionStore(dataDir), deployments: deploymentStore, registry, logger, place });
+    // NATS mode: kept in the cluster's bucket and followed, each version's deployment fetched
+    // when this gateway has no copy, before it joins the queue group (cluster/cluster-versions.ts).
+    const versions = await Versions.open({ ...(cluster === undefined ? { store: new VersionStore(dataDir) } : cluster.versionsOn(deploymentStore)), deployments: deploymentStore, registry, logger, place });
     // Staged code no function serves, of LATEST or of a version, is removed once placed.
     await containment.collect([...registry.functions(), ...versions.functions()]);
     // `link` exists before anyone can deploy (the deployer is reached through it).
@@ -442,8 +444,8 @@ export class Gateway {
     const onMessage: MessageHandler = (message, sink) => {
       context ??= {
         registry,
-        // NATS mode: versions and aliases would live on one gateway only (docs/cluster.md "Not yet").
-        ...(options.nats === undefined ? { versions } : {}),
+        // NATS mode: the cluster's versions, which every gateway follows (cluster/cluster-versions.ts).
+        versions,
         host,
         async: asyncQueue,
         syncReplay,
@@ -526,6 +528,7 @@ export class Gateway {
     // NATS mode: follow the cluster's deployment from here on (a change may move trigger subscriptions, so after the link).
     clusterDeployments?.watch();
     cluster?.followAccess();
+    versions.follow();
     asyncQueue.start((topic, payload) => link.publishConfirmed(topic, payload));
     const sampler = new GatewayLoadSampler({ functions: () => host.stats() });
     // NATS mode: every gateway announces itself to the others (cluster/heartbeat.ts); loaded with nats.js's JetStream module only then.

@@ -31,6 +31,7 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { ServiceUnavailableError } from 'edgefc/errors';
 import type { Logger } from '../logging/logger.js';
 import { parseAccessText } from '../security/access-file.js';
+import { isWrongLastSequence } from './kv-conflict.js';
 import { readPrivateFile, writeSecretFile } from '../security/private-file.js';
 
 export const ACCESS_KEY = 'file';
@@ -177,8 +178,7 @@ export class ClusterAccess {
     try {
       written = revision === undefined ? await this.#kv.create(ACCESS_KEY, value) : await this.#kv.update(ACCESS_KEY, value, revision);
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (code === 10071 || code === 10164 || (error instanceof Error && /wrong last sequence/i.test(error.message))) return undefined;
+      if (isWrongLastSequence(error)) return undefined;
       throw error;
     }
     await this.#setBase({ revision: written, sha256 });

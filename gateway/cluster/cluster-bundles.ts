@@ -35,9 +35,12 @@ export async function fetchBundle(store: ObjectStore, entry: DeploymentRecord): 
   return bytes;
 }
 
-/** Remove bundles no kept record uses any more; best effort (a leftover costs space, not correctness). */
-export async function dropBundles(store: ObjectStore, dropped: readonly DeploymentRecord[], kept: readonly DeploymentRecord[]): Promise<string[]> {
-  const used = new Set(kept.map((r) => r.sha256));
+/**
+ * Remove bundles no kept record uses any more, nor a service version (`pinned`, by sha256);
+ * best effort (a leftover costs space, not correctness).
+ */
+export async function dropBundles(store: ObjectStore, dropped: readonly DeploymentRecord[], kept: readonly DeploymentRecord[], pinned: ReadonlySet<string> = new Set()): Promise<string[]> {
+  const used = new Set([...kept.map((r) => r.sha256), ...pinned]);
   const gone = [...new Set(dropped.map((r) => r.sha256))].filter((digest) => !used.has(digest));
   for (const digest of gone) await store.delete(digest).catch(() => undefined);
   return gone;

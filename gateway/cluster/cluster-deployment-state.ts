@@ -5,8 +5,9 @@
  *   {"current": DEPLOYMENT, "history": [DEPLOYMENT, …]}     history oldest first, ending with current
  *
  * A DEPLOYMENT has the fields of §9.10 (`id` `d1`, `d2`, … in the cluster's order, `sha256` naming
- * its bundle in the object store `edgefc-bundles`); `only`/`base` never occur (per-function
- * deploys are not taken in NATS mode). The key's KV revision orders changes: every change is a
+ * its bundle in the object store `edgefc-bundles`); a per-function deployment (§9.9.4) has
+ * `only` and `base`, the cluster's id of the deployment whose other functions it serves, kept in
+ * the history as long as one building on it is. The key's KV revision orders changes: every change is a
  * compare-and-set on the revision read (cluster-deployments.ts), so two deploys at once cannot
  * both move it.
  */
@@ -64,11 +65,22 @@ export function nextId(state: ClusterDeploymentState | undefined): string {
 
 /**
  * `state` with `entry` made current, and the history cut to its newest `keep` (always keeping
- * the new current and the one before it, what a rollback without an id serves). Returns the
- * records dropped, whose bundles may go when no kept record shares them.
+ * the new current and the one before it, what a rollback without an id serves), and the bases
+ * kept ones build on (a gateway applying a per-function deployment needs its base's bundle, as
+ * DeploymentStore.prune keeps them on one box). Returns the records dropped, whose bundles may go
+ * when no kept record shares them.
  */
 export function withCurrent(state: ClusterDeploymentState | undefined, entry: DeploymentRecord, keep: number): { state: ClusterDeploymentState; dropped: DeploymentRecord[] } {
   const all = [...(state?.history ?? []), entry];
-  const kept = all.slice(-Math.max(keep, 2));
-  return { state: { current: entry, history: kept }, dropped: all.slice(0, all.length - kept.length) };
+  const ids = new Set(all.slice(-Math.max(keep, 2)).map((r) => r.id));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const r of all) {
+      if (ids.has(r.id) && r.only !== undefined && r.base !== undefined && !ids.has(r.base) && all.some((b) => b.id === r.base)) {
+        ids.add(r.base);
+        changed = true;
+      }
+    }
+  }
+  return { state: { current: entry, history: all.filter((r) => ids.has(r.id)) }, dropped: all.filter((r) => !ids.has(r.id)) };
 }

@@ -2,7 +2,7 @@
  * Deployments kept in the cluster (NATS mode, docs/cluster.md "Deployments"), so that every
  * gateway serves the same functions and a deploy to one is a deploy to all:
  *
- * - A deploy (§9.9 upload, §9.7 path, §9.10 rollback, §9.11 remove) reaches one gateway through
+ * - A deploy (§9.9 upload, whole or per-function, §9.7 path, §9.10 rollback, §9.11 remove) reaches one gateway through
  *   the queue group. That gateway checks it as a start would (the bundle unpacked aside, its
  *   template loaded, names NATS cannot carry refused, §2.7), puts the bundle in the object store,
  *   then moves key `current` of the KV bucket with a compare-and-set on the revision it read
@@ -28,6 +28,8 @@ import type { Template } from '../registry/types.js';
 import { dropBundles, fetchBundle, putBundle } from './cluster-bundles.js';
 import type { ClusterBuckets } from './cluster-buckets.js';
 import { CURRENT_KEY, decodeState, encodeState, nextId, withCurrent, type ClusterDeploymentState } from './cluster-deployment-state.js';
+import { isWrongLastSequence } from './kv-conflict.js';
+import { localBase, localCopy, type ClusterRecordOf } from './cluster-local-copy.js';
 import { assertNatsTemplate } from './nats-template-names.js';
 
 /** What a deploy's reply waits for: the gateway that took it serving it, or failing to. */
@@ -48,6 +50,12 @@ export interface ClusterDeploymentsOptions {
   applied: number;
   /** @default 10, as --keep-deployments */
   keepDeployments?: number;
+  /**
+   * Bundles (sha256) a service version names (cluster-versions.ts): never removed, whatever the
+   * history drops. When they cannot be read, no bundle is removed at that move.
+   * @default none
+   */
+  pinnedBundles?: () => Promise<ReadonlySet<string>>;
 }
 
 export class ClusterDeployments implements DeploymentOperations {
@@ -97,17 +105,18 @@ export class ClusterDeployments implements DeploymentOperations {
         logger.info('serving the cluster\'s deployment, kept here already', { deployment: entry.id, revision: read.revision });
         return { template: await served(store, local), revision: read.revision };
       }
-      const bytes = await fetchBundle(buckets.bundles, entry);
-      const staged = store.stage(bytes, entry.id);
-      const record: DeploymentRecord = { ...entry, id: staged.id, cluster: entry.id };
+      // Its bundle, and for a per-function deployment its bases' (§9.9.4), fetched unless kept here already.
+      const recordOf: ClusterRecordOf = (id) => read.state?.history.find((r) => r.id === id);
+      const had = store.list().some((r) => r.cluster === entry.id && r.sha256 === entry.sha256);
+      const record = await localCopy(buckets.bundles, store, entry, recordOf);
       let template: Template;
       try {
         template = await served(store, record);
       } catch (error) {
-        store.discard(staged.id);
-        throw relabel(error, staged);
+        if (!had) store.discard(record.id);
+        throw relabel(error, { template: record.template, templatePath: store.templatePath(record) });
       }
-      store.commit(record);
+      store.setCurrent(record.id);
       logger.info('serving the cluster\'s deployment', { deployment: entry.id, revision: read.revision, principal: entry.principal, createdAt: entry.createdAt });
       return { template, revision: read.revision };
     }
@@ -140,12 +149,13 @@ export class ClusterDeployments implements DeploymentOperations {
     this.#waiters.clear();
   }
 
-  /** §9.9.4. A per-function deploy (`only`) is refused in NATS mode: its base would be each gateway's own. */
+  /**
+   * §9.9.4. With `only` (`S/F`, a per-function deploy): a new cluster deployment that serves that
+   * function from the bundle and every other as the cluster's current deployment (its `base`)
+   * serves them; each gateway applies it on its copy of the base (cluster-local-copy.ts).
+   */
   deployBundle(bytes: Buffer, principal: string, only?: string): Promise<DeploymentResult> {
-    if (only !== undefined) {
-      return Promise.reject(new ServiceUnavailableError('a per-function deploy (--function) is not taken in NATS mode yet: deploy the whole template (docs/cluster.md)'));
-    }
-    return this.#deployBytes(bytes, 'upload', principal);
+    return this.#deployBytes(bytes, only === undefined ? 'upload' : 'function', principal, only);
   }
 
   /** §9.7 (`deploy {template}`) and SIGHUP: a template on this gateway's machine, packed and deployed to the cluster. */
@@ -191,9 +201,14 @@ export class ClusterDeployments implements DeploymentOperations {
     return (state?.history ?? []).map((r) => ({ ...r, current: r.id === state?.current.id }));
   }
 
-  async #deployBytes(bytes: Buffer, source: 'upload' | 'path', principal: string): Promise<DeploymentResult> {
+  async #deployBytes(bytes: Buffer, source: 'upload' | 'path' | 'function', principal: string, only?: string): Promise<DeploymentResult> {
     const read = await readState(this.#options.buckets);
+    const base = read.state?.current;
+    if (only !== undefined && base === undefined) throw new InvalidArgumentError(`no deployment to replace ${only} in: deploy the whole template first`);
     const checked = await this.#check(bytes);
+    if (only !== undefined && !checked.functions.includes(only)) {
+      throw new FunctionNotFoundError(`${only} is not in the uploaded template (${checked.functions.join(', ') || 'no functions'})`);
+    }
     const digest = sha256(bytes);
     await putBundle(this.#options.buckets.bundles, bytes, digest);
     const entry: DeploymentRecord = {
@@ -207,7 +222,11 @@ export class ClusterDeployments implements DeploymentOperations {
       functions: checked.functions,
       removed: [],
     };
-    return this.#move(read, entry);
+    if (only === undefined || base === undefined) return this.#move(read, entry);
+    // As Deployments.#deployFunction on one box: the base's functions, with `only` replaced or added, and served again if it was removed.
+    const removed = base.removed.filter((name) => name !== only);
+    const functions = base.functions.includes(only) ? base.functions : [...base.functions, only];
+    return this.#move(read, { ...entry, functions, removed, only, base: base.id });
   }
 
   /** The checks of a start, on a copy unpacked aside; nothing of it stays. */
@@ -240,11 +259,24 @@ export class ClusterDeployments implements DeploymentOperations {
       throw new ServiceUnavailableError(`cannot move the cluster's deployment: ${error instanceof Error ? error.message : String(error)}; nothing was deployed`, { cause: error });
     }
     this.#options.logger.info('cluster deployment moved', { deployment: entry.id, source: entry.source, principal: entry.principal, revision, sha256: entry.sha256 });
-    const gone = await dropBundles(this.#options.buckets.bundles, dropped, state.history);
-    if (gone.length > 0) this.#options.logger.info('old bundles removed from the cluster', { bundles: gone.length });
+    await this.#dropUnused(dropped, state.history);
     const outcome = await this.#outcome(revision);
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
+  }
+
+  /** The bundles of deployments the history dropped, unless a kept deployment or a version still uses them. */
+  async #dropUnused(dropped: readonly DeploymentRecord[], kept: readonly DeploymentRecord[]): Promise<void> {
+    if (dropped.length === 0) return;
+    let pinned: ReadonlySet<string>;
+    try {
+      pinned = (await this.#options.pinnedBundles?.()) ?? new Set();
+    } catch (error) {
+      this.#options.logger.warn('cannot read which bundles the cluster\'s versions use: no bundle removed at this deploy', { error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    const gone = await dropBundles(this.#options.buckets.bundles, dropped, kept, pinned);
+    if (gone.length > 0) this.#options.logger.info('old bundles removed from the cluster', { bundles: gone.length });
   }
 
   #outcome(revision: number): Promise<Outcome> {
@@ -262,10 +294,13 @@ export class ClusterDeployments implements DeploymentOperations {
     let outcome: Outcome;
     let id = `revision ${kvEntry.revision}`;
     try {
-      const entry = decodeState(kvEntry.value).current;
+      const state = decodeState(kvEntry.value);
+      const entry = state.current;
       id = entry.id;
-      const bytes = await fetchBundle(this.#options.buckets.bundles, entry);
-      const result = await this.#options.local.applyCluster(bytes, entry);
+      const { bundles } = this.#options.buckets;
+      const base = await localBase(bundles, this.#options.local.store, entry, (at) => state.history.find((r) => r.id === at));
+      const bytes = await fetchBundle(bundles, entry);
+      const result = await this.#options.local.applyCluster(bytes, entry, base);
       outcome = { result };
       this.#options.logger.info('serving the cluster\'s deployment', { deployment: entry.id, revision: kvEntry.revision, functions: result.functions, principal: entry.principal });
     } catch (error) {
@@ -290,7 +325,8 @@ export class ClusterDeployments implements DeploymentOperations {
   }
 }
 
-async function readState(buckets: ClusterBuckets): Promise<{ state: ClusterDeploymentState | undefined; revision: number }> {
+/** Key `current`: the cluster's deployment and history, with the key's revision (0: never written). */
+export async function readState(buckets: Pick<ClusterBuckets, 'deployments'>): Promise<{ state: ClusterDeploymentState | undefined; revision: number }> {
   let entry: KvEntry | null;
   try {
     entry = await buckets.deployments.get(CURRENT_KEY);
@@ -319,13 +355,7 @@ async function seed(buckets: ClusterBuckets, templatePath: string, maxBytes: num
   }
 }
 
-/** The fields a rollback or removal reuses: the bundle and what it serves. */
-function fieldsOf(r: DeploymentRecord): Pick<DeploymentRecord, 'sha256' | 'bytes' | 'template' | 'functions' | 'removed'> {
-  return { sha256: r.sha256, bytes: r.bytes, template: r.template, functions: r.functions, removed: r.removed };
-}
-
-/** JetStream's "wrong last sequence" (10071, 10164): the key moved since it was read. */
-function isWrongLastSequence(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 10071 || code === 10164 || (error instanceof Error && /wrong last sequence/i.test(error.message));
+/** The fields a rollback or removal reuses: the bundle and what it serves (a per-function deployment's function and base with it). */
+function fieldsOf(r: DeploymentRecord): Pick<DeploymentRecord, 'sha256' | 'bytes' | 'template' | 'functions' | 'removed' | 'only' | 'base'> {
+  return { sha256: r.sha256, bytes: r.bytes, template: r.template, functions: r.functions, removed: r.removed, ...(r.only === undefined || r.base === undefined ? {} : { only: r.only, base: r.base }) };
 }

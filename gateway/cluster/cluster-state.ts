@@ -2,7 +2,7 @@
  * A NATS-mode gateway's share of the cluster's state (docs/cluster.md "Deployments"): its own
  * nats.js connection for JetStream (apart from the link's, nats-link.ts, which carries calls;
  * this one is opened first, so a gateway serves the cluster's deployment before it joins the
- * queue group), the buckets, and the deployments and uploads kept in them.
+ * queue group), the buckets, and the deployments, uploads, versions and access file kept in them.
  *
  * Loaded by `Gateway.start` with a dynamic import, in NATS mode only.
  */
@@ -17,6 +17,8 @@ import { openClusterBuckets, type ClusterBuckets } from './cluster-buckets.js';
 import { ClusterAccess } from './cluster-access.js';
 import { ClusterDeployments } from './cluster-deployments.js';
 import { ClusterUploads } from './cluster-uploads.js';
+import { ClusterVersionDeployments } from './cluster-version-deployments.js';
+import { ClusterVersionStore, pinnedBundles } from './cluster-versions.js';
 
 export interface ClusterStateOptions extends Pick<NatsLinkOptions, 'servers' | 'name' | 'connectTimeoutMs' | 'username' | 'password' | 'tls'> {
   /** Replicas of the buckets. @default 3 in a cluster, 1 on a single node (cluster-buckets.ts) */
@@ -35,6 +37,7 @@ export class ClusterState {
   #revision = 0;
   #deployments: ClusterDeployments | undefined;
   #access: ClusterAccess | undefined;
+  #versions: ClusterVersionStore | undefined;
 
   private constructor(nc: NatsConnection, buckets: ClusterBuckets, options: ClusterStateOptions) {
     this.#nc = nc;
@@ -76,10 +79,21 @@ export class ClusterState {
       logger: this.#options.logger,
       maxBundleBytes: this.#options.maxBundleBytes,
       applied: this.#revision,
+      // A bundle a service version names stays in the object store (cluster-versions.ts).
+      pinnedBundles: () => pinnedBundles(this.buckets.versions),
       ...(this.#options.keepDeployments === undefined ? {} : { keepDeployments: this.#options.keepDeployments }),
     });
     this.#deployments = deployments;
     return deployments;
+  }
+
+  /**
+   * Service versions and aliases kept in the cluster (cluster-versions.ts): the store `Versions`
+   * keeps them in, and where a version's deployment is found on this gateway (`local`).
+   */
+  versionsOn(local: DeploymentStore): { store: ClusterVersionStore; source: ClusterVersionDeployments } {
+    this.#versions = new ClusterVersionStore(this.buckets.versions, this.#options.logger);
+    return { store: this.#versions, source: new ClusterVersionDeployments({ buckets: this.buckets, store: local, logger: this.#options.logger }) };
   }
 
   /**
@@ -101,6 +115,7 @@ export class ClusterState {
   async close(): Promise<void> {
     this.#deployments?.close();
     this.#access?.close();
+    this.#versions?.close();
     if (!this.#nc.isClosed()) await this.#nc.close();
   }
 }

@@ -136,8 +136,16 @@ export class DeploymentStore {
 
   /** List the deployment and make it the one served (each step a durable rename). */
   commit(record: DeploymentRecord): void {
-    writeDurable(path.join(this.dir, record.id, META), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
+    this.keep(record);
     this.setCurrent(record.id);
+  }
+
+  /**
+   * List a staged deployment without serving it: NATS mode, a cluster deployment a service
+   * version names that this gateway had no copy of (cluster/cluster-version-deployments.ts).
+   */
+  keep(record: DeploymentRecord): void {
+    writeDurable(path.join(this.dir, record.id, META), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
   }
 
   /**

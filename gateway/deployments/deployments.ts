@@ -161,19 +161,24 @@ export class Deployments {
   /**
    * A cluster's deployment (NATS mode, cluster/cluster-deployments.ts), as every gateway serves
    * it: its bundle staged (under the cluster's id when free), switched to as any deploy is, and
-   * kept with `cluster` set. Nothing changes when this gateway serves it already.
+   * kept with `cluster` set. Nothing changes when this gateway serves it already. A per-function
+   * one (`entry.only`, §9.9.4) serves function `only` from its bundle and every other as `base`
+   * serves them: this gateway's copy of the cluster's `entry.base` (cluster-local-copy.ts).
    */
-  applyCluster(bytes: Buffer, entry: DeploymentRecord): Promise<DeploymentResult> {
+  applyCluster(bytes: Buffer, entry: DeploymentRecord, base?: DeploymentRecord): Promise<DeploymentResult> {
     return this.#serial(async () => {
       const current = this.store.current();
       if (current !== undefined && current.cluster === entry.id) {
         return { template: this.#registry.templatePath, functions: this.#registry.functions().length, retired: 0, triggersChanged: false, deployment: entry.id };
       }
+      const only = entry.only;
+      if (only !== undefined && base === undefined) throw new InvalidArgumentError(`deployment ${entry.id} replaces ${only} in ${entry.base ?? 'a deployment'}, which this gateway does not have`);
+      const baseTemplate = only === undefined || base === undefined ? undefined : await served(this.store, base);
       const staged = this.store.stage(bytes, entry.id);
       const result = await this.#switch(
         staged,
-        () => this.#deployer.deploy(staged.templatePath, (own) => without(own, entry.removed)),
-        (functions) => ({ ...entry, id: staged.id, functions, cluster: entry.id }),
+        () => this.#deployer.deploy(staged.templatePath, (own) => without(baseTemplate === undefined || only === undefined ? own : merge(baseTemplate, own, only), entry.removed)),
+        (functions) => ({ ...entry, id: staged.id, functions, cluster: entry.id, ...(base === undefined ? {} : { base: base.id }) }),
       );
       return { ...result, deployment: entry.id };
     });

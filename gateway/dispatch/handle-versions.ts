@@ -10,10 +10,9 @@ import type { DispatchContext } from './dispatch-context.js';
 type Operation = (context: DispatchContext, args: Record<string, unknown>, principal: string) => unknown;
 
 function versionsOf(context: DispatchContext): Versions {
-  // A NATS-mode gateway keeps no versions: they would live on one gateway of the queue group
-  // only, and a qualified call reach any (docs/cluster.md "Not yet").
+  // In NATS mode they are the cluster's (cluster/cluster-versions.ts, §9.14a).
   if (context.versions === undefined || context.deployments === undefined) {
-    throw new ServiceUnavailableError('this gateway keeps no versions or aliases (in NATS mode they are not kept yet: docs/cluster.md) (§9.14)');
+    throw new ServiceUnavailableError('this gateway keeps no versions or aliases (§9.14)');
   }
   return context.versions;
 }

@@ -3,7 +3,9 @@
  * docs/security.md §11): the first gateway seeds the empty cluster with its template and access
  * file; a gateway with another template serves the cluster's; a deploy through any gateway is
  * served by every gateway; two deploys at once: one wins, the other is `DeployConflict`; a
- * gateway started later, or restarted, serves the cluster's deployment; a device added on one
+ * per-function deploy is served by every gateway beside the current deployment's other
+ * functions, and a gateway started later fetches the base it builds on; a gateway started later,
+ * or restarted, serves the cluster's deployment; a device added on one
  * gateway's box may call through every gateway; and no device may touch the buckets.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -196,15 +198,27 @@ describe('deployments kept in the NATS cluster', () => {
     expect(conflicts).toBe(1);
   }, 240_000);
 
-  test('a per-function deploy (--function S/F) is refused in NATS mode (ServiceUnavailable): its base would be each gateway\'s own', async () => {
-    const template = await writeClusterTemplate(env.dir, 'added.yml', ['added']);
-    const before = (await history()).map((d) => d.id);
-    const result = await runCli(['deploy', '--template', template, '--function', 'Test/added', '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 60_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
+  test('a per-function deploy (--function S/F) through one gateway: every gateway serves the new function beside the current deployment\'s others', async () => {
+    const before = await history();
+    const base = before.find((d) => d.current);
+    // The race's winner is in the current deployment only, not in the uploaded template: a whole deploy would drop it.
+    const kept = base?.functions.find((name) => name.startsWith('Test/race'))?.slice('Test/'.length) ?? '';
+    expect(kept).not.toBe('');
+    const template = await writeClusterTemplate(join(env.dir, 'fresh'), 'fresh.yml', ['fresh']);
+    const result = await runCli(['deploy', '--template', template, '--function', 'Test/fresh', '--broker', env.cluster.nodes[0]?.mqttUrl ?? '', '--username', 'ops'], 60_000, { EDGEFC_PASSWORD: env.passwords.get('ops') ?? '' });
     const output = result.stdout + result.stderr;
-    expect(result.code, output).toBe(1);
-    expect(output).toMatch(/ServiceUnavailable/);
-    expect((await history()).map((d) => d.id)).toEqual(before);
-  }, 90_000);
+    expect(result.code, output).toBe(0);
+    const client = device('sensor-2', 1);
+    await answeredByAll(client, 'fresh', [first.pid, second.pid]);
+    await answeredByAll(client, kept, [first.pid, second.pid]);
+    const current = (await history()).find((d) => d.current);
+    expect(current).toMatchObject({ id: `d${before.length + 1}`, source: 'function', only: 'Test/fresh', base: base?.id });
+    expect(current?.functions).toEqual([...(base?.functions ?? []), 'Test/fresh']);
+    // A function the upload does not hold is refused by the gateway (the CLI checks it first too), and nothing moves.
+    const client1 = admin(1);
+    expect(await settledCode(client1.call('deploy-commit', { uploadId: await upload(client1, template), function: 'Test/nope' }))).toBe('FunctionNotFound');
+    expect((await history()).length).toBe(before.length + 1);
+  }, 120_000);
 
   test('rollback and remove through any gateway are deploys to all', async () => {
     const client = device('sensor-2', 0);
@@ -222,9 +236,13 @@ describe('deployments kept in the NATS cluster', () => {
   }, 120_000);
 
   test('a gateway started later serves the cluster\'s deployment before it takes calls; a restarted one keeps it', async () => {
-    // The fixture's template has no Test/added; the cluster's deployment (the rollback) has.
+    // The fixture's template has no Test/added; the cluster's deployment (the rollback to the
+    // per-function deploy) has, from the base it builds on, which the new gateway fetches too.
+    const current = (await history()).find((d) => d.current);
+    expect(current).toMatchObject({ source: 'rollback', only: 'Test/fresh' });
     const third = await env.startGateway({ access: accessFile(2) });
     expect(third.proc.output()).toMatch(/serving the cluster's deployment/);
+    await answeredByAll(device('sensor-2', 0), 'fresh', [first.pid, second.pid, third.pid]);
     const client = device('sensor-1', 2);
     await answeredByAll(client, 'added', [first.pid, second.pid, third.pid]);
     // Restarted in its data directory, with its own template again: the cluster's deployment still serves.

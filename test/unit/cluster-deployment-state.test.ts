@@ -1,7 +1,8 @@
 /**
  * The value of the cluster's deployment key (gateway/cluster/cluster-deployment-state.ts): ids in
  * the cluster's order, the history cut to the newest N (never fewer than the current one and the
- * one before it), the records dropped named, and a value this version did not write refused.
+ * one before it, and the bases of per-function deployments kept), the records dropped named, and
+ * a value this version did not write refused.
  */
 import { describe, expect, test } from 'vitest';
 import type { DeploymentRecord } from '../../gateway/deployments/deployment-store.js';
@@ -28,6 +29,18 @@ describe('cluster deployment state', () => {
     expect(moved.state.current.id).toBe('d3');
     expect(moved.dropped.map((r) => r.id)).toEqual(['d1']);
     expect(withCurrent(moved.state, record('d4'), 1).state.history.map((r) => r.id)).toEqual(['d3', 'd4']);
+  });
+
+  test('a per-function deployment keeps the chain of bases it builds on in the history, past the newest N', () => {
+    let state = withCurrent(undefined, record('d1', 'a'), 2).state;
+    state = withCurrent(state, { ...record('d2', 'b'), source: 'function', only: 'S/f', base: 'd1' }, 2).state;
+    const moved = withCurrent(state, { ...record('d3', 'c'), source: 'function', only: 'S/g', base: 'd2' }, 2);
+    expect(moved.state.history.map((r) => r.id)).toEqual(['d1', 'd2', 'd3']);
+    expect(moved.dropped).toEqual([]);
+    // A whole deployment ends the chain: its bases go once nothing kept builds on them.
+    const whole = withCurrent(withCurrent(moved.state, record('d4', 'd'), 2).state, record('d5', 'e'), 2);
+    expect(whole.state.history.map((r) => r.id)).toEqual(['d4', 'd5']);
+    expect(whole.dropped.map((r) => r.id)).toEqual(['d1', 'd2', 'd3']);
   });
 
   test('round-trips through its bytes; anything else is InternalError, never half-applied', () => {
