@@ -81,6 +81,15 @@ export interface FCClientOptions {
    * @example new FCClient({ brokerUrl: 'mqtt://nats-1:1883', syncRequestQos: 0 })
    */
   syncRequestQos?: 0 | 1;
+  /**
+   * Replace the broker connection after this many calls in a row timed out on it with no reply
+   * at all arriving in between (docs/protocol.md §4.5): a connection the broker accepts requests
+   * on but delivers nothing to any more is dropped, and a new one is made (the next broker of a
+   * list), its waiting calls sent again with their request IDs. Seen on nats-server after a node
+   * was lost (docs/cluster.md). 0: never.
+   * @default 3
+   */
+  reconnectAfterTimeouts?: number;
 }
 
 /** PEM contents. */
@@ -105,12 +114,14 @@ export interface ResolvedClientOptions {
   offlineQueueSize: number;
   traceContext: boolean;
   syncRequestQos: 0 | 1;
+  reconnectAfterTimeouts: number;
 }
 
 export const DEFAULT_BROKER_URL = 'mqtt://127.0.0.1:1883';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_OFFLINE_QUEUE_SIZE = 1000;
+export const DEFAULT_RECONNECT_AFTER_TIMEOUTS = 3;
 /** Set by the gateway in every function process (gateway/runtime/node). */
 export const BROKER_URL_ENV = 'EDGEFC_BROKER_URL';
 /** The broker login: set by the gateway in every function process (its own credential), or by a device's operator. */
@@ -144,6 +155,7 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
     traceContext: options.traceContext ?? true,
     syncRequestQos: options.syncRequestQos === 0 ? 0 : 1,
+    reconnectAfterTimeouts: options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS,
   };
 }
 

@@ -15,7 +15,7 @@ import {
 import { connectMqtt } from '../mqtt/connect.js';
 import { decodeReply, type Reply } from '../protocol/reply.js';
 import { replyTopic } from '../protocol/topics.js';
-import type { ClientLogger, ClientTls } from './options.js';
+import { DEFAULT_RECONNECT_AFTER_TIMEOUTS, type ClientLogger, type ClientTls } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 
 export interface RequestChannelOptions {
@@ -29,6 +29,12 @@ export interface RequestChannelOptions {
   password: string | undefined;
   connectTimeout: number;
   logger: ClientLogger;
+  /**
+   * Calls in a row that may time out on a connection that delivers no reply at all before it is
+   * replaced (see #onTimeout). 0: never.
+   * @default 3
+   */
+  reconnectAfterTimeouts?: number;
 }
 
 export interface ChannelRequest {
@@ -63,9 +69,6 @@ const PUBLISH_QOS_0 = { qos: 0 } as const;
 /** The message of a RequestTimeoutError the channel makes itself (ChannelRequest.timeoutError). */
 export const NO_REPLY_MESSAGE = 'no reply from the gateway before the deadline';
 
-function cancelOnTimeout(pending: PendingRequests, requestId: string, error: RequestTimeoutError | undefined): void {
-  pending.cancel(requestId, error ?? new RequestTimeoutError(NO_REPLY_MESSAGE));
-}
 
 /** After a reconnect, waiting calls are sent again at these multiples of the reconnect period (see #resendLater). */
 const RESEND_AFTER_RECONNECT_PERIODS = [1, 2, 4] as const;
@@ -79,6 +82,8 @@ export class RequestChannel {
   #mqtt: MqttClient | undefined;
   readonly #reconnectListeners: (() => void)[] = [];
   #closed = false;
+  /** Calls timed out on the current connection since a reply last arrived on it. */
+  #silentTimeouts = 0;
 
   constructor(options: RequestChannelOptions) {
     this.#options = options;
@@ -147,7 +152,7 @@ export class RequestChannel {
       const onAbort = signal === undefined ? undefined : (): void => {
         pending.cancel(requestId, abortError(signal));
       };
-      const timer = setTimeout(cancelOnTimeout, remaining, pending, requestId, call.timeoutError);
+      const timer = setTimeout(this.#onTimeout, remaining, mqtt, requestId, call.timeoutError);
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
       const onPublished = (error?: Error): void => {
         if (error !== undefined && error !== null) {
@@ -253,7 +258,28 @@ export class RequestChannel {
     }
   }
 
+  /**
+   * §4.5: a call's deadline passed. A connection that takes requests but delivers no reply, call
+   * after call, is replaced: nats-server was seen to leave a device's connection in that state
+   * after a node's loss (no answer for 40 s and more, repeats included) while a new connection
+   * was answered at once (docs/cluster.md). Destroying the socket makes MQTT.js reconnect (to the
+   * next broker of a list), and the 'connect' handler renews the reply subscription and sends the
+   * waiting calls again.
+   */
+  readonly #onTimeout = (mqtt: MqttClient, requestId: string, error: RequestTimeoutError | undefined): void => {
+    if (!this.#pending.cancel(requestId, error ?? new RequestTimeoutError(NO_REPLY_MESSAGE))) return;
+    const limit = this.#options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS;
+    // Only calls of the connection in use, while it is up: a reconnect in progress is MQTT.js's.
+    if (limit <= 0 || this.#closed || mqtt !== this.#mqtt || !mqtt.connected) return;
+    this.#silentTimeouts += 1;
+    if (this.#silentTimeouts < limit) return;
+    this.#silentTimeouts = 0;
+    this.#options.logger.warn(`edgefc: ${limit} calls in a row got no reply on this broker connection; connecting again`);
+    mqtt.stream.destroy();
+  };
+
   #onReply(payload: Buffer): void {
+    this.#silentTimeouts = 0;
     let reply: Reply;
     try {
       reply = decodeReply(payload);

@@ -4,7 +4,10 @@
  * still reconnecting completes — the client publishes its waiting calls again once it is back,
  * and the gateway dedupes repeats by request ID (docs/protocol.md §10.2).
  */
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RequestChannel } from '../../src/client/request-channel.js';
+import { encodeRequest } from '../../src/protocol/request.js';
+import { invokeTopic, replyTopic } from '../../src/protocol/topics.js';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
@@ -12,7 +15,10 @@ import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js'
 let broker: RunningBroker<MosquittoTestBroker> | undefined;
 let env: TestGateway | undefined;
 
+const channels: RequestChannel[] = [];
+
 afterEach(async () => {
+  await Promise.all(channels.splice(0).map((channel) => channel.close()));
   await env?.stop();
   await broker?.close();
 });
@@ -48,4 +54,44 @@ it('refuses a broker list entry that is not an MQTT URL, with a typed error nami
   env = await startTestGateway();
   const client = env.client({ brokerUrl: `${env.url},http://127.0.0.1:80` });
   await expect(client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('http://127.0.0.1:80') });
+});
+
+describe('a connection that delivers no replies (§4.5)', () => {
+  /** A channel whose reply subscription the broker no longer serves: a stuck session, as nats-server left one after a node loss. */
+  async function stuckChannel(reconnectAfterTimeouts: number): Promise<{ channel: RequestChannel; warnings: string[]; call: () => Promise<unknown> }> {
+    env = await startTestGateway();
+    const address = `edgefc_stuck${reconnectAfterTimeouts}`;
+    const warnings: string[] = [];
+    const channel = new RequestChannel({ brokerUrl: env.url, clientId: address, address, tls: {}, username: undefined, password: undefined, connectTimeout: 5_000, logger: { warn: (m) => warnings.push(m) }, reconnectAfterTimeouts });
+    channels.push(channel);
+    const mqtt = await channel.ready();
+    await mqtt.unsubscribeAsync(replyTopic(address));
+    let n = 0;
+    const call = (): Promise<unknown> => {
+      const requestId = `stuck-${reconnectAfterTimeouts}-${n++}`;
+      return channel.request({
+        requestId,
+        deadline: Date.now() + 400,
+        signal: undefined,
+        topic: invokeTopic(address, 'EdgeFC', 'helloworld'),
+        frame: (remaining) => encodeRequest({ id: requestId, type: 'Sync', timeout: remaining }, undefined),
+        resendOnReconnect: true,
+      });
+    };
+    return { channel, warnings, call };
+  }
+
+  it('is replaced after reconnectAfterTimeouts calls in a row time out; calls are answered again', async () => {
+    const { warnings, call } = await stuckChannel(2);
+    await expect(call()).rejects.toMatchObject({ code: 'RequestTimeout' });
+    await expect(call()).rejects.toMatchObject({ code: 'RequestTimeout' });
+    expect(warnings.join('\n')).toMatch(/2 calls in a row got no reply/);
+    await vi.waitFor(async () => expect(await call()).toMatchObject({ status: 'ok' }), { timeout: 10_000, interval: 50 });
+  });
+
+  it('is kept with reconnectAfterTimeouts 0: calls go on timing out', async () => {
+    const { warnings, call } = await stuckChannel(0);
+    for (let i = 0; i < 4; i++) await expect(call()).rejects.toMatchObject({ code: 'RequestTimeout' });
+    expect(warnings).toEqual([]);
+  });
 });

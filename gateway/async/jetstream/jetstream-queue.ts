@@ -75,7 +75,7 @@ export class JetStreamQueue implements AsyncQueue {
     if (this.#o.settings?.replicas === undefined) this.#settings = { ...this.#settings, replicas: defaultReplicas(nc) };
     this.#handles = await setUpJetStreamQueue(nc, this.#settings);
     this.#nc = nc;
-    this.#lengths = new QueueLengths(this.#handles.jsm, this.#o.logger);
+    this.#lengths = new QueueLengths(this.#handles.jsm, this.#o.logger, this.#now);
     await this.#lengths.start();
   }
 
