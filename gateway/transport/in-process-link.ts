@@ -26,7 +26,7 @@ import { TOPIC_PREFIX } from 'edgefc/protocol';
 import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import type { Logger } from '../logging/logger.js';
 import type { GatewayTransport, MessageHandler } from './gateway-transport.js';
-import type { InboundMessage, OutboundProperties } from './inbound-message.js';
+import { REPLY_QOS, type InboundMessage, type OutboundProperties } from './inbound-message.js';
 
 export interface InProcessLinkOptions {
   broker: EmbeddedBroker;
@@ -74,7 +74,8 @@ export class InProcessLink implements GatewayTransport {
   publish(topic: string, payload: Buffer, _properties?: OutboundProperties): void {
     // MQTT 3.1.1 has no properties (correlation data, user properties): those are §8 only.
     if (this.#closed) return;
-    this.#broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => {
+    // §1.2: envelope replies at QoS 0 (the only kind here: aedes speaks 3.1.1).
+    this.#broker.aedes.publish({ cmd: 'publish', topic, payload, qos: REPLY_QOS, retain: false, dup: false }, (error) => {
       if (error !== undefined && error !== null) this.#logger.warn('reply publish failed', { topic, error: error.message });
     });
   }

@@ -26,5 +26,13 @@ export interface OutboundProperties {
 
 /** Where the dispatcher sends replies. Publishing never throws; failures are logged by the link. */
 export interface ReplySink {
+  /**
+   * A reply. Without `properties` it is an envelope reply (§4), sent at QoS 0 (§1.2: its client
+   * repeats what it still waits for, §4.4, and the gateway answers repeats from §10.2); with
+   * them, a plain MQTT 5 reply (§8.3), sent at QoS 1.
+   */
   publish(topic: string, payload: Buffer, properties?: OutboundProperties): void;
 }
+
+/** §1.2: the QoS of envelope replies (§4). */
+export const REPLY_QOS = 0;

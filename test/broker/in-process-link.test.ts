@@ -84,7 +84,7 @@ describe('InProcessLink', () => {
     }
   });
 
-  test('replies reach a QoS 1 subscriber as QoS 1; the gateway’s own publishes never come back to it', async ({ aedesBroker, connectClient }) => {
+  test('replies reach a QoS 1 subscriber as QoS 0 (§1.2), destinations as QoS 1; the gateway’s own publishes never come back to it', async ({ aedesBroker, connectClient }) => {
     const seen: InboundMessage[] = [];
     const link = openLink(aedesBroker, (message) => {
       seen.push(message);
@@ -98,7 +98,7 @@ describe('InProcessLink', () => {
       link.publish('edgefc/v1/reply/c', Buffer.from('r'));
       await link.publishConfirmed('results/x', Buffer.from('d'));
       await expect.poll(() => received.map((packet) => [packet.topic, packet.qos, String(packet.payload)])).toEqual([
-        ['edgefc/v1/reply/c', 1, 'r'],
+        ['edgefc/v1/reply/c', 0, 'r'],
         ['results/x', 1, 'd'],
       ]);
       expect(seen).toEqual([]); // §11.3: results/# is a trigger filter, but this was the gateway's own

@@ -49,6 +49,10 @@ function nextMessage(client: mqtt.MqttClient): Promise<Buffer> {
   return new Promise((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
 }
 
+function nextPacket(client: mqtt.MqttClient): Promise<mqtt.IPublishPacket> {
+  return new Promise((resolve) => client.once('message', (_topic, _payload, packet) => resolve(packet)));
+}
+
 export interface SuiteOptions {
   /** The broker speaks MQTT 5, so plain MQTT 5 requests (protocol §8) are tested too. */
   mqtt5: boolean;
@@ -267,10 +271,13 @@ export function defineGatewaySuite(
       it('answers InvalidArgument to a garbage invokerContext sent past the client', async () => {
         const raw = await rawClient(env.url, 'raw_ctx');
         try {
-          const reply = nextMessage(raw);
+          const reply = nextPacket(raw);
           const header = { id: 'bad-ctx-1', type: 'Sync', timeout: 2000, ctx: 'eyJ9!!!' };
           await raw.publishAsync('edgefc/v1/invoke/raw_ctx/Test/marker', encodeFrame(header, Buffer.from('x')), { qos: 1 });
-          const decoded = decodeReply(await reply);
+          const packet = await reply;
+          // §1.2: envelope replies are QoS 0, whatever the subscription's QoS.
+          expect(packet.qos).toBe(0);
+          const decoded = decodeReply(packet.payload as Buffer);
           expect(decoded).toMatchObject({ requestId: 'bad-ctx-1', status: 'error', error: { code: 'InvalidArgument' } });
           expect(existsSync(join(env.markerDir, 'bad-ctx-1'))).toBe(false);
         } finally {
@@ -335,8 +342,8 @@ export function defineGatewaySuite(
         const v5 = await mqtt.connectAsync(env.url, { protocolVersion: 5, clientId: 'v5_plain' });
         try {
           await v5.subscribeAsync('edgefc/v1/reply/v5_plain/#', { qos: 1 });
-          const replies: { payload: Buffer; properties: mqtt.IPublishPacket['properties'] }[] = [];
-          v5.on('message', (_topic, payload, packet) => replies.push({ payload, properties: packet.properties }));
+          const replies: { payload: Buffer; properties: mqtt.IPublishPacket['properties']; qos: number }[] = [];
+          v5.on('message', (_topic, payload, packet) => replies.push({ payload, properties: packet.properties, qos: packet.qos }));
           const ask = (fn: string, correlation: string, payload: string) =>
             v5.publishAsync(`edgefc/v1/invoke/v5_plain/EdgeFC/${fn}`, payload, {
               qos: 1,
@@ -348,6 +355,7 @@ export function defineGatewaySuite(
           const byCorrelation = new Map(replies.map((r) => [String(r.properties?.correlationData), r]));
           const ok = byCorrelation.get('c-ok');
           expect(ok?.payload.toString()).toBe('v5');
+          expect(replies.map((r) => r.qos)).toEqual([1, 1]); // §1.2: plain MQTT 5 replies stay QoS 1
           expect(ok?.properties?.userProperties).toMatchObject({ 'x-fc-status': '200' });
           const missing = byCorrelation.get('c-missing');
           expect(JSON.parse(String(missing?.payload))).toMatchObject({ code: 'FunctionNotFound' });
