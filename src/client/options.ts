@@ -2,6 +2,7 @@
  * FCClient options and their defaults.
  */
 import { nanoid } from 'nanoid';
+import { InvalidArgumentError } from '../errors.js';
 import { newRequestId } from '../protocol/request-id.js';
 
 export interface ClientLogger {
@@ -155,8 +156,17 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
     traceContext: options.traceContext ?? true,
     syncRequestQos: options.syncRequestQos === 0 ? 0 : 1,
-    reconnectAfterTimeouts: options.reconnectAfterTimeouts ?? DEFAULT_RECONNECT_AFTER_TIMEOUTS,
+    reconnectAfterTimeouts: countOption(options.reconnectAfterTimeouts, 'reconnectAfterTimeouts', DEFAULT_RECONNECT_AFTER_TIMEOUTS),
   };
+}
+
+/** A whole number ≥ 0, or its default; InvalidArgument otherwise. */
+function countOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

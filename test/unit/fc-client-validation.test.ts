@@ -83,3 +83,12 @@ describe('FCClient input validation', () => {
     await expect(client.publish('sensors/+', 'x')).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });
+
+describe('FCClient options', () => {
+  it('refuses a reconnectAfterTimeouts that is not a whole number ≥ 0 (InvalidArgument)', async () => {
+    for (const bad of [-1, 1.5, '3']) {
+      expect(() => new FCClient({ brokerUrl: nowhere, reconnectAfterTimeouts: bad as number })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    }
+    client = new FCClient({ brokerUrl: nowhere, reconnectAfterTimeouts: 0 });
+  });
+});
