@@ -13,7 +13,7 @@
  *   choose); prints the hot spots of each busy process, named by its role.
  */
 import { loadavg } from 'node:os';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT } from '../gateway/package-root.js';
@@ -21,6 +21,7 @@ import { createContext, ensureDir, type BenchContext, type BenchRow, type Durati
 import { machineInfo } from './lib/machine.js';
 import type { Target } from './lib/measure.js';
 import { createBenchLogins } from './lib/bench-logins.js';
+import { makeTestPki } from './lib/throwaway-pki.js';
 import { startMosquitto } from './lib/mosquitto.js';
 import { startSecuredMosquitto } from './lib/secured-mosquitto.js';
 import { renderProfile, summarizeProfileFile, type ProfileSummary } from './lib/profile-summary.js';
@@ -54,9 +55,21 @@ interface Topology {
 }
 
 /** Target keys of scenarios 1-2; every one but the `-open` ones logs in (bench-logins.ts). */
-const SECURED_KEYS = ['raw-mosquitto', 'fc-mosquitto', 'raw-embedded', 'fc-embedded', 'fc-mosquitto-inside', 'fc-embedded-inside', 'mqtt5-raw', 'mqtt5-gateway'] as const;
+const SECURED_KEYS = [
+  'raw-mosquitto',
+  'fc-mosquitto',
+  'raw-embedded',
+  'fc-embedded',
+  'fc-mosquitto-inside',
+  'fc-embedded-inside',
+  'mqtt5-raw',
+  'mqtt5-gateway',
+  'raw-embedded-tls',
+  'fc-embedded-tls',
+] as const;
 const RESPONDER_MOSQUITTO = 'b-responder-mosquitto';
 const RESPONDER_EMBEDDED = 'b-responder-embedded';
+const RESPONDER_EMBEDDED_TLS = 'b-responder-embedded-tls';
 /** A target's principal: `b-<key>`, so its client IDs are `b-<key>_0`… (security.md §2.1). */
 const principalOf = (key: string): string => `b-${key}`;
 
@@ -75,32 +88,43 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
   const insideTemplate = await writeTemplate([echoFunction(IN_PROCESS_ECHO_FUNCTION, { isolation: 'none' })]);
   context.progress('starting gateways (Mosquitto, embedded; with logins and open; isolation: none on their own) and raw echo responders');
   const workerOptions = options.execArgv === undefined ? {} : { execArgv: options.execArgv };
-  const logins = await createBenchLogins([...SECURED_KEYS.map(principalOf), RESPONDER_MOSQUITTO, RESPONDER_EMBEDDED]);
+  const logins = await createBenchLogins([...SECURED_KEYS.map(principalOf), RESPONDER_MOSQUITTO, RESPONDER_EMBEDDED, RESPONDER_EMBEDDED_TLS]);
+  // TLS (issue 14: "TLS measured as its own row"): an embedded-broker gateway serving mqtts with
+  // a throwaway CA's certificate, the raw echo through that same aedes over TLS as its floor.
+  const pki = await makeTestPki(await mkdtemp(join(logins.dir, 'pki-')));
+  const ca = pki.ca.toString();
   // A gateway serves every request topic of its broker (protocol.md §2.1): the isolation: none
   // gateway on Mosquitto has a Mosquitto of its own, configured alike.
   const [securedMosquitto, insideMosquitto] = await Promise.all([startSecuredMosquitto(logins, template), startSecuredMosquitto(logins, insideTemplate, 'mosquitto-inside')]);
   const embeddedDataDir = await logins.dataDir('gateway-embedded');
   const embeddedInsideDataDir = await logins.dataDir('gateway-embedded-inside');
+  const embeddedTlsDataDir = await logins.dataDir('gateway-embedded-tls');
   const mosquittoSecured = (broker: typeof securedMosquitto) => ({ dataDir: broker.dataDir, brokerLogin: broker.gatewayLogin });
-  const [onMosquitto, embedded, onOpenMosquitto, embeddedOpen, insideOnMosquitto, embeddedInside] = await Promise.all([
+  const [onMosquitto, embedded, onOpenMosquitto, embeddedOpen, insideOnMosquitto, embeddedInside, embeddedTls] = await Promise.all([
     context.startGateway('gateway-mosquitto', { templatePath: template, brokerUrl: securedMosquitto.url, secured: mosquittoSecured(securedMosquitto) }, workerOptions),
     context.startGateway('gateway-embedded', { templatePath: template, secured: { dataDir: embeddedDataDir } }, workerOptions),
     context.startGateway('gateway-mosquitto-open', { templatePath: template, brokerUrl: context.mosquitto.url }, workerOptions),
     context.startGateway('gateway-embedded-open', { templatePath: template }, workerOptions),
     context.startGateway('gateway-mosquitto-inside', { templatePath: insideTemplate, brokerUrl: insideMosquitto.url, secured: mosquittoSecured(insideMosquitto) }, workerOptions),
     context.startGateway('gateway-embedded-inside', { templatePath: insideTemplate, secured: { dataDir: embeddedInsideDataDir } }, workerOptions),
+    context.startGateway('gateway-embedded-tls', { templatePath: template, secured: { dataDir: embeddedTlsDataDir }, tls: { cert: pki.server.cert.toString(), key: pki.server.key.toString() } }, workerOptions),
   ]);
-  const [responderMosquitto, responderEmbedded, responderOpen] = await Promise.all([
+  const [responderMosquitto, responderEmbedded, responderOpen, responderTls] = await Promise.all([
     context.startResponder(securedMosquitto.url, true, logins.login(RESPONDER_MOSQUITTO)),
     context.startResponder(embedded.url, false, logins.login(RESPONDER_EMBEDDED)),
     context.startResponder(context.mosquitto.url, false),
+    context.startResponder(embeddedTls.url, false, logins.login(RESPONDER_EMBEDDED_TLS), { ca }),
   ]);
   type Protocol = 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw';
-  const client = (key: string, protocol: Protocol, url: string, fn = ECHO_FUNCTION) => {
+  const client = (key: string, protocol: Protocol, url: string, fn = ECHO_FUNCTION, tlsCa?: string) => {
     const secured = !key.endsWith('-open');
     const login = secured ? logins.login(principalOf(key)) : undefined;
     const clientIdPrefix = login === undefined ? `bench_${key.replace(/-/g, '_')}_` : `${login.username}_`;
-    return context.startClient(`client-${key}`, { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix, ...(login === undefined ? {} : { login }) }, workerOptions);
+    return context.startClient(
+      `client-${key}`,
+      { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix, ...(login === undefined ? {} : { login }), ...(tlsCa === undefined ? {} : { ca: tlsCa }) },
+      workerOptions,
+    );
   };
   const mosquittoUrl = securedMosquitto.url;
   const brokerPid = securedMosquitto.pid;
@@ -117,6 +141,8 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     { key: 'raw-mosquitto-open', label: 'raw echo, anonymous Mosquitto', client: await client('raw-mosquitto-open', 'raw', context.mosquitto.url), responder: responderOpen, brokerPid: openBrokerPid },
     { key: 'fc-mosquitto-open', label: 'gateway (FCClient), anonymous Mosquitto', client: await client('fc-mosquitto-open', 'fc', context.mosquitto.url), gateway: onOpenMosquitto, brokerPid: openBrokerPid },
     { key: 'fc-embedded-open', label: 'gateway (FCClient), embedded broker, --insecure', client: await client('fc-embedded-open', 'fc', embeddedOpen.url), gateway: embeddedOpen },
+    { key: 'raw-embedded-tls', label: 'raw echo over TLS, embedded aedes (in the gateway process)', client: await client('raw-embedded-tls', 'raw', embeddedTls.url, ECHO_FUNCTION, ca), responder: responderTls },
+    { key: 'fc-embedded-tls', label: 'gateway (FCClient) over TLS, embedded broker', client: await client('fc-embedded-tls', 'fc', embeddedTls.url, ECHO_FUNCTION, ca), gateway: embeddedTls },
   ];
   // One call each: instance starts belong to scenario 4, not to anybody's warm-up.
   for (const target of targets) await target.client.once(30_000);
@@ -124,8 +150,8 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     targets,
     stop: async () => {
       await Promise.all(targets.map((target) => target.client.stop()));
-      await Promise.all([responderMosquitto.stop(), responderEmbedded.stop(), responderOpen.stop()]);
-      await Promise.all([onMosquitto.stop(), embedded.stop(), onOpenMosquitto.stop(), embeddedOpen.stop(), insideOnMosquitto.stop(), embeddedInside.stop()]);
+      await Promise.all([responderMosquitto.stop(), responderEmbedded.stop(), responderOpen.stop(), responderTls.stop()]);
+      await Promise.all([onMosquitto.stop(), embedded.stop(), onOpenMosquitto.stop(), embeddedOpen.stop(), insideOnMosquitto.stop(), embeddedInside.stop(), embeddedTls.stop()]);
       await Promise.all([securedMosquitto.close(), insideMosquitto.close()]);
       await logins.close();
     },

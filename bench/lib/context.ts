@@ -53,7 +53,7 @@ export interface BenchContext {
    * The raw echo (the floor); `direct`: instead a stand-in for a function instance that takes its
    * calls from the broker itself (bench/direct-ab.ts, issue 14's moonshot).
    */
-  startResponder(url: string, mqtt5: boolean, login?: Login, options?: { direct?: boolean }): Promise<BenchResponder>;
+  startResponder(url: string, mqtt5: boolean, login?: Login, options?: { direct?: boolean; ca?: string }): Promise<BenchResponder>;
   startClient(name: string, args: ConnectArgs, options?: WorkerOptions): Promise<BenchClient>;
 }
 
@@ -122,7 +122,13 @@ export function createContext(options: { quick: boolean; durations: Durations; m
     },
     async startResponder(url, mqtt5, login, options = {}) {
       const worker = await track('responder', 'responder.js');
-      const { pid } = await worker.call<{ pid: number }>('start', { url, mqtt5, direct: options.direct === true, ...(login === undefined ? {} : { login }) });
+      const { pid } = await worker.call<{ pid: number }>('start', {
+        url,
+        mqtt5,
+        direct: options.direct === true,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(login === undefined ? {} : { login }),
+      });
       return {
         pid,
         usage: () => worker.call('usage'),

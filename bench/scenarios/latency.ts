@@ -43,6 +43,10 @@ export const COMPARISONS: readonly Comparison[] = [
   { label: 'security cost: gateway, embedded broker (logins + ACL vs --insecure)', target: 'fc-embedded', baseline: 'fc-embedded-open', ...SECURITY_GOALS },
   { label: 'security cost: gateway, Mosquitto (logins + ACL vs anonymous)', target: 'fc-mosquitto', baseline: 'fc-mosquitto-open', ...SECURITY_GOALS },
   { label: 'security cost: raw echo, Mosquitto (logins + ACL vs anonymous)', target: 'raw-mosquitto', baseline: 'raw-mosquitto-open' },
+  // TLS as its own rows (issue 14): the gateway over TLS against the raw echo over TLS through
+  // the same aedes, and what TLS adds to the gateway itself.
+  { label: 'gateway over TLS, embedded broker (vs raw echo over TLS through the same aedes)', target: 'fc-embedded-tls', baseline: 'raw-embedded-tls' },
+  { label: 'TLS cost: gateway, embedded broker (mqtts vs mqtt)', target: 'fc-embedded-tls', baseline: 'fc-embedded' },
 ];
 
 export interface LatencyOutcome {

@@ -39,6 +39,8 @@ export interface ConnectArgs {
   login?: { username: string; password: string };
   /** fc only: FCClient's `syncRequestQos` (the cluster scenario measures QoS 0 too). @default 1 */
   syncRequestQos?: 0 | 1;
+  /** mqtts:// brokers: the CA (PEM) that signed the broker's certificate. */
+  ca?: string;
 }
 
 export interface RunArgs {
@@ -154,12 +156,19 @@ class RawRequester implements Requester {
 async function openRequester(args: ConnectArgs, clientId: string): Promise<Requester> {
   switch (args.protocol) {
     case 'fc': {
-      const client = new FCClient({ brokerUrl: args.url, clientId, timeout: 30_000, ...args.login, ...(args.syncRequestQos === undefined ? {} : { syncRequestQos: args.syncRequestQos }) });
+      const client = new FCClient({
+        brokerUrl: args.url,
+        clientId,
+        timeout: 30_000,
+        ...args.login,
+        ...(args.syncRequestQos === undefined ? {} : { syncRequestQos: args.syncRequestQos }),
+        ...(args.ca === undefined ? {} : { tls: { ca: args.ca } }),
+      });
       await client.connect();
       return new FcRequester(client, args.service, args.fn);
     }
     case 'raw': {
-      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 4, connectTimeoutMs: 10_000, ...args.login });
+      const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 4, connectTimeoutMs: 10_000, ...args.login, ...(args.ca === undefined ? {} : { ca: args.ca }) });
       await mqtt.subscribeAsync(RAW_REPLY_PREFIX + clientId, { qos: 1 });
       return new RawRequester(mqtt, RAW_REQUEST_PREFIX + clientId, undefined);
     }

@@ -20,6 +20,8 @@ export interface GatewayStartArgs {
    * for the gateway. Absent: `--insecure`, in a data directory of its own.
    */
   secured?: { dataDir: string; brokerLogin?: { username: string; password: string } };
+  /** The embedded broker serves mqtts with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export interface GatewayStarted {
@@ -50,6 +52,7 @@ serve({
       logger: createStreamLogger({ level: 'warn' }),
       ...(args.secured === undefined ? { dataDir: ownDataDir, insecure: true } : { dataDir: args.secured.dataDir, ...args.secured.brokerLogin }),
       ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
+      ...(args.tls === undefined ? {} : { tls: { cert: Buffer.from(args.tls.cert), key: Buffer.from(args.tls.key) } }),
     });
     return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };
   },

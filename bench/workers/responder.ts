@@ -28,11 +28,12 @@ let client: MqttClient | undefined;
 let answered = 0;
 
 serve({
-  start: async (args: { url: string; mqtt5: boolean; direct?: boolean; login?: { username: string; password: string } }): Promise<{ pid: number }> => {
+  start: async (args: { url: string; mqtt5: boolean; direct?: boolean; ca?: string; login?: { username: string; password: string } }): Promise<{ pid: number }> => {
     client = await connectMqtt(args.url, {
       // With a login, the client ID must be the principal's name or name_suffix (security.md §2.1).
       clientId: args.login === undefined ? `bench-responder-${process.pid}` : `${args.login.username}_${process.pid}`,
       ...args.login,
+      ...(args.ca === undefined ? {} : { ca: args.ca }),
       protocolVersion: args.mqtt5 ? 5 : 4,
       connectTimeoutMs: 5_000,
     });

@@ -15,7 +15,7 @@ import { invokeTopic } from '../../src/protocol/topics.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { Clients, NOT_AUTHORIZED, settledPubackCode } from './mosquitto-clients.js';
 import { startGatewayOn, startSecuredMosquitto, type SecuredMosquitto } from './mosquitto-env.js';
-import { makeTestPki } from './tls-certificates.js';
+import { makeTestPki } from '../../bench/lib/throwaway-pki.js';
 
 let pki: string;
 let env: SecuredMosquitto;

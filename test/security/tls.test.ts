@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorCode, FCClient, type FCClientOptions } from '../../src/index.js';
-import { makeTestPki, type TestPki } from './tls-certificates.js';
+import { makeTestPki, type TestPki } from '../../bench/lib/throwaway-pki.js';
 import { startSecurityEnv, type SecurityEnv } from './security-env.js';
 
 let dir: string;

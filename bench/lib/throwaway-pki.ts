@@ -1,6 +1,7 @@
 /**
  * A throwaway CA, a broker certificate for 127.0.0.1 and client certificates, made with the
- * openssl command line (Node cannot issue X.509 certificates itself).
+ * openssl command line (Node cannot issue X.509 certificates itself). For the TLS tests
+ * (test/security) and the bench's TLS rows.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
