@@ -69,7 +69,6 @@ const PUBLISH_QOS_0 = { qos: 0 } as const;
 /** The message of a RequestTimeoutError the channel makes itself (ChannelRequest.timeoutError). */
 export const NO_REPLY_MESSAGE = 'no reply from the gateway before the deadline';
 
-
 /** After a reconnect, waiting calls are sent again at these multiples of the reconnect period (see #resendLater). */
 const RESEND_AFTER_RECONNECT_PERIODS = [1, 2, 4] as const;
 

@@ -12,7 +12,10 @@
  * §10.2 duplicates: the message ID is derived from (client, request ID): within the stream's
  * duplicate window the publish itself says "duplicate"; after it, the record bucket does (the
  * record is created with `create`, which fails when the key exists, and the runner skips a
- * message whose record names another stream sequence).
+ * copy whose record says the call is done or running elsewhere).
+ *
+ * Lost calls: the record keeps a copy of an unfinished call, which ./lost-call-check.ts
+ * publishes again should the stream lose it.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
