@@ -81,7 +81,9 @@ export async function startAsyncEnv(brokerUrl?: string, gateway: Partial<Gateway
     runsOf: (requestId) => runs().filter((r) => r.requestId === requestId),
     async stop() {
       await env.stop();
-      await rm(dir, { recursive: true, force: true });
+      // Retried: once, under the full suite's load, a file appeared in the stopped gateway's data
+      // directory while it was being removed (ENOTEMPTY); the writer was not found (closing note, 2026-12-07).
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }
