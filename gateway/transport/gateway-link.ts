@@ -125,7 +125,8 @@ export class GatewayLink implements GatewayTransport {
   publish(topic: string, payload: Buffer, properties?: OutboundProperties): void {
     // §1.2: envelope replies at QoS 0, plain MQTT 5 replies (§8.3, they come with properties) at
     // QoS 1. QoS 0 spares the broker's PUBACK to the gateway and the client's to the broker:
-    // 0.82-0.92× p50 and 1.09-1.20× req/s through Mosquitto (BENCHMARKS.md, "Before/after: envelope replies at QoS 0").
+    // 0.82-0.92× p50 and 1.09-1.20× req/s through Mosquitto (BENCHMARKS.md, "Before/after:
+    // envelope replies at QoS 0").
     const options: IClientPublishOptions = { qos: properties === undefined ? REPLY_QOS : 1 };
     if (properties !== undefined && this.protocolVersion === 5) {
       options.properties = {};
