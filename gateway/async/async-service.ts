@@ -11,7 +11,6 @@
 import {
   ErrorCode,
   InvalidArgumentError,
-  ResourceThrottledError,
   ServiceUnavailableError,
   toEdgeFCError,
   type WireError,
@@ -27,6 +26,7 @@ import { destinationMessage, retryDelayMs, type BackoffOptions } from './async-c
 import { Lane, type ClaimedCall } from './async-lanes.js';
 import { FreshCalls } from './fresh-calls.js';
 import { submitAttempt } from './async-attempt.js';
+import { newInvocation, queueFullError, requestIdReusedError } from './accept-call.js';
 import type { AcceptInput, AsyncQueue, DestinationPublisher, UnfinishedCall } from './async-queue.js';
 import type { AsyncStore, FinishFields, ListFilter, RunnableCall } from './async-store.js';
 import { InvocationState, type InvocationRecord, type NewInvocation } from './invocation-record.js';
@@ -194,28 +194,10 @@ export class AsyncService implements AsyncQueue {
     // and says so, and a read per call was ~6-9 % of the gateway's time during intake. Only a
     // full queue asks, so a retry of a call already stored is accepted again, not refused (§10.2).
     if (lane.unfinished >= lane.config.maxAsyncQueueLength && !this.#store.has(input.clientId, input.requestId)) {
-      throw new ResourceThrottledError(
-        `${lane.label} has ${lane.unfinished} Async calls waiting (maxAsyncQueueLength ${lane.config.maxAsyncQueueLength}); retry later`,
-        { requestId: input.requestId },
-      );
+      throw queueFullError(lane.label, lane.unfinished, lane.config.maxAsyncQueueLength, input.requestId);
     }
-    const { delayMs, ...origin } = input;
-    if (delayMs !== undefined && delayMs >= lane.config.maxAsyncEventAgeMs) {
-      // §3.8: the delay counts against the event age; this call could only ever expire.
-      throw new InvalidArgumentError(
-        `a delay of ${delayMs / 1000} s is not shorter than ${lane.label}'s maxAsyncEventAgeInSeconds (${lane.config.maxAsyncEventAgeMs / 1000} s): the call would expire unrun`,
-        { requestId: input.requestId },
-      );
-    }
+    const call = newInvocation({ service: service.name, function: fn.name, maxAsyncEventAgeMs: lane.config.maxAsyncEventAgeMs }, input, this.#now());
     lane.unfinished += 1;
-    const createdAt = this.#now();
-    const call: NewInvocation = {
-      ...origin,
-      service: service.name,
-      function: fn.name,
-      createdAt,
-      ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
-    };
     return this.#store.insert(call).then(
       (seq) => {
         if (seq === undefined) {
@@ -250,11 +232,7 @@ export class AsyncService implements AsyncQueue {
     if (stored === undefined) return; // pruned meanwhile: nothing to compare with
     const sameFunction = stored.service === call.service && stored.function === call.function;
     if (sameFunction && this.#store.event(stored.seq)?.equals(call.event) === true) return;
-    throw new InvalidArgumentError(
-      `request ID ${call.requestId} was already used by this client for ${sameFunction ? 'a call with a different event' : `${stored.service}/${stored.function}`}` +
-        ` (stored ${new Date(stored.createdAt).toISOString()}, ${stored.state}); a retry must send the same call, a new call needs a new request ID (§10.2)`,
-      { requestId: call.requestId },
-    );
+    throw requestIdReusedError(call, stored, sameFunction);
   }
 
   /** A client's own call (the status topic, §10.7); a synchronous read of the local file. */

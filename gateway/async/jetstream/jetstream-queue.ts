@@ -19,7 +19,7 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { InvalidArgumentError, ResourceThrottledError, ServiceUnavailableError } from 'edgefc/errors';
+import { InvalidArgumentError, ServiceUnavailableError } from 'edgefc/errors';
 import type { FunctionHost } from '../../function-host.js';
 import type { Logger } from '../../logging/logger.js';
 import type { Registry } from '../../registry/registry.js';
@@ -28,12 +28,13 @@ import type { Versions } from '../../versions/versions.js';
 import type { AcceptInput, AsyncQueue, DestinationPublisher, ListFilter, UnfinishedCall } from '../async-queue.js';
 import type { AsyncMetrics } from '../async-service.js';
 import { asyncConfigOf } from '../async-config.js';
+import { newInvocation, queueFullError, requestIdReusedError } from '../accept-call.js';
 import { defaultReplicas } from '../../cluster/cluster-buckets.js';
 import { enqueuedRecord, FINISHED_STATES, UNFINISHED_STATES, type InvocationRecord, type NewInvocation } from '../invocation-record.js';
 import { decodeCallMessage, encodeCallMessage } from './call-message.js';
 import { DEFAULT_JETSTREAM_SETTINGS, setUpJetStreamQueue, type JetStreamQueueHandles, type JetStreamQueueSettings } from './jetstream-setup.js';
 import { JetStreamRunner } from './jetstream-runner.js';
-import { LostCallCheck, type LostCallCheckResult } from './lost-call-check.js';
+import { LostCallCheck } from './lost-call-check.js';
 import { QueueLengths } from './queue-lengths.js';
 import { callMessageId, callSubject, recordKey, STOP_SUBJECT } from './names.js';
 import type { RecordBucket } from './record-bucket.js';
@@ -128,23 +129,8 @@ export class JetStreamQueue implements AsyncQueue {
 
   accept(service: Readonly<ServiceSpec>, fn: Readonly<FunctionSpec>, input: AcceptInput): Promise<{ duplicate: boolean }> {
     if (this.#closing) throw new ServiceUnavailableError('the gateway is shutting down', { requestId: input.requestId });
-    const { delayMs, ...origin } = input;
     const config = asyncConfigOf(fn);
-    if (delayMs !== undefined && delayMs >= config.maxAsyncEventAgeMs) {
-      // §3.8: the delay counts against the event age; this call could only ever expire.
-      throw new InvalidArgumentError(
-        `a delay of ${delayMs / 1000} s is not shorter than ${service.name}/${fn.name}'s maxAsyncEventAgeInSeconds (${config.maxAsyncEventAgeMs / 1000} s): the call would expire unrun`,
-        { requestId: input.requestId },
-      );
-    }
-    const createdAt = this.#now();
-    const call: NewInvocation = {
-      ...origin,
-      service: service.name,
-      function: fn.name,
-      createdAt,
-      ...(delayMs === undefined || delayMs <= 0 ? {} : { notBefore: createdAt + delayMs }),
-    };
+    const call = newInvocation({ service: service.name, function: fn.name, maxAsyncEventAgeMs: config.maxAsyncEventAgeMs }, input, this.#now());
     const waiting = this.#lengths?.count(service.name, fn.name) ?? 0;
     if (waiting >= config.maxAsyncQueueLength) return this.#keepOverLimit(call, waiting, config.maxAsyncQueueLength);
     return this.#keepCounted(call);
@@ -163,9 +149,7 @@ export class JetStreamQueue implements AsyncQueue {
   async #keepOverLimit(call: NewInvocation, waiting: number, limit: number): Promise<{ duplicate: boolean }> {
     const known = await this.#ready().records.get(recordKey(call.clientId, call.requestId)).catch(() => undefined);
     if (known !== undefined) return this.#keep(call);
-    throw new ResourceThrottledError(`${call.service}/${call.function} has ${waiting} Async calls waiting (maxAsyncQueueLength ${limit}); retry later`, {
-      requestId: call.requestId,
-    });
+    throw queueFullError(`${call.service}/${call.function}`, waiting, limit, call.requestId);
   }
 
   /**
@@ -195,11 +179,7 @@ export class JetStreamQueue implements AsyncQueue {
     const sameFunction = stored.record.service === call.service && stored.record.function === call.function;
     const storedEvent = stored.message === undefined ? undefined : eventOf(stored.message);
     if (sameFunction && (storedEvent === undefined || storedEvent.equals(call.event))) return { duplicate: true };
-    throw new InvalidArgumentError(
-      `request ID ${call.requestId} was already used by this client for ${sameFunction ? 'a call with a different event' : `${stored.record.service}/${stored.record.function}`}` +
-        ` (stored ${new Date(stored.record.createdAt).toISOString()}, ${stored.record.state}); a retry must send the same call, a new call needs a new request ID (§10.2)`,
-      { requestId: call.requestId },
-    );
+    throw requestIdReusedError(call, stored.record, sameFunction);
   }
 
   async status(clientId: string, requestId: string): Promise<InvocationRecord | undefined> {
@@ -286,12 +266,6 @@ export class JetStreamQueue implements AsyncQueue {
     } catch {
       // The connection closed: so does this watch.
     }
-  }
-
-  /** One lost-call pass now (tests, and an operator's question): what it checked and published again. */
-  checkLostCalls(): Promise<LostCallCheckResult> {
-    if (this.#lostCallCheck === undefined) throw new ServiceUnavailableError('the cluster\'s Async queue is not started yet');
-    return this.#lostCallCheck.run();
   }
 
   unfinished(): readonly UnfinishedCall[] {
