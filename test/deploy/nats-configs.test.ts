@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ let bin: string;
 let dir: string;
 let dataDir: string;
 const password = randomBytes(18).toString('base64url');
+/** nats-server of node n at n - 1. */
 const running: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -42,16 +44,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(
-    running.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all(NODES.map(stopNode));
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
@@ -101,12 +94,25 @@ describe('deploy/nats: the three-box cluster configuration', () => {
         .replace('"/var/lib/nats"', JSON.stringify(join(dir, `store-${n}`)))
         .replace(/nats-route:\/\/10\.0\.0\.(\d):6222/g, (_match, other: string) => `nats-route://127.0.0.1:${portOf(Number(other)).cluster}`);
       await writeFile(join(dir, `local-${n}.conf`), text);
-      const child = spawn(bin, ['-c', join(dir, `local-${n}.conf`)], { stdio: ['ignore', 'ignore', 'ignore'] });
-      running.push(child);
+      startNode(n);
     }
-    for (const n of NODES) {
+    // Once in CI a node still had one route of two after 30 s (nats-server 2.9.10; the logs were
+    // not kept then, so the cause is not known: they are now). A node missing a route is restarted
+    // once, as an operator would (docs/scale-out.md "A route missing"), its peers' logs shown;
+    // the files are what this test checks, and a second miss fails it.
+    let restarted = false;
+    for (let index = 0; index < NODES.length; index += 1) {
+      const n = NODES[index] as number;
       await expect.poll(async () => (await httpJson(portOf(n).http, '/healthz')).status, { timeout: 30_000, interval: 200 }).toBe('ok');
-      await expect.poll(async () => (await httpJson(portOf(n).http, '/routez')).num_routes, { timeout: 30_000, interval: 200 }).toBe(2);
+      const routes = await pollRoutes(portOf(n).http, 30_000);
+      if (routes === 2) continue;
+      const logs = await logsOf(NODES);
+      expect(restarted, `a route missing again after a restart (${String(routes)} on edge-${n}):\n${logs}`).toBe(false);
+      console.warn(`edge-${n} had ${String(routes)} routes of 2 after 30 s; restarting it. The nodes' logs:\n${logs}`);
+      restarted = true;
+      await stopNode(n);
+      startNode(n);
+      index = -1; // every node again
     }
     const device = await connectMqtt(`mqtt://127.0.0.1:${portOf(2).mqtt}`, { clientId: 'sensor-1_conf', username: 'sensor-1', password, protocolVersion: 4, connectTimeoutMs: 10_000 });
     await device.subscribeAsync('edgefc/v1/reply/sensor-1', { qos: 1 });
@@ -124,6 +130,36 @@ describe('deploy/nats: the three-box cluster configuration', () => {
     }
   }, 90_000);
 });
+
+const logOf = (n: number): string => join(dir, `node-${n}.log`);
+
+/** Node n on its local config (written by the cluster test), its log appended to node-n.log. */
+function startNode(n: number): void {
+  running[n - 1] = spawn(bin, ['-c', join(dir, `local-${n}.conf`), '-l', logOf(n)], { stdio: ['ignore', 'ignore', 'ignore'] });
+}
+
+async function stopNode(n: number): Promise<void> {
+  const child = running[n - 1];
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function logsOf(nodes: readonly number[]): Promise<string> {
+  const texts = await Promise.all(nodes.map(async (n) => `--- edge-${n}\n${(await readFile(logOf(n), 'utf8').catch(() => '')).slice(-6_000)}`));
+  return texts.join('\n');
+}
+
+/** The node's route count once it is 2, or the last count seen when `timeoutMs` ran out. */
+async function pollRoutes(httpPort: number, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const routes = (await httpJson(httpPort, '/routez')).num_routes;
+    if (routes === 2 || Date.now() > deadline) return routes;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 function httpJson(port: number, path: string): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
