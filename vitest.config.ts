@@ -31,5 +31,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     teardownTimeout: 10_000,
+    // expect.poll waits for something that does happen (a process gone, a spare forked, a line
+    // written): vitest's default of 1 s is short on a loaded CI box, where a fork alone can take
+    // that long. A poll that succeeds returns at once; only a failing one waits the full 10 s.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
