@@ -66,6 +66,8 @@ const SECURED_KEYS = [
   'mqtt5-gateway',
   'raw-embedded-tls',
   'fc-embedded-tls',
+  'raw-mosquitto-qos0',
+  'raw-embedded-qos0',
 ] as const;
 const RESPONDER_MOSQUITTO = 'b-responder-mosquitto';
 const RESPONDER_EMBEDDED = 'b-responder-embedded';
@@ -116,13 +118,13 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     context.startResponder(embeddedTls.url, false, logins.login(RESPONDER_EMBEDDED_TLS), { ca }),
   ]);
   type Protocol = 'fc' | 'raw' | 'mqtt5-gateway' | 'mqtt5-raw';
-  const client = (key: string, protocol: Protocol, url: string, fn = ECHO_FUNCTION, tlsCa?: string) => {
+  const client = (key: string, protocol: Protocol, url: string, fn = ECHO_FUNCTION, tlsCa?: string, rawQos?: 0 | 1) => {
     const secured = !key.endsWith('-open');
     const login = secured ? logins.login(principalOf(key)) : undefined;
     const clientIdPrefix = login === undefined ? `bench_${key.replace(/-/g, '_')}_` : `${login.username}_`;
     return context.startClient(
       `client-${key}`,
-      { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix, ...(login === undefined ? {} : { login }), ...(tlsCa === undefined ? {} : { ca: tlsCa }) },
+      { protocol, url, service: BENCH_SERVICE, fn, connections: 1, clientIdPrefix, ...(login === undefined ? {} : { login }), ...(tlsCa === undefined ? {} : { ca: tlsCa }), ...(rawQos === undefined ? {} : { rawQos }) },
       workerOptions,
     );
   };
@@ -133,6 +135,9 @@ async function startTopology(context: BenchContext, options: { execArgv?: string
     { key: 'raw-mosquitto', label: 'raw echo, Mosquitto', client: await client('raw-mosquitto', 'raw', mosquittoUrl), responder: responderMosquitto, brokerPid },
     { key: 'fc-mosquitto', label: 'gateway (FCClient), Mosquitto', client: await client('fc-mosquitto', 'fc', mosquittoUrl), gateway: onMosquitto, brokerPid },
     { key: 'raw-embedded', label: 'raw echo, embedded aedes (in the gateway process)', client: await client('raw-embedded', 'raw', embedded.url), responder: responderEmbedded },
+    // The raw echo at QoS 0 both ways: the QoS FCClient's Sync requests and the gateway's replies use (protocol.md §1.2).
+    { key: 'raw-mosquitto-qos0', label: 'raw echo at QoS 0, Mosquitto', client: await client('raw-mosquitto-qos0', 'raw', mosquittoUrl, ECHO_FUNCTION, undefined, 0), responder: responderMosquitto, brokerPid },
+    { key: 'raw-embedded-qos0', label: 'raw echo at QoS 0, embedded aedes (in the gateway process)', client: await client('raw-embedded-qos0', 'raw', embedded.url, ECHO_FUNCTION, undefined, 0), responder: responderEmbedded },
     { key: 'fc-embedded', label: 'gateway (FCClient), embedded broker', client: await client('fc-embedded', 'fc', embedded.url), gateway: embedded },
     { key: 'fc-mosquitto-inside', label: 'gateway (FCClient), Mosquitto, isolation: none', client: await client('fc-mosquitto-inside', 'fc', insideMosquitto.url, IN_PROCESS_ECHO_FUNCTION), gateway: insideOnMosquitto, brokerPid: insideMosquitto.pid },
     { key: 'fc-embedded-inside', label: 'gateway (FCClient), embedded broker, isolation: none', client: await client('fc-embedded-inside', 'fc', embeddedInside.url, IN_PROCESS_ECHO_FUNCTION), gateway: embeddedInside },

@@ -36,6 +36,9 @@ export const COMPARISONS: readonly Comparison[] = [
   { label: 'gateway, Mosquitto', target: 'fc-mosquitto', baseline: 'raw-mosquitto', ...DEFAULT_PATH_GOALS },
   { label: 'gateway, embedded broker', target: 'fc-embedded', baseline: 'raw-mosquitto', ...DEFAULT_PATH_GOALS },
   { label: 'gateway, embedded broker (vs raw through the same aedes)', target: 'fc-embedded', baseline: 'raw-embedded' },
+  // Against a raw echo at the QoS the default path uses (QoS 0 requests and replies, protocol.md §1.2).
+  { label: 'gateway, Mosquitto (vs raw echo at QoS 0)', target: 'fc-mosquitto', baseline: 'raw-mosquitto-qos0' },
+  { label: 'gateway, embedded broker (vs raw echo at QoS 0 through the same aedes)', target: 'fc-embedded', baseline: 'raw-embedded-qos0' },
   // The same echo run inside the gateway process (isolation: none): no process hop per call.
   { label: 'gateway, Mosquitto, isolation: none', target: 'fc-mosquitto-inside', baseline: 'raw-mosquitto', ...IN_PROCESS_GOALS },
   { label: 'gateway, embedded broker, isolation: none', target: 'fc-embedded-inside', baseline: 'raw-mosquitto', ...IN_PROCESS_GOALS },

@@ -37,8 +37,10 @@ export interface ConnectArgs {
   clientIdPrefix: string;
   /** Authentication on (bench-logins.ts): every connection of this process is this principal. */
   login?: { username: string; password: string };
-  /** fc only: FCClient's `syncRequestQos` (the cluster scenario measures QoS 0 too). @default 1 */
+  /** fc only: FCClient's `syncRequestQos` (the cluster scenario measures both). Unset: FCClient's default, 0. */
   syncRequestQos?: 0 | 1;
+  /** raw only: the requests' QoS; the responder answers at the QoS it received. @default 1 */
+  rawQos?: 0 | 1;
   /** mqtts:// brokers: the CA (PEM) that signed the broker's certificate. */
   ca?: string;
 }
@@ -110,6 +112,7 @@ class RawRequester implements Requester {
     private readonly mqtt: MqttClient,
     private readonly requestTopic: string,
     private readonly v5ReplyTopic: string | undefined,
+    private readonly qos: 0 | 1 = 1,
   ) {
     mqtt.on('message', (_topic, payload, packet) => {
       const correlation = this.v5ReplyTopic === undefined ? payload : packet.properties?.correlationData;
@@ -138,7 +141,7 @@ class RawRequester implements Requester {
     const correlation = Buffer.allocUnsafe(4);
     correlation.writeUInt32BE(id >>> 0, 0);
     if (this.v5ReplyTopic === undefined) {
-      this.mqtt.publish(this.requestTopic, Buffer.concat([correlation, payload]), { qos: 1 });
+      this.mqtt.publish(this.requestTopic, Buffer.concat([correlation, payload]), { qos: this.qos });
     } else {
       this.mqtt.publish(this.requestTopic, payload, {
         qos: 1,
@@ -170,7 +173,7 @@ async function openRequester(args: ConnectArgs, clientId: string): Promise<Reque
     case 'raw': {
       const mqtt = await connectMqtt(args.url, { clientId, protocolVersion: 4, connectTimeoutMs: 10_000, ...args.login, ...(args.ca === undefined ? {} : { ca: args.ca }) });
       await mqtt.subscribeAsync(RAW_REPLY_PREFIX + clientId, { qos: 1 });
-      return new RawRequester(mqtt, RAW_REQUEST_PREFIX + clientId, undefined);
+      return new RawRequester(mqtt, RAW_REQUEST_PREFIX + clientId, undefined, args.rawQos ?? 1);
     }
     case 'mqtt5-gateway':
     case 'mqtt5-raw': {

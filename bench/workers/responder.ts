@@ -50,7 +50,9 @@ serve({
         mqtt.publish(responseTopic, payload, { qos: 1, properties: correlationData === undefined ? {} : { correlationData } });
         return;
       }
-      mqtt.publish(RAW_REPLY_PREFIX + topic.slice(RAW_REQUEST_PREFIX.length), payload, { qos: 1 });
+      // At the request's QoS: a QoS 0 raw echo is the floor of FCClient's QoS 0 Sync requests
+      // and QoS 0 replies (protocol.md §1.2); the QoS 1 one, of a QoS 1 client.
+      mqtt.publish(RAW_REPLY_PREFIX + topic.slice(RAW_REQUEST_PREFIX.length), payload, { qos: packet.qos === 0 ? 0 : 1 });
     });
     await mqtt.subscribeAsync(args.mqtt5 ? [`${RAW_REQUEST_PREFIX}+`, `${RR_REQUEST_PREFIX}+`] : [`${RAW_REQUEST_PREFIX}+`], { qos: 1 });
     return { pid: process.pid };

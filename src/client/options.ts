@@ -73,13 +73,17 @@ export interface FCClientOptions {
    */
   traceContext?: boolean;
   /**
-   * QoS of Sync invocation requests. 0 saves the broker's acknowledgement and, on nats-server's
-   * MQTT listener, a replicated JetStream write per request (docs/cluster.md: p50 ~2× lower
-   * there); a request lost on the way is then only noticed by the call's timeout, and retried
-   * with the same request ID like any other (§10.2). Async calls, whose acceptance §10.1 is
-   * about, are always sent at QoS 1.
-   * @default 1
-   * @example new FCClient({ brokerUrl: 'mqtt://nats-1:1883', syncRequestQos: 0 })
+   * QoS of Sync invocation requests (docs/protocol.md §1.2). 0, the default: a Sync call is
+   * made reliable by its deadline and its request ID (a call that gets no reply times out and
+   * can be repeated with the same ID, §10.2; after a reconnect this client repeats it itself,
+   * §4.4), so the broker's acknowledgement buys little and costs a packet each way: measured on
+   * one box, 1.22-1.26× the throughput at 64 calls in flight, and on nats-server's MQTT listener
+   * half the p50, a replicated JetStream write per request saved (BENCHMARKS.md, docs/cluster.md).
+   * 1: an external broker holds the request for a gateway that is reconnecting or restarting
+   * (its session is persistent), so a call made in that gap is answered late instead of timing
+   * out. Async calls, whose acceptance §10.1 is about, are always sent at QoS 1.
+   * @default 0
+   * @example new FCClient({ brokerUrl: 'mqtt://mosquitto:1883', syncRequestQos: 1 })
    */
   syncRequestQos?: 0 | 1;
   /**
@@ -155,7 +159,7 @@ export function resolveClientOptions(options: FCClientOptions): ResolvedClientOp
     logger: options.logger ?? stderrLogger,
     offlineQueueSize: options.offlineQueueSize ?? DEFAULT_OFFLINE_QUEUE_SIZE,
     traceContext: options.traceContext ?? true,
-    syncRequestQos: options.syncRequestQos === 0 ? 0 : 1,
+    syncRequestQos: requestQosOption(options.syncRequestQos),
     reconnectAfterTimeouts: countOption(options.reconnectAfterTimeouts, 'reconnectAfterTimeouts', DEFAULT_RECONNECT_AFTER_TIMEOUTS),
   };
 }
@@ -167,6 +171,12 @@ function countOption(value: unknown, name: string, fallback: number): number {
     throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 (got ${JSON.stringify(value)})`);
   }
   return value;
+}
+
+/** 0 or 1, default 0 (§1.2); InvalidArgument otherwise: QoS 2 is not used by this protocol. */
+function requestQosOption(value: unknown): 0 | 1 {
+  if (value === undefined || value === 0 || value === 1) return value ?? 0;
+  throw new InvalidArgumentError(`syncRequestQos must be 0 or 1 (got ${JSON.stringify(value)})`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

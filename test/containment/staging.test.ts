@@ -116,8 +116,9 @@ describe.skipIf(!runsAsRoot('staging'))(rootTitle('staged code'), () => {
       writeFileSync(join(source, 'index.js'), handler('v1'));
       const template = join(base, 'template.yml');
       writeFileSync(template, `edgefc: 1\nservices:\n  S:\n    functions:\n      f:\n        runtime: nodejs20\n        handler: index.handler\n        codeUri: ${JSON.stringify(source)}\n`);
-      env = await startTestGateway({ templatePath: template });
-      const client = env.client();
+      const gw = await startTestGateway({ templatePath: template });
+      env = gw;
+      const client = gw.client();
       const call = async (): Promise<{ version: string; code: string; uid: number }> =>
         JSON.parse(String((await client.invokeFunction({ serviceName: 'S', functionName: 'f' })).payload)) as { version: string; code: string; uid: number };
       const v1 = await call();
@@ -125,14 +126,14 @@ describe.skipIf(!runsAsRoot('staging'))(rootTitle('staged code'), () => {
       expect(statSync(v1.code).gid).toBe(v1.uid);
 
       writeFileSync(join(source, 'index.js'), handler('v2'));
-      await env.gateway.redeploy();
+      await gw.gateway.redeploy();
       const v2 = await call();
       expect(v2).toMatchObject({ version: 'v2', uid: v1.uid });
       expect(v2.code).not.toBe(v1.code);
       await expect.poll(() => existsSync(v1.code)).toBe(false);
       expect(existsSync(v2.code)).toBe(true);
       // Logged once the removal has returned: a moment after the directory is gone (a CI run saw it missing).
-      await expect.poll(() => env.lines.some((line) => line.startsWith('INFO unused staged code removed'))).toBe(true);
+      await expect.poll(() => gw.lines.some((line) => line.startsWith('INFO unused staged code removed'))).toBe(true);
     });
   });
 });

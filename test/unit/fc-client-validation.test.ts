@@ -91,4 +91,11 @@ describe('FCClient options', () => {
     }
     client = new FCClient({ brokerUrl: nowhere, reconnectAfterTimeouts: 0 });
   });
+
+  it('refuses a syncRequestQos other than 0 or 1 (InvalidArgument)', async () => {
+    for (const bad of [2, -1, '1', null]) {
+      expect(() => new FCClient({ brokerUrl: nowhere, syncRequestQos: bad as 0 })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    }
+    client = new FCClient({ brokerUrl: nowhere, syncRequestQos: 1 });
+  });
 });
