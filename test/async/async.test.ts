@@ -5,7 +5,7 @@
  */
 import mqtt from 'mqtt';
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { FCClient } from '../../src/index.js';
 import { encodeFrame } from '../../src/protocol/envelope.js';
@@ -13,6 +13,7 @@ import { decodeReply } from '../../src/protocol/reply.js';
 import { startMosquitto, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startAsyncEnv, type AsyncEnv } from './async-env.js';
+import { waitFor } from '../fixtures/wait.js';
 
 describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind) => {
   let broker: RunningBroker<TestBroker> | undefined;
@@ -50,20 +51,20 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
 
   it('runs an accepted call once, with context.retryCount 0, and records it', async () => {
     const { requestId } = await invokeAsync('record', 'hello');
-    await vi.waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'));
+    await waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'));
     expect(env.runsOf(requestId)).toMatchObject([{ retryCount: 0, event: 'hello' }]);
     const rec = await record(requestId);
     expect(rec).toMatchObject({ attempts: 1, result: 'done:hello', function: 'Async/record', source: 'invoke' });
     expect(rec['logTail']).toEqual([expect.stringContaining(`run ${requestId} retry 0`)]);
     // onSuccess: mqtt://results/record got the outcome.
-    await vi.waitFor(() => expect(published.map((p) => (JSON.parse(p.payload) as { requestId: string }).requestId)).toContain(requestId));
+    await waitFor(() => expect(published.map((p) => (JSON.parse(p.payload) as { requestId: string }).requestId)).toContain(requestId));
     const message = JSON.parse(published.find((p) => JSON.parse(p.payload).requestId === requestId)?.payload ?? '{}');
     expect(message).toMatchObject({ version: 1, state: 'succeeded', function: 'Async/record', event: 'hello', result: 'done:hello', attempts: 1 });
   });
 
   it('retries with exponential backoff and tells the handler its retryCount', async () => {
     const { requestId } = await invokeAsync('record', 'fail-twice');
-    await vi.waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'), { timeout: 5000 });
+    await waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'), { timeout: 5000 });
     const runs = env.runsOf(requestId);
     expect(runs.map((r) => r.retryCount)).toEqual([0, 1, 2]);
     const [first, second, third] = runs.map((r) => r.at) as [number, number, number];
@@ -75,11 +76,11 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
 
   it('fails after maxAsyncRetryAttempts and hands the outcome to the onFailure function', async () => {
     const { requestId } = await invokeAsync('record', 'fail');
-    await vi.waitFor(async () => expect((await record(requestId))['state']).toBe('failed'), { timeout: 5000 });
+    await waitFor(async () => expect((await record(requestId))['state']).toBe('failed'), { timeout: 5000 });
     expect(env.runsOf(requestId)).toHaveLength(3); // 1 + maxAsyncRetryAttempts (2)
     expect(await record(requestId)).toMatchObject({ attempts: 3, error: { code: 'HandledInvocationError' } });
     // fc://Async/sink ran with the destination message as its event.
-    await vi.waitFor(() => expect(env.runs().some((r) => r.fn === 'sink' && r.event.includes(requestId))).toBe(true));
+    await waitFor(() => expect(env.runs().some((r) => r.fn === 'sink' && r.event.includes(requestId))).toBe(true));
     const sinkRun = env.runs().find((r) => r.fn === 'sink' && r.event.includes(requestId));
     expect(JSON.parse(sinkRun?.event ?? '{}')).toMatchObject({ requestId, state: 'failed', attempts: 3, error: { code: 'HandledInvocationError' } });
   });
@@ -87,7 +88,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
   it('never runs a retried request ID twice (Async), and replays a finished Sync call', async () => {
     const requestId = `dup-${kind}-${Date.now()}`;
     expect((await invokeAsync('record', 'once', requestId)).requestId).toBe(requestId);
-    await vi.waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'));
+    await waitFor(async () => expect((await record(requestId))['state']).toBe('succeeded'));
     // The same ID again, after it finished: accepted (idempotent), not run again.
     expect((await invokeAsync('record', 'once', requestId)).requestId).toBe(requestId);
     // The same ID for another call (a different event, or function): a clear conflict, not "accepted".
@@ -106,9 +107,9 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
       const topic = `edgefc/v1/invoke/raw_sync_${kind}/Async/sink`;
       await raw.publishAsync(topic, frame, { qos: 1 });
       await raw.publishAsync(topic, frame, { qos: 1 });
-      await vi.waitFor(() => expect(replies).toHaveLength(2));
+      await waitFor(() => expect(replies).toHaveLength(2));
       await raw.publishAsync(topic, frame, { qos: 1 });
-      await vi.waitFor(() => expect(replies).toHaveLength(3));
+      await waitFor(() => expect(replies).toHaveLength(3));
       expect(replies.map((r) => decodeReply(r))).toEqual(Array(3).fill({ requestId: syncId, status: 'ok', payload: Buffer.from('done:300'), binary: false }));
     } finally {
       await raw.endAsync();
@@ -120,7 +121,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
   it('refuses at once when the durable queue is full, and expires calls older than maxAsyncEventAgeInSeconds', async () => {
     // Async/slow: one slot, maxAsyncQueueLength 2, maxAsyncEventAgeInSeconds 1.
     const running = await invokeAsync('slow', '1500');
-    await vi.waitFor(() => expect(env.runsOf(running.requestId)).toHaveLength(1));
+    await waitFor(() => expect(env.runsOf(running.requestId)).toHaveLength(1));
     const waiting = await invokeAsync('slow', '0');
     expect(await settledCode(invokeAsync('slow', '0'))).toBe('ResourceThrottled');
     // A waiting call can be cancelled; a running one cannot.
@@ -130,7 +131,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     expect(invocation.state).toBe('cancelled');
     // Room again: this one waits behind the 1.5 s run and is older than 1 s when its turn comes.
     const late = await invokeAsync('slow', '0');
-    await vi.waitFor(async () => expect((await record(late.requestId))['state']).toBe('expired'), { timeout: 5000 });
+    await waitFor(async () => expect((await record(late.requestId))['state']).toBe('expired'), { timeout: 5000 });
     expect(await record(late.requestId)).toMatchObject({ attempts: 0, error: { code: 'DeadlineExceeded' } });
     expect(env.runsOf(late.requestId)).toEqual([]);
     expect(env.runsOf(cancellable)).toEqual([]);
@@ -141,7 +142,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
 
   it('answers a device asking for the status of its own call over MQTT', async () => {
     const { requestId } = await invokeAsync('record', 'status please');
-    await vi.waitFor(async () => expect((await client.getAsyncStatus(requestId)).state).toBe('succeeded'));
+    await waitFor(async () => expect((await client.getAsyncStatus(requestId)).state).toBe('succeeded'));
     expect(await client.getAsyncStatus(requestId)).toMatchObject({ requestId, function: 'Async/record', attempts: 1, result: 'done:status please' });
     // Another client cannot see it: the client ID comes from the topic.
     const other = env.client();
@@ -154,7 +155,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
     await device.publish('sensors/room1/temp', '21.5');
     await device.publish('alarms/fire/floor2', 'ring');
     await device.publish('alarms', 'parent level');
-    await vi.waitFor(() => expect(env.runs().filter((r) => r.fn === 'trig')).toHaveLength(3));
+    await waitFor(() => expect(env.runs().filter((r) => r.fn === 'trig')).toHaveLength(3));
     const runs = env.runs().filter((r) => r.fn === 'trig');
     expect(runs.map((r) => r.invokerContext['trigger'])).toEqual([
       { type: 'mqtt', name: 'temps', topic: 'sensors/room1/temp' },
@@ -176,7 +177,7 @@ describe.each(['aedes', 'mosquitto'] as const)('Async invocations on %s', (kind)
       const before = env.runs().filter((r) => r.fn === 'trig').length;
       await device.publish('sensors/room9/temp', 'dropped filter');
       await device.publish('doors/front/open', 'new filter');
-      await vi.waitFor(() => expect(env.runs().filter((r) => r.fn === 'trig').length).toBeGreaterThan(before));
+      await waitFor(() => expect(env.runs().filter((r) => r.fn === 'trig').length).toBeGreaterThan(before));
       expect(env.runs().filter((r) => r.fn === 'trig').slice(before).map((r) => r.event)).toEqual(['new filter']);
       // Published before the new one by the same client: had the old filter still matched, the
       // gateway would have taken it first, so its record would exist now.

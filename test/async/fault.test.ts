@@ -9,13 +9,14 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FCClient } from '../../src/index.js';
 import { startAedes, startMosquitto, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
 import { CLI, killHard, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { RECORD_CODE, type Run } from './async-env.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const CALLS = 2000;
 const IN_FLIGHT = 64;
@@ -110,7 +111,7 @@ describe.each(['aedes', 'mosquitto'] as const)('kill -9 during an Async burst (%
 
     const runs = (): Run[] =>
       existsSync(recordFile) ? readFileSync(recordFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Run) : [];
-    await vi.waitFor(
+    await waitFor(
       () => {
         const ran = new Set(runs().map((r) => r.requestId));
         const missing = [...accepted].filter((id) => !ran.has(id));

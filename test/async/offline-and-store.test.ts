@@ -6,13 +6,14 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startAsyncEnv, type AsyncEnv } from './async-env.js';
+import { waitFor } from '../fixtures/wait.js';
 
 describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) => {
   let aedes: EmbeddedBroker | undefined;
@@ -43,7 +44,7 @@ describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) 
     else await mosquitto?.close();
     const ids = ['off-1', 'off-2', 'off-3'].map((id) => `${id}-${kind}`);
     // Give MQTT.js a moment to notice the closed socket: the first call after that is queued.
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const queued = client.invokeFunction({ serviceName: 'Async', functionName: 'sink', invocationType: 'Async', payload: 'probe', requestId: `probe-${kind}-${Date.now()}` });
       queued.catch(() => undefined);
       expect(client.offlineCount).toBeGreaterThan(0);
@@ -60,7 +61,7 @@ describe.each(['aedes', 'mosquitto'] as const)('offline FCClient on %s', (kind) 
     else mosquitto = await startMosquitto(port);
     const results = await Promise.all(calls);
     expect(results.map((r) => r.requestId)).toEqual(ids.slice(0, 3 - probe));
-    await vi.waitFor(() => {
+    await waitFor(() => {
       for (const id of ids.slice(0, 3 - probe)) expect(env?.runsOf(id)).toHaveLength(1);
     }, { timeout: 10_000 });
     expect(client.offlineCount).toBe(0);
@@ -118,7 +119,7 @@ describe('edgefc invocations', () => {
     env = await startAsyncEnv();
     const client = env.client();
     const done = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'cli' });
-    await vi.waitFor(async () => expect((await client.getAsyncStatus(done.requestId)).state).toBe('succeeded'));
+    await waitFor(async () => expect((await client.getAsyncStatus(done.requestId)).state).toBe('succeeded'));
     const broker = ['--broker', env.url];
 
     const list = await runCli(['invocations', 'list', '--function', 'Async/record', ...broker]);
@@ -156,7 +157,7 @@ describe('edgefc invocations', () => {
     const record = (JSON.parse(shown.stdout) as { invocations: Record<string, unknown>[] }).invocations[0] ?? {};
     expect(record['state']).toBe('enqueued');
     expect(Date.parse(String(record['nextAttemptAt']))).toBeGreaterThanOrEqual(before + 2000);
-    await vi.waitFor(() => expect(env?.runsOf(requestId)).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    await waitFor(() => expect(env?.runsOf(requestId)).toHaveLength(1), { timeout: 15_000, interval: 100 });
     expect(env.runsOf(requestId)[0]?.at).toBeGreaterThanOrEqual(before + 2000);
 
     // The SDK refuses what the gateway would: a delay on a Sync call, or past 3600 s.
@@ -179,7 +180,7 @@ describe('edgefc invocations', () => {
     const broker = ['--broker', env.url];
     // Held until a file that is never created appears: only a stop ends it.
     const held = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: `hold-until:${join(env.dataDir, 'never')}` });
-    await vi.waitFor(() => expect(env?.runsOf(held.requestId)).toHaveLength(1));
+    await waitFor(() => expect(env?.runsOf(held.requestId)).toHaveLength(1));
     const stop = await runCli(['invocations', 'stop', held.requestId, ...broker]);
     expect(stop.stderr).toBe('');
     expect(stop.stdout).toBe(`stopped ${held.requestId}\n`);
@@ -190,7 +191,7 @@ describe('edgefc invocations', () => {
 
     // The function serves the next call (a fresh instance); the stopped one never ran again.
     const next = await client.invokeFunction({ serviceName: 'Async', functionName: 'record', invocationType: 'Async', payload: 'after the stop' });
-    await vi.waitFor(async () => expect((await client.getAsyncStatus(next.requestId)).state).toBe('succeeded'));
+    await waitFor(async () => expect((await client.getAsyncStatus(next.requestId)).state).toBe('succeeded'));
     expect(env.runsOf(held.requestId)).toHaveLength(1);
     // Finished: nothing to stop.
     const again = await runCli(['invocations', 'stop', held.requestId, '--json', ...broker]);

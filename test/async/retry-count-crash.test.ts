@@ -11,12 +11,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FCClient } from '../../src/index.js';
 import { startAedes, type RunningBroker, type TestBroker } from '../fixtures/brokers.js';
 import { CLI, killHard, startCliProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 import { RECORD_CODE, type Run } from './async-env.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const CALLS = 600;
 /** Each run holds this long: 16 run at once, so a kill finds several of them just started. */
@@ -81,12 +82,12 @@ describe('retryCount across kill -9 of the gateway', () => {
 
     for (let kill = 0; kill < KILLS; kill += 1) {
       const before = runs().length;
-      await vi.waitFor(() => expect(runs().length).toBeGreaterThanOrEqual(before + RUNS_PER_KILL), { timeout: 30_000, interval: 5 });
+      await waitFor(() => expect(runs().length).toBeGreaterThanOrEqual(before + RUNS_PER_KILL), { timeout: 30_000, interval: 5 });
       await killHard(gateway);
       gateway = await start();
     }
 
-    await vi.waitFor(
+    await waitFor(
       () => {
         const ran = new Set(runs().map((r) => r.requestId));
         const missing = ids.filter((id) => !ran.has(id));

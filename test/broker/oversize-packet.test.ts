@@ -4,11 +4,12 @@
  * whole: RSS 103 → 600 MB). The broker runs in a child process, measured from outside.
  */
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { DEFAULT_MAX_PACKET_BYTES } from '../../gateway/broker/embedded-broker.js';
 import { roundTrip, forkBrokerChild, type BrokerChild } from '../fixtures/broker-process.js';
 import { flood, rawConnect, remainingLength } from '../fixtures/mqtt-raw.js';
 import { MB, vmRssBytes } from '../fixtures/proc-status.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const children: BrokerChild[] = [];
 const sockets: Socket[] = [];
@@ -39,7 +40,7 @@ describe('embedded broker, packet size limit', () => {
     const written = await flood(socket, Buffer.alloc(MB, 0x61), announced / MB);
     await closed;
 
-    await vi.waitFor(async () => expect((await broker.stats()).events['oversizePacket']).toBe(1));
+    await waitFor(async () => expect((await broker.stats()).events['oversizePacket']).toBe(1));
     const after = await vmRssBytes(pid);
     console.log(
       `255 MiB publish: ${written} MiB written before the close (${String((socketError as Error | undefined)?.message ?? 'no error')}); ` +

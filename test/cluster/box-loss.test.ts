@@ -4,13 +4,14 @@
  * `cluster status` drops the lost gateway and shows the streams with a leader, the lost node
  * no longer among the current peers.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { ClusterStatusReport } from '../../gateway/cluster/cluster-status.js';
 import { FCClient } from '../../src/index.js';
 import { killHard } from '../fixtures/cli-process.js';
 import { callRepeating } from '../fixtures/repeat-call.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
@@ -58,7 +59,7 @@ describe('a box lost: its node and its gateway together', () => {
     await Promise.all([killHard(first.proc), env.cluster.kill(index)]);
     // The survivor takes every call once the cluster has given up on the lost node (publishers
     // stall 4-10 s while it does, FACTS.md; more on a loaded box).
-    await vi.waitFor(async () => expect(await pid()).toBe(second.pid), { timeout: 75_000, interval: 100 });
+    await waitFor(async () => expect(await pid()).toBe(second.pid), { timeout: 75_000, interval: 100 });
     // Who answers is the claim, not how fast: while the streams' leaders move, a QoS 1 request
     // may be lost after its PUBACK (FACTS.md) or its connection stuck; the caller reconnects and
     // repeats with the same request ID (test/fixtures/repeat-call.ts).
@@ -79,7 +80,7 @@ describe('a box lost: its node and its gateway together', () => {
 
     // Polled as a whole: each stream's peer list says the lost node is gone only once its leader
     // has noticed (seconds; a quiet stream such as EDGEFC_ASYNC was seen naming it current still).
-    const report = await vi.waitFor(
+    const report = await waitFor(
       async () => {
         const now = await status();
         expect(now.gateways.map((g) => g.pid)).toEqual([second.pid]);

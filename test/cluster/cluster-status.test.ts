@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connect } from '@nats-io/transport-node';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
@@ -17,6 +17,7 @@ import { connectMqtt } from '../../src/mqtt/connect.js';
 import { killHard, runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
@@ -97,7 +98,7 @@ describe('edgefc cluster status in NATS mode', () => {
     const report = await status(admin('ops', 2));
     expect(report.gateways.map((g) => g.id)).not.toContain('forged');
     // Audited (§9.8) by whichever gateway answered: the device's refusal and the operator's reads.
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const lines = (await Promise.all([first, second].map(async (gateway) => readFile(join(gateway.dataDir, 'audit.log'), 'utf8').catch(() => ''))))
         .join('\n')
         .split('\n')

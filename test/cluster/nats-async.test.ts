@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { decodeCallMessage } from '../../gateway/async/jetstream/call-message.js';
@@ -25,6 +25,7 @@ import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 /** Seconds before a call held by a dead gateway goes to another (`--nats-ack-wait`; default 30). */
 const ACK_WAIT_S = 3;
@@ -101,14 +102,14 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     const devices = ['sensor-1', 'sensor-2', 'sensor-3'].map((name, node) => device(name, node));
     const ids = devices.flatMap((_, d) => Array.from({ length: 20 }, (__, i) => `once-${d}-${i}`));
     await Promise.all(ids.map((id, i) => invokeAsync(devices[i % 3] as FCClient, id, 'x')));
-    await vi.waitFor(() => expect(ids.filter((id) => !runsById().has(id))).toEqual([]), { timeout: 30_000, interval: 100 });
+    await waitFor(() => expect(ids.filter((id) => !runsById().has(id))).toEqual([]), { timeout: 30_000, interval: 100 });
     const byId = runsById();
     expect(ids.map((id) => byId.get(id)?.length)).toEqual(ids.map(() => 1));
     expect(ids.every((id) => byId.get(id)?.[0]?.retryCount === 0)).toBe(true);
     // Status queries are taken in the queue group: 12 of them reach both gateways (each 2^-11
     // to miss one), and every one answers from the shared record bucket.
     const statuses = await Promise.all(ids.slice(0, 12).map((id, i) => devices[i % 3]!.getAsyncStatus(id)));
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const again = await Promise.all(ids.slice(0, 12).map((id, i) => devices[i % 3]!.getAsyncStatus(id)));
       expect(again.map((s) => s.state)).toEqual(again.map(() => 'succeeded'));
     }, { timeout: 15_000, interval: 100 });
@@ -121,9 +122,9 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     const client = device('sensor-1', 1);
     await invokeAsync(client, 'dup-1', 'x');
     await invokeAsync(client, 'dup-1', 'x');
-    await vi.waitFor(() => expect(runsById().get('dup-1')?.length).toBe(1), { timeout: 15_000, interval: 100 });
+    await waitFor(() => expect(runsById().get('dup-1')?.length).toBe(1), { timeout: 15_000, interval: 100 });
     await invokeAsync(client, 'dup-1', 'x');
-    await vi.waitFor(async () => expect((await client.getAsyncStatus('dup-1')).state).toBe('succeeded'), { timeout: 15_000, interval: 100 });
+    await waitFor(async () => expect((await client.getAsyncStatus('dup-1')).state).toBe('succeeded'), { timeout: 15_000, interval: 100 });
     expect(runsById().get('dup-1')?.length).toBe(1);
     // The same request ID with another event is another call, refused while the first is kept (its record keeps its event).
     await invokeAsync(client, 'dup-2', 'first', 30);
@@ -134,7 +135,7 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
   test('a failing call is retried (NAK with backoff), each run with a higher retryCount, and succeeds', async () => {
     const client = device('sensor-2', 2);
     await invokeAsync(client, 'retry-1', 'fail-twice');
-    await vi.waitFor(async () => expect((await client.getAsyncStatus('retry-1')).state).toBe('succeeded'), { timeout: 30_000, interval: 200 });
+    await waitFor(async () => expect((await client.getAsyncStatus('retry-1')).state).toBe('succeeded'), { timeout: 30_000, interval: 200 });
     expect(runsById().get('retry-1')?.map((run) => run.retryCount)).toEqual([0, 1, 2]);
     expect((await client.getAsyncStatus('retry-1')).attempts).toBe(3);
   }, 40_000);
@@ -149,7 +150,7 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
 
     const release = join(await traversableTempDir('edgefc-release-'), 'go');
     await invokeAsync(client, 'held-1', `hold-until:${release}`);
-    await vi.waitFor(async () => expect((await client.getAsyncStatus('held-1')).state).toBe('running'), { timeout: 15_000, interval: 100 });
+    await waitFor(async () => expect((await client.getAsyncStatus('held-1')).state).toBe('running'), { timeout: 15_000, interval: 100 });
     // Cancel refuses a running call; stop reaches the gateway running it (the stop subject).
     const refused = await invocations('cancel', 'held-1');
     expect(refused.code).not.toBe(0);
@@ -184,8 +185,8 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
       };
       expect(await jsm.streams.deleteMessage(ASYNC_STREAM, await seqOf('lost-1'))).toBe(true);
       await expect(seqOf('lost-1')).rejects.toThrow(/not in the stream/);
-      await vi.waitFor(async () => expect((await client.getAsyncStatus('lost-1')).state).toBe('succeeded'), { timeout: 20_000, interval: 200 });
-      await vi.waitFor(async () => expect((await client.getAsyncStatus('kept-1')).state).toBe('succeeded'), { timeout: 20_000, interval: 200 });
+      await waitFor(async () => expect((await client.getAsyncStatus('lost-1')).state).toBe('succeeded'), { timeout: 20_000, interval: 200 });
+      await waitFor(async () => expect((await client.getAsyncStatus('kept-1')).state).toBe('succeeded'), { timeout: 20_000, interval: 200 });
     } finally {
       await nc.close();
     }
@@ -207,7 +208,7 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     // gateway that has not yet counted the others' may take up to the limit more (protocol §10.10).
     let probe = 0;
     const extra: string[] = [];
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const id = `limit-probe-${probe++}`;
       const code = await settledCode(limited(id));
       if (code === 'ok') extra.push(id);
@@ -216,8 +217,8 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     expect(extra.length, extra.join(', ')).toBeLessThanOrEqual(2 * 3);
     expect(await settledCode(limited('limit-1'))).toBe('ok');
     // The delayed calls run after 4 s and leave the stream: room again.
-    await vi.waitFor(async () => expect(await settledCode(limited(`limit-after-${probe++}`))).toBe('ok'), { timeout: 20_000, interval: 250 });
-    await vi.waitFor(() => expect(['limit-1', 'limit-2', 'limit-3'].every((id) => runsById().get(id)?.length === 1)).toBe(true), { timeout: 20_000, interval: 200 });
+    await waitFor(async () => expect(await settledCode(limited(`limit-after-${probe++}`))).toBe('ok'), { timeout: 20_000, interval: 250 });
+    await waitFor(() => expect(['limit-1', 'limit-2', 'limit-3'].every((id) => runsById().get(id)?.length === 1)).toBe(true), { timeout: 20_000, interval: 200 });
   }, 40_000);
 
   test('devices cannot reach the Async stream or the record bucket: a device granted nothing there gets no answer but its own', async () => {
@@ -329,7 +330,7 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
     };
     const killer = async (): Promise<void> => {
       for (let k = 0; k < KILLS; k++) {
-        await vi.waitFor(() => expect(accepted.size).toBeGreaterThanOrEqual(((k + 1) * CALLS) / (KILLS + 2)), { timeout: 120_000, interval: 50 });
+        await waitFor(() => expect(accepted.size).toBeGreaterThanOrEqual(((k + 1) * CALLS) / (KILLS + 2)), { timeout: 120_000, interval: 50 });
         const leader = await streamLeader('EDGEFC_ASYNC');
         expect(leader).toBeDefined();
         const node = leader as number;
@@ -350,7 +351,7 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
         await env.cluster.restart(node).catch((error: unknown) => {
           if (!/not healthy/.test(String(error))) throw error;
         });
-        await vi.waitFor(async () => {
+        await waitFor(async () => {
           expect(await replicasCurrent('EDGEFC_ASYNC')).toBe(true);
           expect(await replicasCurrent('KV_edgefc_async_records')).toBe(true);
         }, { timeout: 60_000, interval: 200 });
@@ -362,7 +363,7 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
     expect(accepted.size).toBe(CALLS);
 
     try {
-      await vi.waitFor(() => {
+      await waitFor(() => {
         const byId = runsById();
         const missing = [...accepted].filter((id) => !byId.has(id));
         expect(missing.length, `missing: ${missing.slice(0, 5).join(', ')}`).toBe(0);
@@ -398,7 +399,7 @@ describe('no accepted Async call lost while the stream leader and its gateway ar
     }
     // Any surviving gateway answers for calls, wherever they ran.
     for (const id of [...accepted].slice(0, 5)) {
-      await vi.waitFor(async () => expect((await owner.get(id)!.getAsyncStatus(id)).state).toBe('succeeded'), { timeout: 30_000, interval: 200 });
+      await waitFor(async () => expect((await owner.get(id)!.getAsyncStatus(id)).state).toBe('succeeded'), { timeout: 30_000, interval: 200 });
     }
     // Calls the stream lost and a lost-call check published again (docs/cluster.md): counted, not asserted.
     const republished = allGateways.flatMap((g) => g.proc.output().split('\n')).filter((line) => /published again from its record/.test(line) && line.includes('kill-')).length;

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, copyFile, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
@@ -25,6 +25,7 @@ import type { DeploymentView } from '../../gateway/deployments/deployments.js';
 import { runCli, stopProcess } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
@@ -79,7 +80,7 @@ async function callPid(client: FCClient, functionName: string): Promise<number> 
 /** Calls S/F until every gateway in `pids` has answered it (the queue group picks one per call). */
 async function answeredByAll(client: FCClient, functionName: string, pids: readonly number[]): Promise<void> {
   const seen = new Set<number>();
-  await vi.waitFor(
+  await waitFor(
     async () => {
       const pid = await callPid(client, functionName).catch(() => 0);
       if (pid > 0) seen.add(pid);
@@ -131,14 +132,14 @@ describe('deployments kept in the NATS cluster', () => {
     const added = await runUsers(['add', 'sensor-9', '--role', 'device', '--nats', '--access', accessFile(0)], output, { stdin: Readable.from([`${password}\n`]), prompt: () => undefined });
     expect(added, lines.join('')).toBe(0);
     // The second gateway's own file takes the cluster's copy, private as ever.
-    await vi.waitFor(async () => expect(await readFile(accessFile(1), 'utf8')).toMatch(/sensor-9/), { timeout: 30_000, interval: 50 });
+    await waitFor(async () => expect(await readFile(accessFile(1), 'utf8')).toMatch(/sensor-9/), { timeout: 30_000, interval: 50 });
     expect((await stat(accessFile(1))).mode & 0o777).toBe(0o600);
     await second.proc.waitForOutput(/access file taken from the cluster/, 10_000);
     // nats-server's logins stay the operator's to regenerate and reload on every node.
     const out = join(env.dir, 'nats-2');
     expect(await main(['broker-config', 'nats', '--out', out, '--data', env.dataDir, '--access', accessFile(0), '--template', env.templatePath], output), lines.join('')).toBe(0);
     await env.cluster.reloadAuthorization(await readFile(join(out, 'authorization.conf'), 'utf8'));
-    await vi.waitFor(
+    await waitFor(
       async () => {
         const probe = await connectMqtt(env.cluster.nodes[1]?.mqttUrl ?? '', { clientId: 'sensor-9_probe', username: 'sensor-9', password, protocolVersion: 4, connectTimeoutMs: 3_000 });
         await probe.endAsync(true);
@@ -225,7 +226,7 @@ describe('deployments kept in the NATS cluster', () => {
     const before = await history();
     const served = before.find((d) => d.current)?.id;
     await expect(admin(2).call('remove', { function: 'Test/added' })).resolves.toMatchObject({ deployment: `d${before.length + 1}` });
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const codes = await Promise.all(Array.from({ length: 8 }, () => settledCode(callPid(client, 'added'))));
       expect(new Set(codes)).toEqual(new Set(['FunctionNotFound']));
     }, { timeout: 30_000, interval: 50 });

@@ -5,7 +5,7 @@
  * gateway killed (-9) mid-run the other answers every call made after; the permissions
  * `edgefc broker-config nats` wrote keep each device to its own topics.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { connect } from '@nats-io/transport-node';
 import { FCClient } from '../../src/index.js';
@@ -15,6 +15,7 @@ import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { callRepeating } from '../fixtures/repeat-call.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
@@ -195,7 +196,7 @@ describe('Sync calls through a NATS cluster', () => {
     // nats.js moves the gateway to a surviving node; publishers may stall a few seconds while
     // the cluster gives up on the lost one (4-10 s measured idle, FACTS.md; once over 30 s with
     // the whole suite running on 2 cores, as the MQTT stream elected a new leader).
-    await vi.waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 75_000, interval: 100 });
+    await waitFor(async () => expect(await callPid(client)).toBe(second.pid), { timeout: 75_000, interval: 100 });
     // Answered, all of them: the claim is that calls work again, not how fast a loaded 2-core box
     // (the whole suite) answers 20 at once while the cluster settles (3 s was seen to miss one,
     // and a connection to stay stuck: each caller reconnects and repeats, test/fixtures/repeat-call.ts).

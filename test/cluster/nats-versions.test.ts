@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
@@ -22,6 +22,7 @@ import { stopProcess } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let first: ClusterGateway;
@@ -95,7 +96,7 @@ async function hello(client: FCClient, qualifier: string): Promise<Answer> {
  */
 async function answersAre(client: FCClient, qualifier: string, expected: readonly string[]): Promise<void> {
   const seen = new Set<string>();
-  await vi.waitFor(
+  await waitFor(
     async () => {
       const answer = await hello(client, qualifier);
       const key = `${answer.greeting}/${answer.version}@${answer.gateway}`;
@@ -182,7 +183,7 @@ describe('versions and aliases kept in the NATS cluster', () => {
     await answersAre(client, 'prod', [...on([first, second], 'one', '1'), ...on([first, second], 'two', '2')]);
     await admin(2).call('aliases-update', { service: 'App', aliasName: 'prod', additionalVersionWeight: {} });
     // Once both gateways have the update, every call through the alias runs version 1.
-    await vi.waitFor(
+    await waitFor(
       async () => {
         const answers = await Promise.all(Array.from({ length: 16 }, () => hello(client, 'prod')));
         expect(new Set(answers.map((a) => `${a.greeting}/${a.version}`))).toEqual(new Set(['one/1']));
@@ -198,7 +199,7 @@ describe('versions and aliases kept in the NATS cluster', () => {
     const client = device('sensor-2', 2);
     const ids = Array.from({ length: 6 }, (_, i) => `versions-async-${i}-${Date.now()}`);
     for (const requestId of ids) await client.invokeFunction({ serviceName: 'App', functionName: 'hello', qualifier: 'prod', invocationType: 'Async', payload: 'x', requestId });
-    await vi.waitFor(
+    await waitFor(
       async () => {
         const statuses = await Promise.all(ids.map((id) => client.getAsyncStatus(id)));
         expect(statuses.map((s) => s.state)).toEqual(ids.map(() => 'succeeded'));
@@ -214,7 +215,7 @@ describe('versions and aliases kept in the NATS cluster', () => {
     }
     await expect(admin(1).call('versions-delete', { service: 'App', versionId: '2' })).resolves.toMatchObject({ version: { versionId: '2' } });
     const client = device('sensor-2', 1);
-    await vi.waitFor(
+    await waitFor(
       async () => {
         const codes = await Promise.all(Array.from({ length: 12 }, () => settledCode(hello(client, '2'))));
         expect(new Set(codes)).toEqual(new Set(['FunctionNotFound']));

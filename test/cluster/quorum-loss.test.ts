@@ -9,13 +9,14 @@
  *   (the heartbeat is core NATS) and reports the streams as not listed;
  * - with one node back, QoS 1 calls are answered again and the streams are listed.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { ClusterStatusReport } from '../../gateway/cluster/cluster-status.js';
 import { FCClient } from '../../src/index.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
 let gateway: ClusterGateway;
@@ -53,13 +54,13 @@ describe('the NATS cluster without a JetStream quorum', () => {
     await env.cluster.kill(1);
     await env.cluster.kill(2);
     // The gateway moves to node 1 (the survivor); QoS 0 calls are answered again within seconds.
-    await vi.waitFor(async () => expect(await echo(qos0)).toBe('x'), { timeout: 60_000, interval: 200 });
+    await waitFor(async () => expect(await echo(qos0)).toBe('x'), { timeout: 60_000, interval: 200 });
     // Once JetStream has noticed (the first QoS 1 call after the kill was seen to get through): no answer.
     await expect.poll(async () => settledCode(qos1.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', timeout: 3_000 })), { timeout: 60_000, interval: 100 }).toBe('RequestTimeout');
     expect(await settledCode(qos1.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', timeout: 3_000 }))).toBe('RequestTimeout');
     await expect(connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', { clientId: 'sensor-1_new', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '', protocolVersion: 4, connectTimeoutMs: 4_000 })).rejects.toThrow(/CONNACK/);
     // Polled: the surviving node may still answer a stream list for a moment after the loss.
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const without = await status();
       expect(without.gateways.map((g) => g.pid)).toEqual([gateway.pid]);
       expect(without.streams).toMatchObject({ listed: false, reason: expect.any(String) });
@@ -74,7 +75,7 @@ describe('the NATS cluster without a JetStream quorum', () => {
       if (!/not healthy/.test(String(error))) throw error;
     });
     // A device connecting now (CONNACK needs the sessions' stream, so the quorum) calls at QoS 1.
-    await vi.waitFor(async () => expect(await echo(device(1, `q1-${Date.now()}`))).toBe('x'), { timeout: 90_000, interval: 500 });
+    await waitFor(async () => expect(await echo(device(1, `q1-${Date.now()}`))).toBe('x'), { timeout: 90_000, interval: 500 });
     await expect.poll(async () => (await status()).streams?.listed, { timeout: 30_000, interval: 200 }).toBe(true);
   }, 300_000);
 });

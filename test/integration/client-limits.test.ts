@@ -8,10 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ErrorCode, type FCClient } from '../../src/index.js';
 import { settledCode } from '../fixtures/error-code.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions');
 const HOLD_MS = '3000';
@@ -64,7 +65,7 @@ describe('per-client limits', () => {
     const greedy = env.client({ clientId: 'greedy' });
     const polite = env.client({ clientId: 'polite' });
     const held = [sleep(greedy, HOLD_MS), sleep(greedy, HOLD_MS), sleep(greedy, HOLD_MS)];
-    await vi.waitFor(() => expect(env.gateway.stats().find((row) => row.function === 'sleep')?.running).toBe(3), { timeout: 10_000 });
+    await waitFor(() => expect(env.gateway.stats().find((row) => row.function === 'sleep')?.running).toBe(3), { timeout: 10_000 });
 
     const sync = await refusal(sleep(greedy, '0'));
     expect(sync).toMatchObject({ code: ErrorCode.ResourceThrottled });

@@ -7,12 +7,13 @@ import { getEventListeners } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { encodeFrame } from '../../src/protocol/envelope.js';
 import { decodeReply } from '../../src/protocol/reply.js';
 import { encodeInvokerContext, FCClient, type InvokeResult } from '../../src/index.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 export interface ExternalBroker {
   url: string;
@@ -161,7 +162,7 @@ export function defineGatewaySuite(
         expect(got.from).toBe('EdgeFC/helloworld');
         expect(got.payload).toMatch(/hello/i);
         // helloworld logged the invokerContext the invoker built, under its own request ID.
-        await vi.waitFor(() => expect(env.lines.join('\n')).toContain('set by the invoker sample'));
+        await waitFor(() => expect(env.lines.join('\n')).toContain('set by the invoker sample'));
       });
     });
 
@@ -221,7 +222,7 @@ export function defineGatewaySuite(
         expect(String(lateError['stack'])).toContain('gateway-suite'); // created at the call site
         await blocking;
         // The gateway dropped it (DeadlineExceeded) when its turn came, without running it.
-        await vi.waitFor(() => expect(env.gateway.stats().find((s) => s.function === 'marker')?.failed).toBe(failedBefore + 1));
+        await waitFor(() => expect(env.gateway.stats().find((s) => s.function === 'marker')?.failed).toBe(failedBefore + 1));
         expect(existsSync(join(env.markerDir, lateId))).toBe(false);
       });
 
@@ -263,7 +264,7 @@ export function defineGatewaySuite(
       it('resolves with the request ID once accepted, then runs the call', async () => {
         const result = await client.invokeFunction({ serviceName: 'Test', functionName: 'marker', invocationType: 'Async', payload: 'async!' });
         expect(Object.keys(result)).toEqual(['requestId']); // AsyncInvokeResult: no payload
-        await vi.waitFor(() => expect(readdirSync(env.markerDir)).toContain(result.requestId));
+        await waitFor(() => expect(readdirSync(env.markerDir)).toContain(result.requestId));
       });
     });
 
@@ -300,7 +301,7 @@ export function defineGatewaySuite(
         const raw = await rawClient(env.url, 'raw_topic');
         try {
           await raw.publishAsync('edgefc/v1/invoke/raw_topic/9bad/name', 'x', { qos: 1 });
-          await vi.waitFor(() => expect(env.lines.join('\n')).toContain('malformed topic'));
+          await waitFor(() => expect(env.lines.join('\n')).toContain('malformed topic'));
           const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' });
           expect(payload).toMatch(/hello/i);
         } finally {
@@ -318,7 +319,7 @@ export function defineGatewaySuite(
           const frame = (i: number): Buffer => encodeFrame({ id: `flood-${i}`, type: 'Sync', timeout: 10_000 }, Buffer.from('200'));
           for (let i = 0; i < 5000; i += 1) raw.publish('edgefc/v1/invoke/raw_flood/Test/sleep', frame(i), { qos: 0 });
           // Every request gets an answer (most of them ResourceThrottled); none is silently lost.
-          await vi.waitFor(() => expect(replies).toBe(5000), { timeout: 15_000, interval: 50 });
+          await waitFor(() => expect(replies).toBe(5000), { timeout: 15_000, interval: 50 });
           const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'helloworld' });
           expect(payload).toMatch(/hello/i);
         } finally {
@@ -351,7 +352,7 @@ export function defineGatewaySuite(
             });
           await ask('jsonfield', 'c-ok', '{"key":"v5"}');
           await ask('nosuch', 'c-missing', '');
-          await vi.waitFor(() => expect(replies).toHaveLength(2));
+          await waitFor(() => expect(replies).toHaveLength(2));
           const byCorrelation = new Map(replies.map((r) => [String(r.properties?.correlationData), r]));
           const ok = byCorrelation.get('c-ok');
           expect(ok?.payload.toString()).toBe('v5');
@@ -372,7 +373,7 @@ export function defineGatewaySuite(
               qos: 1,
               properties: { responseTopic: 'edgefc/v1/reply/bystander', correlationData: Buffer.from('c-elsewhere') },
             });
-            await vi.waitFor(() => expect(replies).toHaveLength(3));
+            await waitFor(() => expect(replies).toHaveLength(3));
             const denied = replies[2];
             expect(JSON.parse(String(denied?.payload))).toMatchObject({ code: 'AccessDenied' });
             expect(denied?.properties?.userProperties).toMatchObject({ 'x-fc-status': '403', 'x-fc-error-code': 'AccessDenied' });

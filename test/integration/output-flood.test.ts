@@ -9,11 +9,12 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FCClient } from '../../src/index.js';
 import { operatorLogin, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
 import { MB, vmRssBytes } from '../fixtures/proc-status.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const FIXTURES = resolve(fileURLToPath(import.meta.url), '../../fixtures/gateway-functions');
 
@@ -68,7 +69,7 @@ async function functionLog(): Promise<string> {
 /** The call's lines in its log, once its end frame is there. */
 async function callLog(requestId: string): Promise<string[]> {
   let lines: string[] = [];
-  await vi.waitFor(
+  await waitFor(
     async () => {
       lines = (await functionLog()).split('\n').filter((line) => line.includes(requestId));
       if (!lines.includes(`FC Invoke End RequestId: ${requestId}`)) throw new Error(`${requestId} has not ended in the log yet`);

@@ -5,9 +5,10 @@
  * LATEST. Mosquitto, since aedes speaks no MQTT 5.
  */
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 describe('plain MQTT 5 requests and x-fc-qualifier', () => {
   let broker: RunningBroker<MosquittoTestBroker>;
@@ -41,7 +42,7 @@ describe('plain MQTT 5 requests and x-fc-qualifier', () => {
       await ask('named-latest', 'LATEST');
       await ask('missing', 'prod');
       await ask('malformed', 'no spaces');
-      await vi.waitFor(() => expect(replies.size).toBe(4), { timeout: 10_000, interval: 20 });
+      await waitFor(() => expect(replies.size).toBe(4), { timeout: 10_000, interval: 20 });
       expect(Object.fromEntries(replies)).toEqual({ latest: '200', 'named-latest': '200', missing: '404 FunctionNotFound', malformed: '400 InvalidArgument' });
     } finally {
       await v5.endAsync();

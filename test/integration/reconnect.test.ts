@@ -4,13 +4,14 @@
  * still reconnecting completes — the client publishes its waiting calls again once it is back,
  * and the gateway dedupes repeats by request ID (docs/protocol.md §10.2).
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { RequestChannel } from '../../src/client/request-channel.js';
 import { encodeRequest } from '../../src/protocol/request.js';
 import { invokeTopic, replyTopic } from '../../src/protocol/topics.js';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let broker: RunningBroker<MosquittoTestBroker> | undefined;
 let env: TestGateway | undefined;
@@ -86,7 +87,7 @@ describe('a connection that delivers no replies (§4.5)', () => {
     await expect(call()).rejects.toMatchObject({ code: 'RequestTimeout' });
     await expect(call()).rejects.toMatchObject({ code: 'RequestTimeout' });
     expect(warnings.join('\n')).toMatch(/2 calls in a row got no reply/);
-    await vi.waitFor(async () => expect(await call()).toMatchObject({ status: 'ok' }), { timeout: 10_000, interval: 50 });
+    await waitFor(async () => expect(await call()).toMatchObject({ status: 'ok' }), { timeout: 10_000, interval: 50 });
   });
 
   it('is kept with reconnectAfterTimeouts 0: calls go on timing out', async () => {

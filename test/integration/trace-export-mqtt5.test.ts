@@ -7,11 +7,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { startOtlpCollector, SpanKindNumber, type OtlpCollector, type ReceivedSpan } from '../fixtures/otlp-collector.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const CALLEE = new URL('../fixtures/gateway-functions/trace-callee', import.meta.url).pathname;
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
@@ -54,9 +55,9 @@ describe('spans of plain MQTT 5 requests', () => {
       qos: 1,
       properties: { responseTopic: 'edgefc/v1/reply/v5_trace/rr', correlationData: Buffer.from(correlation), ...(userProperties === undefined ? {} : { userProperties }) },
     });
-    await vi.waitFor(() => expect(replies.has(correlation)).toBe(true), { timeout: 10_000, interval: 20 });
+    await waitFor(() => expect(replies.has(correlation)).toBe(true), { timeout: 10_000, interval: 20 });
     const seen = (JSON.parse(replies.get(correlation)!) as { tracing: { traceparent: string } }).tracing.traceparent;
-    await vi.waitFor(() => expect(collector.spans.slice(before).some((s) => seen.includes(s.spanId))).toBe(true), { timeout: 10_000, interval: 20 });
+    await waitFor(() => expect(collector.spans.slice(before).some((s) => seen.includes(s.spanId))).toBe(true), { timeout: 10_000, interval: 20 });
     return { seen, span: collector.spans.find((s) => seen === `00-${s.traceId}-${s.spanId}-01`)! };
   };
 

@@ -7,11 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import type { TraceExportConfig } from '../../gateway/tracing/trace-export-config.js';
 import { startOtlpCollector } from '../fixtures/otlp-collector.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 async function dropped(env: TestGateway, reason: string): Promise<number> {
   const token = (await readFile(join(env.dataDir, 'metrics.token'), 'utf8')).trim();
@@ -42,9 +43,9 @@ describe('an unreachable OTLP collector', () => {
             const { payload } = await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: `call ${i}` });
             expect(String(payload)).toBe(`call ${i}`);
           }
-          await vi.waitFor(() => expect(collector.requests.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+          await waitFor(() => expect(collector.requests.length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
           expect(await dropped(env, 'queue_full')).toBeGreaterThanOrEqual(30 - 2 - 2);
-          await vi.waitFor(() => expect(env.lines.some((line) => line.includes('span queue full'))).toBe(true));
+          await waitFor(() => expect(env.lines.some((line) => line.includes('span queue full'))).toBe(true));
         },
       );
     } finally {
@@ -57,7 +58,7 @@ describe('an unreachable OTLP collector', () => {
     await withGateway({ url: `http://127.0.0.1:${port}/v1/traces`, headers: {}, serviceName: 'edgefc-test', scheduledDelayMs: 1, exportTimeoutMs: 1000, shutdownTimeoutMs: 200 }, async (env) => {
       const client = env.client();
       for (let i = 0; i < 5; i += 1) expect(String((await client.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x' })).payload)).toBe('x');
-      await vi.waitFor(async () => expect(await dropped(env, 'export_failed')).toBeGreaterThan(0), { timeout: 20_000, interval: 100 });
+      await waitFor(async () => expect(await dropped(env, 'export_failed')).toBeGreaterThan(0), { timeout: 20_000, interval: 100 });
       expect(env.lines.some((line) => line.includes('span export failed'))).toBe(true);
     });
   });

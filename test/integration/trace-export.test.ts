@@ -8,12 +8,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { FCClient } from '../../src/index.js';
 import { startOtlpCollector, SpanKindNumber, STATUS_ERROR, type OtlpCollector, type ReceivedSpan } from '../fixtures/otlp-collector.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const FIXTURES = new URL('../fixtures/gateway-functions/', import.meta.url).pathname;
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -79,7 +80,7 @@ describe('span export to an OTLP/HTTP collector', () => {
 
   const spansOf = (requestId: string): ReceivedSpan[] => collector.spans.filter((s) => s.attributes['faas.invocation_id'] === requestId);
   const oneSpan = async (requestId: string, name: string): Promise<ReceivedSpan> => {
-    await vi.waitFor(() => expect(spansOf(requestId).filter((s) => s.name === name)).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    await waitFor(() => expect(spansOf(requestId).filter((s) => s.name === name)).toHaveLength(1), { timeout: 10_000, interval: 20 });
     return spansOf(requestId).find((s) => s.name === name)!;
   };
 
@@ -88,7 +89,7 @@ describe('span export to an OTLP/HTTP collector', () => {
     const answer = JSON.parse(String(reply.payload)) as CallerAnswer;
     const outer = await oneSpan(reply.requestId, 'Trace/caller');
     // The inner call's request ID is made by the caller's FCClient; find its span by parent.
-    await vi.waitFor(() => expect(collector.spans.some((s) => s.parentSpanId === outer.spanId)).toBe(true), { timeout: 10_000, interval: 20 });
+    await waitFor(() => expect(collector.spans.some((s) => s.parentSpanId === outer.spanId)).toBe(true), { timeout: 10_000, interval: 20 });
     const inner = collector.spans.find((s) => s.parentSpanId === outer.spanId)!;
 
     expect(outer).toMatchObject({ traceId: TRACE_ID, parentSpanId: DEVICE_SPAN, kind: SpanKindNumber.SERVER, scope: 'edgefc' });
@@ -147,7 +148,7 @@ describe('span export to an OTLP/HTTP collector', () => {
 
     type View = { state: string; traceparent?: string; result?: string };
     const recordOf = async (requestId: string): Promise<View | undefined> => ((await admin.call('invocations-get', { requestId })) as { invocations: View[] }).invocations[0];
-    await vi.waitFor(async () => expect((await recordOf(innerRequestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
+    await waitFor(async () => expect((await recordOf(innerRequestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
     const outerRecord = (await recordOf(outer.requestId))!;
     const innerRecord = (await recordOf(innerRequestId))!;
     // A record keeps its intake's context; the function saw its attempt's.
@@ -184,7 +185,7 @@ describe('span export to an OTLP/HTTP collector', () => {
     };
     // Counted once the collector's answer is in, a moment after it has the spans.
     const received = collector.spans.length;
-    await vi.waitFor(async () => expect(await sample('edgefc_trace_spans_exported_total')).toBeGreaterThanOrEqual(received), { timeout: 5000, interval: 20 });
+    await waitFor(async () => expect(await sample('edgefc_trace_spans_exported_total')).toBeGreaterThanOrEqual(received), { timeout: 5000, interval: 20 });
     expect(await sample('edgefc_trace_spans_dropped_total')).toBe(0);
   });
 });

@@ -5,12 +5,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { FCClient } from '../../src/index.js';
 import { parseTraceparent } from '../../src/protocol/trace-context.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const FIXTURES = new URL('../fixtures/gateway-functions/', import.meta.url).pathname;
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -117,11 +118,11 @@ describe('trace context through function-to-function calls', () => {
     type View = { state: string; traceparent?: string; result?: string };
     const recordOf = async (requestId: string): Promise<View | undefined> =>
       ((await admin.call('invocations-get', { requestId })) as { invocations: View[] }).invocations[0];
-    await vi.waitFor(async () => expect((await recordOf(outer.requestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
+    await waitFor(async () => expect((await recordOf(outer.requestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
     const outerRecord = (await recordOf(outer.requestId))!;
     expect(outerRecord.traceparent).toBe(TRACEPARENT);
     const { innerRequestId } = JSON.parse(outerRecord.result!) as CallerAnswer;
-    await vi.waitFor(async () => expect((await recordOf(innerRequestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
+    await waitFor(async () => expect((await recordOf(innerRequestId))?.state).toBe('succeeded'), { timeout: 10_000, interval: 50 });
     const innerRecord = (await recordOf(innerRequestId))!;
     expect(traceIdOf(innerRecord.traceparent!)).toBe(TRACE_ID);
     const callee = JSON.parse(innerRecord.result!) as { tracing: Tracing };

@@ -8,9 +8,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoTestBroker, type RunningBroker } from '../fixtures/brokers.js';
 import { startTestGateway, type TestGateway } from '../fixtures/test-gateway.js';
+import { waitFor } from '../fixtures/wait.js';
 
 describe('plain MQTT 5 requests in the Sync metrics', () => {
   let broker: RunningBroker<MosquittoTestBroker>;
@@ -48,13 +49,13 @@ describe('plain MQTT 5 requests in the Sync metrics', () => {
         v5.publishAsync(`edgefc/v1/invoke/v5_metrics/${fn}`, payload, { qos: 1, properties: { responseTopic: 'edgefc/v1/reply/v5_metrics/rr', correlationData: Buffer.from(fn) } });
       for (let i = 0; i < 3; i += 1) await ask('EdgeFC/jsonfield', '{"key":"v5"}');
       await ask('EdgeFC/jsonfield', 'not json');
-      await vi.waitFor(() => expect(replies).toHaveLength(4), { timeout: 10_000, interval: 20 });
+      await waitFor(() => expect(replies).toHaveLength(4), { timeout: 10_000, interval: 20 });
       expect(replies.filter((status) => status === '200')).toHaveLength(3);
     } finally {
       await v5.endAsync();
     }
     // The histogram is observed just after the reply is handed to the broker.
-    await vi.waitFor(async () => expect(syncTimed(await scrape())).toBe(syncTimed(before) + 4), { timeout: 5000, interval: 20 });
+    await waitFor(async () => expect(syncTimed(await scrape())).toBe(syncTimed(before) + 4), { timeout: 5000, interval: 20 });
     const after = await scrape();
     expect(invocations(after, 'EdgeFC/jsonfield', 'ok')).toBe(invocations(before, 'EdgeFC/jsonfield', 'ok') + 3);
     const failed = after.find((f) => f.name === 'edgefc_invocations_total')?.metrics.filter((m) => m.labels?.['function'] === 'EdgeFC/jsonfield' && m.labels['outcome'] !== 'ok');

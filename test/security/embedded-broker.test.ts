@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { connectMqtt } from '../../src/mqtt/connect.js';
 import { encodeOkReply } from '../../src/protocol/reply.js';
 import { ErrorCode, FCClient } from '../../src/index.js';
 import { runCli } from '../fixtures/cli-process.js';
 import { PASSWORDS, startSecurityEnv, type SecurityEnv } from './security-env.js';
+import { waitFor } from '../fixtures/wait.js';
 
 let env: SecurityEnv;
 const opened: { close(): Promise<unknown> }[] = [];
@@ -137,7 +138,7 @@ describe('admin', () => {
     await expect(operator.call('list')).resolves.toMatchObject({ services: expect.any(Array) });
     await expect(operator.call('logs-read', { function: 'EdgeFC/helloworld', tail: 1 })).resolves.toMatchObject({ lines: expect.any(Array) });
     const audit = join(env.gw.dataDir, 'audit.log');
-    await vi.waitFor(async () => {
+    await waitFor(async () => {
       const lines = (await readFile(audit, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines).toEqual(
         expect.arrayContaining([

@@ -10,7 +10,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { expect, vi } from 'vitest';
+import { expect } from 'vitest';
 import { startMosquittoProcess, type MosquittoProcess } from '../../bench/lib/mosquitto-process.js';
 import type { Output } from '../../gateway/cli/commands/common.js';
 import { runUsers } from '../../gateway/cli/commands/users.js';
@@ -20,6 +20,7 @@ import type { Logger } from '../../gateway/logging/logger.js';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { readGatewayLogin, type GatewayLogin } from '../../gateway/security/gateway-secrets.js';
 import { requireMosquitto } from '../fixtures/brokers.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SAMPLES = join(ROOT, 'functions');
@@ -143,7 +144,7 @@ export async function startSecuredMosquitto(options: { tls?: MosquittoTlsFiles }
       running.process.kill('SIGHUP');
       // Mosquitto logs this line in its one loop right before it reads the files again, so a
       // CONNECT it handles afterwards sees the new files.
-      await vi.waitFor(
+      await waitFor(
         () => {
           if (running.process.exitCode !== null) throw new Error(`mosquitto exited (${running.process.exitCode}):\n${running.log()}`);
           expect(reloads()).toBeGreaterThan(before);
