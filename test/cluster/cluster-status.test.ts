@@ -13,10 +13,9 @@ import { connect } from '@nats-io/transport-node';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { ClusterStatusReport } from '../../gateway/cluster/cluster-status.js';
 import { CLUSTER_GATEWAYS_SUBJECT } from '../../gateway/cluster/cluster-subjects.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
 import { killHard, runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
-import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { connectAsDevice, startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
@@ -89,7 +88,7 @@ describe('edgefc cluster status in NATS mode', () => {
 
   test('a device is answered AccessDenied, can subscribe to no announcement, and cannot announce', async () => {
     expect(await settledCode(admin('sensor-1').call('cluster-status'))).toBe('AccessDenied');
-    const device = await connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', { clientId: 'sensor-1_spy', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '', protocolVersion: 4, connectTimeoutMs: 5_000 });
+    const device = await connectAsDevice(env, 'sensor-1', 'spy');
     raw.push(device);
     const topic = CLUSTER_GATEWAYS_SUBJECT.replaceAll('.', '/');
     await expect(device.subscribeAsync(topic, { qos: 0 })).rejects.toThrow(/Subscribe error/);

@@ -23,7 +23,7 @@ import { FCClient } from '../../src/index.js';
 import { RECORD_CODE, type Run } from '../async/async-env.js';
 import { runCli } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
-import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { connectAsDevice, startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { functionWritableDir, functionWritableFile, traversableTempDir } from '../fixtures/temp-dirs.js';
 import { waitFor } from '../fixtures/wait.js';
 
@@ -225,8 +225,7 @@ describe('Async calls on a NATS cluster (JetStream)', () => {
     // The permissions broker-config wrote deny every login but the gateway's the stream's
     // subjects, $JS and $KV (unit-tested in test/unit/nats-config.test.ts); here, through the
     // real server: a device's MQTT subscription to the stream's subjects is refused.
-    const { connectMqtt } = await import('../../src/mqtt/connect.js');
-    const raw = await connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', { clientId: 'sensor-1_spy', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '', protocolVersion: 4, connectTimeoutMs: 5_000 });
+    const raw = await connectAsDevice(env, 'sensor-1', 'spy');
     try {
       await expect(raw.subscribeAsync('edgefc_async/#', { qos: 0 })).rejects.toThrow(/Subscribe error/);
       await expect(raw.subscribeAsync('$KV/#', { qos: 0 })).rejects.toThrow(/Subscribe error/);

@@ -24,7 +24,7 @@ import { packTemplate } from '../../gateway/deployments/pack-bundle.js';
 import type { DeploymentView } from '../../gateway/deployments/deployments.js';
 import { runCli, stopProcess } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
-import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { connectAsDevice, startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
@@ -268,13 +268,7 @@ describe('deployments kept in the NATS cluster', () => {
   }, 90_000);
 
   test('no device may read or write the buckets: their subjects are the gateway login\'s only', async () => {
-    const intruder = await connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', {
-      clientId: 'sensor-1_buckets',
-      username: 'sensor-1',
-      password: env.passwords.get('sensor-1') ?? '',
-      protocolVersion: 4,
-      connectTimeoutMs: 5_000,
-    });
+    const intruder = await connectAsDevice(env, 'sensor-1', 'buckets');
     raw.push(intruder);
     for (const filter of ['$KV/edgefc-deployments/#', '$O/edgefc-bundles/#', '$KV/edgefc-uploads/#', '$KV/edgefc-access/#', '$JS/API/#', '$JS/#']) {
       await expect(intruder.subscribeAsync(filter, { qos: 0 }), filter).rejects.toThrow(/Subscribe error/);

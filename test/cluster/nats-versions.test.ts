@@ -14,13 +14,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { FCClient } from '../../src/index.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import { packTemplate } from '../../gateway/deployments/pack-bundle.js';
 import type { DeploymentView } from '../../gateway/deployments/deployments.js';
 import { stopProcess } from '../fixtures/cli-process.js';
 import { settledCode } from '../fixtures/error-code.js';
-import { startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { connectAsDevice, startSecuredNatsCluster, writeClusterTemplate, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
 import { waitFor } from '../fixtures/wait.js';
 
@@ -263,13 +262,7 @@ describe('versions and aliases kept in the NATS cluster', () => {
   }, 180_000);
 
   test('no device may read or write the versions bucket: its subjects are the gateway login\'s only', async () => {
-    const intruder = await connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', {
-      clientId: 'sensor-1_versions',
-      username: 'sensor-1',
-      password: env.passwords.get('sensor-1') ?? '',
-      protocolVersion: 4,
-      connectTimeoutMs: 5_000,
-    });
+    const intruder = await connectAsDevice(env, 'sensor-1', 'versions');
     raw.push(intruder);
     for (const filter of ['$KV/edgefc-versions/#', '$JS/API/STREAM/INFO/KV_edgefc-versions']) {
       await expect(intruder.subscribeAsync(filter, { qos: 0 }), filter).rejects.toThrow(/Subscribe error/);

@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AdminClient } from '../../gateway/cli/admin-client.js';
 import type { ClusterStatusReport } from '../../gateway/cluster/cluster-status.js';
 import { FCClient } from '../../src/index.js';
-import { connectMqtt } from '../../src/mqtt/connect.js';
 import { settledCode } from '../fixtures/error-code.js';
-import { startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
+import { connectAsDevice, startSecuredNatsCluster, type ClusterGateway, type SecuredNatsCluster } from '../fixtures/nats-cluster.js';
 import { waitFor } from '../fixtures/wait.js';
 
 let env: SecuredNatsCluster;
@@ -58,7 +57,7 @@ describe('the NATS cluster without a JetStream quorum', () => {
     // Once JetStream has noticed (the first QoS 1 call after the kill was seen to get through): no answer.
     await expect.poll(async () => settledCode(qos1.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', timeout: 3_000 })), { timeout: 60_000, interval: 100 }).toBe('RequestTimeout');
     expect(await settledCode(qos1.invokeFunction({ serviceName: 'EdgeFC', functionName: 'echo', payload: 'x', timeout: 3_000 }))).toBe('RequestTimeout');
-    await expect(connectMqtt(env.cluster.nodes[0]?.mqttUrl ?? '', { clientId: 'sensor-1_new', username: 'sensor-1', password: env.passwords.get('sensor-1') ?? '', protocolVersion: 4, connectTimeoutMs: 4_000 })).rejects.toThrow(/CONNACK/);
+    await expect(connectAsDevice(env, 'sensor-1', 'new', { connectTimeoutMs: 4_000 })).rejects.toThrow(/CONNACK/);
     // Polled: the surviving node may still answer a stream list for a moment after the loss.
     await waitFor(async () => {
       const without = await status();
