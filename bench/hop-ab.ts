@@ -1,20 +1,25 @@
 /**
- * `node dist/bench/hop-ab.js [--rounds N] [--block N] [--bytes N]`: the function-process hop as
- * the gateway makes it (FunctionPool → NodeRuntime → a forked runner running functions/echo),
- * against its floor, a bare round trip on the same IPC channel (workers/ipc-echo.ts, advanced
- * serialization), interleaved in one process: per round, a block of sequential calls on each,
- * alternating which goes first. Prints per call the time and the CPU (this process + the child)
- * of both, and the median ratio and spread: what our hop costs above Node's IPC. Results:
- * BENCHMARKS.md, "Sync path, issue 14".
+ * `node dist/bench/hop-ab.js [--vs DIR] [--rounds N] [--block N] [--bytes N]`: the function-process
+ * hop as the gateway makes it (FunctionPool → NodeRuntime → a runner process running
+ * functions/echo), interleaved in one process: per round, a block of sequential calls on each
+ * side, alternating which goes first. Prints per call the time and the CPU (this process + the
+ * child) of both, and the median ratio and spread.
+ *
+ * The other side is its floor, a bare round trip on the same channel (workers/channel-echo.ts: a
+ * process that answers each record, no runner), which says what our hop costs above the
+ * transport; or, with `--vs DIR`, the same hop of another build (a checkout with its own
+ * `dist/`, e.g. `git worktree add ../base HEAD~1`, node_modules copied, built), which says what a
+ * change to the hop gained. Results: BENCHMARKS.md, "Sync path, issue 14".
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FunctionPool } from '../gateway/runtime/function-pool.js';
-import { NodeRuntime } from '../gateway/runtime/node/node-runtime.js';
-import type { Invocation } from '../gateway/runtime/types.js';
+import type { Duplex } from 'node:stream';
+import { FunctionChannel } from '../gateway/runtime/node/child/function-channel.js';
+import type { FunctionSpec } from '../gateway/registry/types.js';
+import type { Invocation, InvocationResult } from '../gateway/runtime/types.js';
 import { PACKAGE_ROOT } from '../gateway/package-root.js';
 import { processCpuUs } from './lib/proc.js';
 
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '12' },
     block: { type: 'string', default: '1000' },
     bytes: { type: 'string', default: '64' },
+    vs: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -36,39 +42,56 @@ interface Side {
   call: () => Promise<unknown>;
 }
 
-async function rawSide(): Promise<{ side: Side; stop: () => void }> {
-  const child: ChildProcess = fork(join(here, 'workers', 'ipc-echo.js'), ['advanced'], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function floorSide(): Promise<{ side: Side; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [join(here, 'workers', 'channel-echo.js')], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
   await once(child, 'spawn');
+  let waiting: (() => void) | undefined;
+  const channel = new FunctionChannel<object>(child.stdio[3] as Duplex, { onMessage: () => waiting?.() });
   let callId = 0;
-  const call = async (): Promise<unknown> => {
-    const reply = once(child, 'message');
-    child.send({ type: 'invoke', callId: ++callId, requestId: 'V1StGXR8_Z5jdHi6B-myT', event, qualifier: 'LATEST', retryCount: 0 });
-    return reply;
+  const call = (): Promise<unknown> =>
+    new Promise<void>((done) => {
+      waiting = done;
+      channel.send({ type: 'invoke', callId: ++callId, requestId: 'V1StGXR8_Z5jdHi6B-myT', event, qualifier: 'LATEST', retryCount: 0 }, () => undefined);
+    });
+  return {
+    side: { name: 'bare channel round trip', pid: () => child.pid ?? -1, call },
+    stop: () => {
+      channel.close();
+      return Promise.resolve();
+    },
   };
-  return { side: { name: 'bare IPC round trip', pid: () => child.pid ?? -1, call }, stop: () => child.disconnect() };
 }
 
-async function poolSide(): Promise<{ side: Side; stop: () => Promise<void> }> {
+interface Pool {
+  submit(invocation: Invocation): Promise<InvocationResult>;
+  close(): Promise<void>;
+}
+
+/** The hop of the build at `root` (its dist/), or of this one. */
+async function poolSide(root: string, name: string): Promise<{ side: Side; stop: () => Promise<void> }> {
+  const { FunctionPool } = (await import(join(root, 'dist', 'gateway', 'runtime', 'function-pool.js'))) as typeof import('../gateway/runtime/function-pool.js');
+  const { NodeRuntime } = (await import(join(root, 'dist', 'gateway', 'runtime', 'node', 'node-runtime.js'))) as typeof import('../gateway/runtime/node/node-runtime.js');
   let pid = -1;
   const runtime = new NodeRuntime({ onInstanceStart: (info) => (pid = info.pid) });
-  const pool = new FunctionPool(runtime, {
+  const fn: FunctionSpec = {
+    serviceName: 'Bench',
+    name: 'echo',
+    description: '',
+    runtime: 'nodejs20',
+    handler: 'index.handler',
+    codeDir: join(PACKAGE_ROOT, 'functions', 'echo'),
+    memorySizeMB: 128,
+    timeoutMs: 10_000,
+    initializer: undefined,
+    initializationTimeoutMs: 3_000,
+    instanceConcurrency: 1,
+    maxInstances: 1,
+    maxQueueLength: 10,
+    environmentVariables: {},
+  };
+  const pool: Pool = new FunctionPool(runtime, {
     service: { name: 'Bench', description: '', logProject: '', logStore: '', qualifier: 'LATEST', versionId: '' },
-    fn: {
-      serviceName: 'Bench',
-      name: 'echo',
-      description: '',
-      runtime: 'nodejs20',
-      handler: 'index.handler',
-      codeDir: join(PACKAGE_ROOT, 'functions', 'echo'),
-      memorySizeMB: 128,
-      timeoutMs: 10_000,
-      initializer: undefined,
-      initializationTimeoutMs: 3_000,
-      instanceConcurrency: 1,
-      maxInstances: 1,
-      maxQueueLength: 10,
-      environmentVariables: {},
-    },
+    fn,
     identity: { region: 'local', accountId: '0', credentials: { accessKeyId: '', accessKeySecret: '', securityToken: '' } },
     brokerUrl: 'mqtt://127.0.0.1:1883',
     onLog: () => undefined,
@@ -84,7 +107,7 @@ async function poolSide(): Promise<{ side: Side; stop: () => Promise<void> }> {
   });
   const call = (): Promise<unknown> => pool.submit(invocation());
   await call();
-  return { side: { name: 'FunctionPool → NodeRuntime → echo', pid: () => pid, call }, stop: () => pool.close() };
+  return { side: { name, pid: () => pid, call }, stop: () => pool.close() };
 }
 
 async function runBlock(side: Side): Promise<{ wallUs: number; cpuUs: number }> {
@@ -101,8 +124,8 @@ async function runBlock(side: Side): Promise<{ wallUs: number; cpuUs: number }> 
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 
-const raw = await rawSide();
-const ours = await poolSide();
+const raw = values.vs === undefined ? await floorSide() : await poolSide(resolve(values.vs), `FunctionPool → NodeRuntime → echo of ${values.vs}`);
+const ours = await poolSide(PACKAGE_ROOT, 'FunctionPool → NodeRuntime → echo');
 try {
   await runBlock(raw.side);
   await runBlock(ours.side);
@@ -125,6 +148,6 @@ try {
   console.log(`  time per call: ${median(abs.oursWall).toFixed(1)} µs vs ${median(abs.rawWall).toFixed(1)} µs; median ratio ${median(wall).toFixed(2)}, spread ${spread(wall)}`);
   console.log(`  CPU per call (this process + child): ${median(abs.oursCpu).toFixed(1)} µs vs ${median(abs.rawCpu).toFixed(1)} µs; median ratio ${median(cpu).toFixed(2)}, spread ${spread(cpu)}`);
 } finally {
-  raw.stop();
+  await raw.stop();
   await ours.stop();
 }

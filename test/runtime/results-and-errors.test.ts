@@ -28,9 +28,9 @@ describe('results', () => {
     expect([...buffer.payload]).toEqual([0, 1, 2, 255]);
   });
 
-  // The IPC deserializer hands Buffers back as views into the whole read; the replay cache keeps
+  // The channel's decoder hands bytes back as views into the whole read; the replay cache keeps
   // results for minutes, so a view would keep the call's 200 KiB of log lines alive with it.
-  test('a small result does not keep the IPC read it arrived in (its log lines) alive', async ({ harness }) => {
+  test('a small result does not keep the channel read it arrived in (its log lines) alive', async ({ harness }) => {
     const result = await harness.pool({ handler: 'index.chatty' }).invoke(invocation());
     expect(result.payload.toString()).toBe('done');
     expect(result.payload.buffer.byteLength).toBeLessThanOrEqual(8 * 1024);

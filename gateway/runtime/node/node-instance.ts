@@ -6,7 +6,8 @@
  *   allocated 1 GB; a process can be watched (RSS from /proc) and killed as a whole;
  * - `worker.terminate()` waits for a blocking call such as `execSync` to return, while SIGKILL
  *   ends a process in 1–3 ms, and killing its process group also ends what it spawned;
- * - the price is small: an IPC round trip costs ~71 µs against ~49 µs for postMessage, and a
+ * - the price is small: a round trip on the channel (child/function-channel.ts) costs about as
+ *   much as a postMessage (an IPC round trip ~71 µs against ~49 µs when this was chosen), and a
  *   spawn ~65 ms, paid once since instances stay warm between calls, and mostly before the
  *   first call: an instance usually starts from a pre-forked spare (spare-processes.ts).
  *
@@ -29,8 +30,9 @@ import type { EdgeFCError, FunctionErrorFields } from 'edgefc/errors';
 import type { FunctionLogLevel } from '../../logging/function-log.js';
 import type { FunctionInstance, InstanceConfig, Invocation, InvocationResult } from '../types.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
-import { IpcBatcher, unbatch } from './child/ipc-batch.js';
+import { IpcBatcher } from './child/ipc-batch.js';
 import type { ChildMessage, LoadMessage, ParentMessage } from './child/ipc-messages.js';
+import type { FunctionChannel } from './child/function-channel.js';
 import { forkRunner } from './fork-runner.js';
 import type { TakenSpare } from './spare-processes.js';
 import { LineSplitter, capLogLine } from '../process/log-lines.js';
@@ -94,9 +96,9 @@ interface InitRun {
 }
 
 /**
- * A result's bytes in memory of their own. Node's IPC deserializer hands a Buffer back as a view
- * into the whole read it came in, which holds the other messages of the batch too (the call's
- * log lines), and Sync replay keeps outcomes (docs/protocol.md §10.2: up to 1,000 for 5 minutes,
+ * A result's bytes in memory of their own. The channel's decoder (child/channel-codec.ts) hands
+ * them back as a view into the whole read they came in, which holds the other messages of the
+ * batch too (the call's log lines), and Sync replay keeps outcomes (docs/protocol.md §10.2: up to 1,000 for 5 minutes,
  * counted by their own length): each 14-byte result held a ~280 KB read. Measured, calls logging
  * 1 MiB each back to back: the gateway's ArrayBuffers grew to 780 MB in 15 s, still 780 MB
  * after a full GC (RSS 908 MB); with the copy 10-25 MB (RSS ~170 MB). A view that is most of its
@@ -107,7 +109,10 @@ function ownBytes(bytes: Uint8Array): Buffer {
   return view.byteLength * 2 >= view.buffer.byteLength ? view : Buffer.from(view);
 }
 
-/** After 'exit', how long to wait for 'close' (stdio and IPC drained) before finishing anyway. */
+/**
+ * After 'exit', how long to wait for 'close' (stdio and the channel drained) before finishing
+ * anyway; after the channel closed, how long the process may take to exit before it is stopped.
+ */
 const CLOSE_AFTER_EXIT_MS = 1000;
 
 export class NodeInstance implements FunctionInstance {
@@ -115,6 +120,7 @@ export class NodeInstance implements FunctionInstance {
   readonly #config: InstanceConfig;
   readonly #options: NodeInstanceOptions;
   readonly #child: ChildProcess | undefined;
+  readonly #channel: FunctionChannel<ParentMessage> | undefined;
   readonly #pending = new Map<number, PendingCall>();
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
@@ -138,16 +144,9 @@ export class NodeInstance implements FunctionInstance {
   #watchdog: MemoryWatchdog | undefined;
   /** Messages to the child, coalesced per event-loop turn (child/ipc-batch.ts). */
   readonly #outbox = new IpcBatcher<ParentMessage>((payload, callback) => {
-    const child = this.#child;
-    if (child === undefined || !child.connected) {
-      callback(new Error('IPC channel closed'));
-      return;
-    }
-    try {
-      child.send(payload, callback);
-    } catch (err) {
-      callback(err as Error);
-    }
+    const channel = this.#channel;
+    if (channel === undefined) callback(new Error('the function channel is closed'));
+    else channel.send(payload, callback);
   });
   readonly #onSent = (err: Error | null): void => {
     if (err !== null) this.#lostChannel(err);
@@ -176,10 +175,10 @@ export class NodeInstance implements FunctionInstance {
       this.#markClosed = resolve;
     });
     const { fn } = config;
-    let child: ChildProcess;
+    let runner: { child: ChildProcess; channel: FunctionChannel<ParentMessage> };
     try {
-      child =
-        options.spare?.child ??
+      runner =
+        options.spare ??
         forkRunner({
           runnerPath: options.runnerPath,
           cwd: fn.codeDir,
@@ -188,14 +187,17 @@ export class NodeInstance implements FunctionInstance {
           ...(fn.runAs === undefined ? {} : { user: fn.runAs }),
         });
     } catch (err) {
-      // fork() throws synchronously only for bad arguments; treat as a failed spawn.
+      // spawn() throws synchronously only for bad arguments; treat as a failed spawn.
       this.#child = undefined;
+      this.#channel = undefined;
       this.#fail(() => new ServiceUnavailableError(`could not start ${this.#name}: ${String(err)}`, { cause: err }));
       this.#markClosed();
       return;
     }
+    const { child, channel } = runner;
     this.#child = child;
-    this.#wire(child);
+    this.#channel = channel;
+    this.#wire(child, channel);
     if (child.pid !== undefined) {
       options.onSpawn?.(child.pid);
       this.#watchdog = new MemoryWatchdog(
@@ -428,9 +430,18 @@ export class NodeInstance implements FunctionInstance {
     return { env: this.#options.env, cwd: codeDir, ...(runAs === undefined ? {} : { user: { uid: runAs.uid, gid: runAs.gid } }) };
   }
 
-  #wire(child: ChildProcess): void {
-    child.on('message', (payload: unknown) => {
-      for (const message of unbatch(payload)) this.#receive(message);
+  #wire(child: ChildProcess, channel: FunctionChannel<ParentMessage>): void {
+    channel.setHandlers({
+      onMessage: (message) => this.#receive(message),
+      onMalformed: (error) => this.#protocolViolation(error),
+      // Its end closed: the process is exiting ('exit' says how, and fails the calls), or its own
+      // code closed fd 3, and then no call can be answered: stopped if still alive a while later.
+      onClose: (error) => {
+        const check = setTimeout(() => {
+          if (!this.#exited) this.#lostChannel(error ?? new Error('closed by the function process'));
+        }, CLOSE_AFTER_EXIT_MS);
+        check.unref();
+      },
     });
     child.on('error', (err) => {
       // Spawn failure (ENOENT cwd, EAGAIN) or a failed send/kill. Without a pid there will be no
@@ -450,7 +461,7 @@ export class NodeInstance implements FunctionInstance {
       closeFallback.unref();
       child.once('close', () => clearTimeout(closeFallback));
     });
-    // 'close' comes after the IPC channel and stdio are drained: every reply the child sent
+    // 'close' comes after the channel and stdio are drained: every reply the child sent
     // before dying has been handled, so what is still pending really was lost.
     child.on('close', (code, signal) => this.#onClosed(code, signal));
     this.#pipeOutput(child.stdout, 'info');
@@ -462,16 +473,21 @@ export class NodeInstance implements FunctionInstance {
     try {
       this.#onMessage(message);
     } catch (err) {
-      // Function code can call process.send() itself; a malformed message must not reach the
+      // Function code can write to its fd 3 itself; a malformed message must not reach the
       // gateway's event loop as an exception.
-      this.#terminate(
-        (requestId) =>
-          new UnhandledInvocationError(
-            { errorType: 'ProtocolViolation', errorMessage: `${this.#name} sent an unreadable message: ${String(err)}` },
-            { requestId },
-          ),
-      );
+      this.#protocolViolation(err);
     }
+  }
+
+  /** What the process sent cannot be what the runner sends: stop it, fail its calls. */
+  #protocolViolation(err: unknown): void {
+    this.#terminate(
+      (requestId) =>
+        new UnhandledInvocationError(
+          { errorType: 'ProtocolViolation', errorMessage: `${this.#name} sent an unreadable message: ${err instanceof Error ? err.message : String(err)}` },
+          { requestId },
+        ),
+    );
   }
 
   #pipeOutput(stream: NodeJS.ReadableStream | null, level: FunctionLogLevel): void {

@@ -17,10 +17,11 @@
  * up to MAX_IDLE_DEATHS times in a row, so a broken runner cannot become a fork loop.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { FunctionChannel } from './child/function-channel.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
 import type { ParentMessage } from './child/ipc-messages.js';
 import { spareEnv, startupEnvMatches } from './child-env.js';
-import { forkRunner } from './fork-runner.js';
+import { forkRunner, type RunnerProcess } from './fork-runner.js';
 import { killProcessGroup } from '../process/process-tree.js';
 
 /** Deaths of idle spares in a row, per memory size, after which we stop replacing them until the next want(). */
@@ -40,14 +41,16 @@ export interface SpareProcessesOptions {
   onSpawn?: (info: { pid: number; memorySizeMB: number }) => void;
 }
 
-/** A spare taken for an instance: the process, and the environment it was forked with. */
+/** A spare taken for an instance: the process, its channel, and the environment it was forked with. */
 export interface TakenSpare {
   child: ChildProcess;
+  channel: FunctionChannel<ParentMessage>;
   env: Record<string, string>;
 }
 
 interface Spare {
   child: ChildProcess;
+  channel: FunctionChannel<ParentMessage>;
   memorySizeMB: number;
   env: Record<string, string>;
   prepared: boolean;
@@ -108,18 +111,18 @@ export class SpareProcesses {
 
   /**
    * The spare for `memorySizeMB`, if there is one a process started with `env` could have been
-   * (startupEnvMatches). It may still be starting: its load waits in the IPC channel. The caller
+   * (startupEnvMatches). It may still be starting: its load waits in its channel. The caller
    * owns it from here, and calls replenish() once its start has settled.
    */
   take(memorySizeMB: number, env: Readonly<Record<string, string>>): TakenSpare | undefined {
     const spare = this.#spares.get(memorySizeMB);
     if (spare === undefined || !startupEnvMatches(env, spare.env)) return undefined;
-    const { child } = spare;
+    const { child, channel } = spare;
     // Gone already (its 'exit' may not have been emitted yet): let it die here, fork fresh.
-    if (child.exitCode !== null || child.signalCode !== null || !child.connected) return undefined;
+    if (child.exitCode !== null || child.signalCode !== null || !channel.connected) return undefined;
     this.#spares.delete(memorySizeMB);
     spare.detach();
-    return { child, env: spare.env };
+    return { child, channel, env: spare.env };
   }
 
   /** Fork a replacement for a spare taken for `memorySizeMB`, after replenishDelayMs. */
@@ -145,18 +148,19 @@ export class SpareProcesses {
 
   #fork(memorySizeMB: number): void {
     const env = spareEnv();
-    let child: ChildProcess;
+    let runner: RunnerProcess;
     try {
-      child = forkRunner({ runnerPath: this.#options.runnerPath, cwd: this.#options.cwd, env, memorySizeMB });
+      runner = forkRunner({ runnerPath: this.#options.runnerPath, cwd: this.#options.cwd, env, memorySizeMB });
     } catch {
       // Bad arguments only; an instance start will fork by itself and report the failure.
       return;
     }
+    const { child, channel } = runner;
     const exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
       else child.once('exit', () => resolve());
     });
-    const spare: Spare = { child, memorySizeMB, env, prepared: false, exited, detach: () => undefined };
+    const spare: Spare = { child, channel, memorySizeMB, env, prepared: false, exited, detach: () => undefined };
     const onMessage = (message: unknown): void => {
       if (isChildMessage(message) && message.type === ChildMessageType.prepared) {
         spare.prepared = true;
@@ -168,11 +172,11 @@ export class SpareProcesses {
     const onError = (): void => {
       if (child.pid === undefined) this.#onIdleDeath(spare);
     };
-    child.on('message', onMessage);
+    channel.setHandlers({ onMessage });
     child.on('exit', onExit);
     child.on('error', onError);
     spare.detach = () => {
-      child.off('message', onMessage);
+      channel.setHandlers({ onMessage: () => undefined });
       child.off('exit', onExit);
       child.off('error', onError);
     };
@@ -180,13 +184,9 @@ export class SpareProcesses {
     this.#spares.set(memorySizeMB, spare);
     this.#options.onSpawn?.({ pid: child.pid, memorySizeMB });
     const prepare: ParentMessage = { type: ParentMessageType.prepare, runtimeModulesDir: this.#options.runtimeModulesDir };
-    try {
-      child.send(prepare, (err) => {
-        if (err !== null) this.#kill(spare);
-      });
-    } catch {
-      this.#kill(spare);
-    }
+    channel.send(prepare, (err) => {
+      if (err !== null) this.#kill(spare);
+    });
   }
 
   #onIdleDeath(spare: Spare): void {
@@ -210,6 +210,7 @@ export class SpareProcesses {
   #discard(spare: Spare): void {
     spare.child.stdout?.destroy();
     spare.child.stderr?.destroy();
+    spare.channel.close();
     // Keep a listener so a late 'error' (failed kill of a process already gone) is not thrown.
     spare.child.on('error', () => undefined);
     if (spare.child.pid === undefined) return;

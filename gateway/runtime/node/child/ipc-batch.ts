@@ -1,7 +1,7 @@
 /**
- * Coalesces the IPC messages one side sends within one event-loop turn, so a burst costs one
- * write instead of one per message. Used by both ends of the channel (../node-instance.ts, the
- * gateway; runner.ts, the function process).
+ * Coalesces the messages one side sends within one event-loop turn, so a burst costs one
+ * write instead of one per message. Used by both ends of the channel (function-channel.ts;
+ * ../node-instance.ts, the gateway; runner.ts, the function process).
  *
  * Why: at 64 calls in flight the gateway spent ~11 % of its CPU in `writeBuffer`, one pipe
  * write per invoke message, plus ~5 % in per-message (de)serialization (BENCHMARKS.md). Calls
@@ -14,11 +14,12 @@
  * gateway's path to a send crosses several awaits, so a microtask flush would run before most of
  * the turn's sends were made (measured: BENCHMARKS.md).
  *
- * On the wire a batch is an array of messages; a single message is sent as itself.
+ * A batch reaches the channel as an array, which writes its messages' records back to back in
+ * one write (function-channel.ts); the receiver reads records, not batches.
  *
- * Size: a batch goes out early once it holds MAX_BATCH messages. The receiver deserializes a
- * batch in one go, on its event loop: one call's console lines are bounded by its log budget
- * (1 MiB), but a turn of many calls, or a function writing to process.send itself, is not.
+ * Size: a batch goes out early once it holds MAX_BATCH messages, so one write stays a few MiB
+ * at most: one call's console lines are bounded by its log budget (1 MiB), a turn of many calls
+ * is not.
  */
 
 export type SendCallback = (err: Error | null) => void;
@@ -72,9 +73,4 @@ export class IpcBatcher<T> {
     this.#turnOpen = false;
     this.flush();
   };
-}
-
-/** The messages in what arrived: a batch (array) or a single message. */
-export function unbatch(payload: unknown): readonly unknown[] {
-  return Array.isArray(payload) ? payload : [payload];
 }

@@ -1,7 +1,7 @@
 /**
- * Messages between the gateway (parent) and one function instance (child process), over the
- * fork IPC channel with `serialization: 'advanced'` (V8 structured clone), so Buffers cross as
- * bytes instead of base64 JSON.
+ * Messages between the gateway (parent) and one function instance (child process), over their
+ * channel (function-channel.ts): JSON records with at most one field of raw bytes per message
+ * (channel-codec.ts), so an event or a result crosses as bytes, not base64.
  *
  * Calls are keyed by `callId`, a per-instance counter, not by request ID: callers may bring
  * their own request IDs and nothing stops two calls from sharing one.

@@ -1,12 +1,14 @@
 /**
  * Entry point of a function instance: one child process per instance (see ../node-instance.ts
  * for why). It loads the handler once, then runs calls as the gateway sends them, several at a
- * time when instanceConcurrency > 1, and answers over the IPC channel.
+ * time when instanceConcurrency > 1, and answers over its channel to the gateway (fd 3,
+ * ./function-channel.ts).
  *
  * It must run as compiled JS (dist/gateway/runtime/node/child/runner.js); ../child-entry.ts
  * finds it.
  */
 import { register } from 'node:module';
+import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { FunctionTimeoutError } from 'edgefc/errors';
 import type { FunctionErrorFields } from 'edgefc/errors';
@@ -17,7 +19,8 @@ import {
 } from './ipc-messages.js';
 import type { ChildMessage, InitMessage, InvokeMessage, LoadMessage } from './ipc-messages.js';
 import { adoptFunction } from './adopt-function.js';
-import { IpcBatcher, unbatch } from './ipc-batch.js';
+import { IpcBatcher } from './ipc-batch.js';
+import { CHANNEL_FD, FunctionChannel } from './function-channel.js';
 import { buildContext } from './context.js';
 import { LazyAbort } from './lazy-abort.js';
 import type { ContextSource } from './context.js';
@@ -45,18 +48,27 @@ let outsideCalls: CallScope = { requestId: '', output: new OutsideCallsBudget(ma
 const running = new Map<number, LazyAbort>();
 let crashing = false;
 
-/** Replies coalesced per event-loop turn (ipc-batch.ts): calls finishing together share a write. */
-const outbox = new IpcBatcher<ChildMessage>((payload, callback) => {
-  if (process.send === undefined || !process.connected) {
-    callback(new Error('IPC channel closed'));
-    return;
-  }
-  try {
-    process.send(payload, undefined, {}, callback);
-  } catch (err) {
-    callback(err as Error);
-  }
+/**
+ * The gateway's channel. When it ends, the gateway went away (it crashed, or was killed): take
+ * our whole process group down with us, so no function keeps running, or keeps its children
+ * running, unsupervised. The same when what arrives is not the gateway's (ChannelCodecError).
+ */
+const channel = new FunctionChannel<ChildMessage>(new Socket({ fd: CHANNEL_FD, readable: true, writable: true }), {
+  onMessage: (message) => onMessage(message),
+  onMalformed: () => killOwnGroup(),
+  onClose: () => killOwnGroup(),
 });
+
+function killOwnGroup(): void {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(1);
+  }
+}
+
+/** Replies coalesced per event-loop turn (ipc-batch.ts): calls finishing together share a write. */
+const outbox = new IpcBatcher<ChildMessage>((payload, callback) => channel.send(payload, callback));
 
 function send(message: ChildMessage, after?: (err: Error | null) => void): void {
   outbox.send(message, after);
@@ -144,8 +156,8 @@ async function onInvoke(message: InvokeMessage): Promise<void> {
   }
   const controller = new LazyAbort();
   running.set(callId, controller);
-  // Structured clone hands Buffers back as Buffers; a Uint8Array view is accepted all the same.
-  const event = Buffer.isBuffer(message.event) ? message.event : Buffer.from(message.event);
+  // The channel hands bytes back as a Buffer (a view of its read); a message without them gets an empty event.
+  const event = Buffer.isBuffer(message.event) ? message.event : Buffer.alloc(0);
   const context = buildContext(source, {
     requestId: message.requestId,
     qualifier: message.qualifier,
@@ -197,20 +209,6 @@ function crash(reason: unknown): void {
 
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
-
-// The gateway went away (it crashed, or was killed): take our whole process group down with us,
-// so no function keeps running, or keeps its children running, unsupervised.
-process.on('disconnect', () => {
-  try {
-    process.kill(-process.pid, 'SIGKILL');
-  } catch {
-    process.exit(1);
-  }
-});
-
-process.on('message', (payload: unknown) => {
-  for (const message of unbatch(payload)) onMessage(message);
-});
 
 function onMessage(message: unknown): void {
   if (!isParentMessage(message)) return;
