@@ -10,10 +10,11 @@
  *
  * Why not Node's IPC channel (`fork` with `serialization: 'advanced'`): V8's structured clone
  * costs a Serializer and a Deserializer per message and Node's channel adds its own framing and
- * callbacks; a round trip of a 64-byte call measured 146-151 µs there against 91-103 µs here on
- * the same 2 cores, 168 against 117 µs at 4 KiB, 268 against 202 µs at 64 KiB, and less CPU on
- * both sides (BENCHMARKS.md, "The function hop on a socket pair"). JSON alone (Node's default
- * channel) needs base64 for the bytes: 4× slower at 64 KiB.
+ * callbacks. Through the pool a 64-byte call takes 0.82× the time and the CPU it took there
+ * (0.78× / 0.83× at 4 KiB), and a Sync call at 1 in flight ~0.88× (BENCHMARKS.md, "the function
+ * hop on a socket pair"). JSON alone (Node's default channel) needs base64 for the bytes: 4×
+ * slower at 64 KiB. Small bytes are copied into the header's buffer (INLINE_BYTES): one buffer,
+ * one plain write, was most of the gain over a writev of prefix, header and bytes.
  *
  * The decoder trusts nothing: a length past `maxMessageBytes`, a header length that does not fit,
  * a header that is not a JSON object, or a `$bytes` that is not a field name is a ChannelCodecError,
