@@ -96,6 +96,18 @@ describe('toErrorFields', () => {
     expect(toErrorFields('boom')).toEqual({ errorType: 'Error', errorMessage: 'boom' });
     expect(toErrorFields(42)).toEqual({ errorType: 'Error', errorMessage: '42' });
   });
+
+  it('cuts a huge message, type and stack, so the error record stays bounded', () => {
+    const err = new Error('m'.repeat(1_000_000));
+    err.name = 'N'.repeat(1000);
+    err.stack = `${err.name}: ${err.message}\n${Array.from({ length: 500 }, (_, i) => `at f${i} (${'x'.repeat(10_000)})`).join('\n')}`;
+    const fields = toErrorFields(err);
+    expect(fields.errorMessage).toBe(`${'m'.repeat(65_536)}… (934464 characters cut)`);
+    expect(fields.errorType).toBe(`${'N'.repeat(256)}… (744 characters cut)`);
+    expect(fields.stackTrace).toHaveLength(100);
+    expect(fields.stackTrace?.every((line) => line.length < 4200)).toBe(true);
+    expect(toErrorFields('s'.repeat(70_000)).errorMessage).toHaveLength(65_536 + '… (4464 characters cut)'.length);
+  });
 });
 
 describe('LineSplitter', () => {

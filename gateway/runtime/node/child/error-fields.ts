@@ -11,21 +11,35 @@ const RUNTIME_URL = new URL('.', import.meta.url).href;
 const RUNTIME_DIR = dirname(fileURLToPath(import.meta.url));
 
 /**
+ * Bounds on what an error carries, so its record stays far below the channel's 8 MiB
+ * (function-channel.ts): a message of 64 Ki characters, a type of 256, 100 stack lines of 4 Ki.
+ */
+const MAX_MESSAGE_CHARS = 64 * 1024;
+const MAX_TYPE_CHARS = 256;
+const MAX_STACK_LINES = 100;
+const MAX_STACK_LINE_CHARS = 4096;
+
+/**
  * Errors: errorType is `err.name`, errorMessage `err.message`, stackTrace the stack's frame lines
  * (the `Name: message` header removed, each line trimmed). Anything else that was thrown:
- * errorType 'Error', errorMessage `String(value)`, no stack.
+ * errorType 'Error', errorMessage `String(value)`, no stack. Each cut at its bound above.
  */
 export function toErrorFields(value: unknown): FunctionErrorFields {
   if (value instanceof Error) {
     const fields: FunctionErrorFields = {
-      errorMessage: String(value.message),
-      errorType: typeof value.name === 'string' && value.name !== '' ? value.name : 'Error',
+      errorMessage: cut(String(value.message), MAX_MESSAGE_CHARS),
+      errorType: cut(typeof value.name === 'string' && value.name !== '' ? value.name : 'Error', MAX_TYPE_CHARS),
     };
     const trace = stackLines(value);
-    if (trace !== undefined) fields.stackTrace = trace;
+    if (trace !== undefined) fields.stackTrace = trace.slice(0, MAX_STACK_LINES).map((line) => cut(line, MAX_STACK_LINE_CHARS));
     return fields;
   }
-  return { errorMessage: safeString(value), errorType: 'Error' };
+  return { errorMessage: cut(safeString(value), MAX_MESSAGE_CHARS), errorType: 'Error' };
+}
+
+/** `text`, or its first `max` characters and how many were cut. */
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} characters cut)`;
 }
 
 export function errorFields(errorType: string, errorMessage: string): FunctionErrorFields {
