@@ -6,9 +6,9 @@
  *   allocated 1 GB; a process can be watched (RSS from /proc) and killed as a whole;
  * - `worker.terminate()` waits for a blocking call such as `execSync` to return, while SIGKILL
  *   ends a process in 1–3 ms, and killing its process group also ends what it spawned;
- * - the price is small: a round trip on the channel (child/function-channel.ts) costs about as
- *   much as a postMessage (an IPC round trip ~71 µs against ~49 µs when this was chosen), and a
- *   spawn ~65 ms, paid once since instances stay warm between calls, and mostly before the
+ * - the price is small: a call's round trip to the process (child/function-channel.ts) costs a
+ *   few tens of µs more than a worker's postMessage (~71 against ~49 µs when this was chosen, on
+ *   Node's IPC channel; the socket pair is cheaper still), and a spawn ~65 ms, paid once since instances stay warm between calls, and mostly before the
  *   first call: an instance usually starts from a pre-forked spare (spare-processes.ts).
  *
  * Every call owns a timer for min(deadline - now, timeout). When it fires the call fails with
@@ -33,7 +33,7 @@ import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc
 import { IpcBatcher } from './child/ipc-batch.js';
 import type { ChildMessage, LoadMessage, ParentMessage } from './child/ipc-messages.js';
 import type { FunctionChannel } from './child/function-channel.js';
-import { forkRunner } from './fork-runner.js';
+import { forkRunner, type RunnerProcess } from './fork-runner.js';
 import type { TakenSpare } from './spare-processes.js';
 import { LineSplitter, capLogLine } from '../process/log-lines.js';
 import { MemoryWatchdog } from '../process/memory-watchdog.js';
@@ -98,11 +98,12 @@ interface InitRun {
 /**
  * A result's bytes in memory of their own. The channel's decoder (child/channel-codec.ts) hands
  * them back as a view into the whole read they came in, which holds the other messages of the
- * batch too (the call's log lines), and Sync replay keeps outcomes (docs/protocol.md §10.2: up to 1,000 for 5 minutes,
- * counted by their own length): each 14-byte result held a ~280 KB read. Measured, calls logging
- * 1 MiB each back to back: the gateway's ArrayBuffers grew to 780 MB in 15 s, still 780 MB
- * after a full GC (RSS 908 MB); with the copy 10-25 MB (RSS ~170 MB). A view that is most of its
- * backing store is kept as it is: copying a 6 MiB result costs ~1 ms.
+ * batch too (the call's log lines), and Sync replay keeps outcomes (docs/protocol.md §10.2: up
+ * to 1,000 for 5 minutes, counted by their own length): each 14-byte result held a ~280 KB
+ * read. Measured (on Node's IPC channel, which did the same), calls logging 1 MiB each back to
+ * back: the gateway's ArrayBuffers grew to 780 MB in 15 s, still 780 MB after a full GC (RSS
+ * 908 MB); with the copy 10-25 MB (RSS ~170 MB). A view that is most of its backing store is
+ * kept as it is: copying a 6 MiB result costs ~1 ms.
  */
 function ownBytes(bytes: Uint8Array): Buffer {
   const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -175,7 +176,7 @@ export class NodeInstance implements FunctionInstance {
       this.#markClosed = resolve;
     });
     const { fn } = config;
-    let runner: { child: ChildProcess; channel: FunctionChannel<ParentMessage> };
+    let runner: RunnerProcess;
     try {
       runner =
         options.spare ??
