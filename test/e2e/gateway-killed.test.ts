@@ -3,10 +3,10 @@
  * Node.js function process, instance or spare, sees its channel end and kills its process group,
  * what the function spawned included. Through a real gateway process and the real CLI.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { childPids, processAlive } from '../../gateway/runtime/process/process-tree.js';
 import { killHard, runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { traversableTempDir } from '../fixtures/temp-dirs.js';
 
@@ -17,30 +17,6 @@ afterAll(async () => {
   await stopProcess(proc);
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
-
-/** Pids whose parent is `ppid`, from /proc. */
-async function childrenOf(ppid: number): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('kill -9 of the gateway: its function instances, its spare and what a function spawned all end', async () => {
   const gatewayDir = await traversableTempDir('edgefc-gw-');
@@ -66,14 +42,14 @@ exports.handler = (event, context, callback) => {
   const called = await runCli(['invoke', 'App/fn', '--broker', url, '--credentials', join(data, 'operator.credentials')], 60_000);
   expect(called.stderr).toBe('');
   const [instance, sleeper] = called.stdout.trim().split(' ').map(Number) as [number, number];
-  expect(alive(instance) && alive(sleeper)).toBe(true);
+  expect(processAlive(instance) && processAlive(sleeper)).toBe(true);
   const gatewayPid = proc.child.pid as number;
   // The instance and the spare forked to replace the one it was started from.
-  await expect.poll(() => childrenOf(gatewayPid).then((pids) => pids.length), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
-  const functionProcesses = await childrenOf(gatewayPid);
+  await expect.poll(() => childPids(gatewayPid).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+  const functionProcesses = childPids(gatewayPid);
   expect(functionProcesses).toContain(instance);
 
   await killHard(proc);
   proc = undefined;
-  await expect.poll(() => [...functionProcesses, sleeper].filter(alive), { timeout: 10_000 }).toEqual([]);
+  await expect.poll(() => [...functionProcesses, sleeper].filter(processAlive), { timeout: 10_000 }).toEqual([]);
 });

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freeLoopbackPort } from '../../gateway/runtime/process/loopback-port.js';
 import { runCli, startCliProcess, stopProcess, type CliProcess } from '../fixtures/cli-process.js';
 import { functionWritableDir, traversableTempDir } from '../fixtures/temp-dirs.js';
+import { processAlive } from '../../gateway/runtime/process/process-tree.js';
 
 let gatewayDir: string;
 let appDir: string;
@@ -94,15 +95,6 @@ async function row(command: 'list' | 'stats', fn = 'warm'): Promise<Record<strin
   return Object.fromEntries(header.map((name, i) => [name, cells[i] ?? '']));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
   gatewayDir = await traversableTempDir('edgefc-gw-');
   appDir = await traversableTempDir('edgefc-app-');
@@ -172,7 +164,7 @@ describe('provisioned instances (minInstances)', () => {
     await expect.poll(() => [...started().values()].filter((v) => v === 'v2').length, { timeout: 15_000 }).toBe(1);
     const fresh = [...started()].find(([, v]) => v === 'v2')?.[0];
     expect(await invoke()).toEqual({ version: 'v2', pid: fresh });
-    await expect.poll(() => before.filter(alive), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => before.filter(processAlive), { timeout: 10_000 }).toEqual([]);
     expect([...started().values()].filter((v) => v === 'v2')).toHaveLength(1);
   });
 
