@@ -44,26 +44,53 @@ interface PacketSender {
 }
 
 export class GatewayLink implements GatewayTransport {
-  readonly #client: MqttClient;
+  /** The connection being made or made; set before its CONNECT goes out (#wire). */
+  #client!: MqttClient;
+  #protocolVersion: 4 | 5 = 4;
   readonly #logger: Logger;
-  readonly protocolVersion: 4 | 5;
   #triggerFilters: readonly string[];
 
-  private constructor(client: MqttClient, protocolVersion: 4 | 5, logger: Logger, triggerFilters: readonly string[]) {
-    this.#client = client;
-    this.protocolVersion = protocolVersion;
+  private constructor(logger: Logger, triggerFilters: readonly string[]) {
     this.#logger = logger;
     this.#triggerFilters = triggerFilters;
   }
 
+  get protocolVersion(): 4 | 5 {
+    return this.#protocolVersion;
+  }
 
   /** Connected to the broker now (readiness, gateway/metrics/metrics-server.ts). */
   get connected(): boolean {
     return this.#client.connected;
   }
+
   static async open(options: GatewayLinkOptions): Promise<GatewayLink> {
-    const { client, protocolVersion } = await connectWithFallback(options);
-    const link = new GatewayLink(client, protocolVersion, options.logger, [...(options.triggerFilters ?? [])]);
+    const link = new GatewayLink(options.logger, [...(options.triggerFilters ?? [])]);
+    // Wired before each CONNECT: a persistent session's kept messages (§10.1) come right after
+    // the CONNACK, before the connect resolves; a listener attached after it missed them, and
+    // MQTT.js acknowledged the QoS 1 ones unseen (test/security/mosquitto-restart.test.ts).
+    const { client } = await connectWithFallback(options, (attempt, protocolVersion) => link.#wire(attempt, protocolVersion, options));
+    client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: redactUrl(options.brokerUrl) }));
+    client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: redactUrl(options.brokerUrl) }));
+    client.on('error', (error) => options.logger.warn('broker connection error', { error: error.message }));
+    try {
+      const topics = [INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION, STATUS_SUBSCRIPTION];
+      const subscriptions: Record<string, IClientSubscribeOptions> = Object.fromEntries(topics.map((t) => [t, { qos: 1 }]));
+      for (const filter of options.triggerFilters ?? []) subscriptions[filter] = triggerSubscription(link.#protocolVersion);
+      await subscribeAll(client, subscriptions);
+    } catch (error) {
+      await client.endAsync(true);
+      throw error instanceof ServiceUnavailableError
+        ? error
+        : new ServiceUnavailableError(`could not subscribe to request topics: ${String(error)}`, { cause: error });
+    }
+    return link;
+  }
+
+  /** Take `client` as this link's connection, and its messages to the dispatcher. */
+  #wire(client: MqttClient, protocolVersion: 4 | 5, options: GatewayLinkOptions): void {
+    this.#client = client;
+    this.#protocolVersion = protocolVersion;
     // §10.1: an Async call is acknowledged (PUBACK) only once it is on disk. MQTT.js sends the
     // PUBACK when `handleMessage` calls back, but it also handles inbound packets one at a time:
     // holding that callback for a commit would hold every packet behind it (Sync requests, the
@@ -88,7 +115,7 @@ export class GatewayLink implements GatewayTransport {
         message.tracestate = userProperties['tracestate'];
         if (userProperties['x-fc-qualifier'] !== undefined) message.qualifier = userProperties['x-fc-qualifier'];
       }
-      const stored = options.onMessage(message, link);
+      const stored = options.onMessage(message, this);
       if (stored !== undefined && packet.qos === 1) deferred.set(packet, stored);
     });
     client.handleMessage = (packet, callback) => {
@@ -105,21 +132,6 @@ export class GatewayLink implements GatewayTransport {
       // Settled either way: a failed write was answered with an error reply, which the caller acts on.
       stored.then(ack, ack);
     };
-    client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: redactUrl(options.brokerUrl) }));
-    client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: redactUrl(options.brokerUrl) }));
-    client.on('error', (error) => options.logger.warn('broker connection error', { error: error.message }));
-    try {
-      const topics = [INVOKE_SUBSCRIPTION, ADMIN_SUBSCRIPTION, STATUS_SUBSCRIPTION];
-      const subscriptions: Record<string, IClientSubscribeOptions> = Object.fromEntries(topics.map((t) => [t, { qos: 1 }]));
-      for (const filter of options.triggerFilters ?? []) subscriptions[filter] = triggerSubscription(protocolVersion);
-      await subscribeAll(client, subscriptions);
-    } catch (error) {
-      await client.endAsync(true);
-      throw error instanceof ServiceUnavailableError
-        ? error
-        : new ServiceUnavailableError(`could not subscribe to request topics: ${String(error)}`, { cause: error });
-    }
-    return link;
   }
 
   publish(topic: string, payload: Buffer, properties?: OutboundProperties): void {
@@ -171,7 +183,11 @@ export class GatewayLink implements GatewayTransport {
   }
 }
 
-async function connectWithFallback(options: GatewayLinkOptions): Promise<{ client: MqttClient; protocolVersion: 4 | 5 }> {
+/** `wire` is called with each attempt's client before its CONNECT (connectMqtt's beforeConnect). */
+async function connectWithFallback(
+  options: GatewayLinkOptions,
+  wire: (client: MqttClient, protocolVersion: 4 | 5) => void,
+): Promise<{ client: MqttClient; protocolVersion: 4 | 5 }> {
   const persistent = options.persistentSession === true;
   const base = {
     clientId: options.clientId,
@@ -186,6 +202,7 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
       const client = await connectMqtt(options.brokerUrl, {
         ...base,
         protocolVersion: 5,
+        beforeConnect: (attempt) => wire(attempt, 5),
         // MQTT 5 ends a session at disconnect unless it has an expiry [MQTT-3.1.2-23].
         ...(persistent ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 } } : {}),
       });
@@ -200,7 +217,7 @@ async function connectWithFallback(options: GatewayLinkOptions): Promise<{ clien
       });
     }
   }
-  const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 4 });
+  const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 4, beforeConnect: (attempt) => wire(attempt, 4) });
   return { client, protocolVersion: 4 };
 }
 

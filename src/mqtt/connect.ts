@@ -28,6 +28,13 @@ export interface ConnectMqttOptions extends IClientOptions {
    * @default false
    */
   coalesceWrites?: boolean;
+  /**
+   * Called with the client before its first CONNECT goes out. What a broker sends right after
+   * its CONNACK (the messages it kept for a persistent session) is emitted before the returned
+   * promise settles, so listeners for it must be attached here: attached afterwards, they miss
+   * it, and MQTT.js acknowledges a QoS 1 message nobody saw.
+   */
+  beforeConnect?: (client: MqttClient) => void;
 }
 
 /**
@@ -48,7 +55,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  * is then closed, with no reconnect timer left behind.
  */
 export async function connectMqtt(url: string, options: ConnectMqttOptions = {}): Promise<MqttClient> {
-  const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, coalesceWrites = false, ...clientOptions } = options;
+  const { connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS, coalesceWrites = false, beforeConnect, ...clientOptions } = options;
   // Several brokers, comma-separated: each (re)connect tries the next (broker-list.ts).
   const { first, servers } = parseBrokerList(url);
   const reconnectPeriod = clientOptions.reconnectPeriod ?? DEFAULT_RECONNECT_PERIOD_MS;
@@ -65,6 +72,7 @@ export async function connectMqtt(url: string, options: ConnectMqttOptions = {})
   });
   enableTcpNoDelay(client);
   if (coalesceWrites) enableWriteCoalescing(client);
+  beforeConnect?.(client);
 
   let lastError: Error | undefined;
   let onConnect: () => void = () => undefined;
