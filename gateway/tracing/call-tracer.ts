@@ -1,7 +1,8 @@
 /**
  * The gateway's spans (docs/operations.md §4), as the call path sees them: no OpenTelemetry
  * type here, so the dispatchers, the function host and the Async service import only this, and
- * a gateway without an OTLP endpoint loads no OpenTelemetry module (load-call-tracer.ts).
+ * a gateway without an OTLP endpoint loads none of the OpenTelemetry SDK (load-call-tracer.ts;
+ * prom-client loads `@opentelemetry/api` for itself).
  * Without an endpoint there is no tracer at all (`undefined`), not a no-op one: the call path
  * tests one field and allocates nothing.
  */

@@ -1,7 +1,7 @@
 /**
  * The gateway's spans through the OpenTelemetry SDK, exported as OTLP/HTTP (JSON) by a batch
  * span processor (docs/operations.md §4). Only `load-call-tracer.ts` imports this file, and only
- * when an endpoint is configured: a gateway without one loads no OpenTelemetry module.
+ * when an endpoint is configured: a gateway without one loads none of the OpenTelemetry SDK.
  *
  * The provider is private to the gateway (not registered as the global one): spans are parented
  * explicitly on the request's W3C context, so no context manager is needed, and a function
