@@ -146,9 +146,9 @@ function configText(input: MosquittoConfigInput): string {
     'set_tcp_nodelay true',
     '# Mosquitto\'s default of 1,000 queued messages per client silently drops replies to a busy client.',
     'max_queued_messages 10000',
-    '# Sync requests are QoS 0 (docs/protocol.md §1.2): kept for the gateway\'s persistent session',
-    '# while it restarts, as QoS 1 ones are, so a call made then is answered late, not lost.',
-    'queue_qos0_messages true',
+    // Not queue_qos0_messages: a Sync request at QoS 0 (FCClient's default) sent while no gateway
+    // is connected is dropped, and its caller times out, rather than run whenever the gateway is
+    // back: after a long outage an hour-old actuation must not run (docs/operations.md).
     '# As the embedded broker (docs/protocol.md §7.6): a larger packet is refused, not buffered whole.',
     'max_packet_size 7340032',
     `listener ${input.listener.port} ${checked(input.listener.host)}`,

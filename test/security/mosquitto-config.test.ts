@@ -147,7 +147,6 @@ test('the config snippet: no anonymous logins, the two files, TCP_NODELAY, a dee
     'acl_file /etc/mosquitto/conf.d/acl',
     'set_tcp_nodelay true',
     'max_queued_messages 10000',
-    'queue_qos0_messages true',
     'max_packet_size 7340032',
     'listener 1883 0.0.0.0',
     '',
