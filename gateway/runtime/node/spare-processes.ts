@@ -16,8 +16,6 @@
  * process, ~40 MB resident (docs/runtime-node.md §1). A spare that dies while idle is replaced,
  * up to MAX_IDLE_DEATHS times in a row, so a broken runner cannot become a fork loop.
  */
-import type { ChildProcess } from 'node:child_process';
-import type { FunctionChannel } from './child/function-channel.js';
 import { ChildMessageType, ParentMessageType, isChildMessage } from './child/ipc-messages.js';
 import type { ParentMessage } from './child/ipc-messages.js';
 import { spareEnv, startupEnvMatches } from './child-env.js';
@@ -41,16 +39,12 @@ export interface SpareProcessesOptions {
   onSpawn?: (info: { pid: number; memorySizeMB: number }) => void;
 }
 
-/** A spare taken for an instance: the process, its channel, and the environment it was forked with. */
-export interface TakenSpare {
-  child: ChildProcess;
-  channel: FunctionChannel<ParentMessage>;
+/** A spare taken for an instance: the process and its channel, and the environment it was forked with. */
+export interface TakenSpare extends RunnerProcess {
   env: Record<string, string>;
 }
 
-interface Spare {
-  child: ChildProcess;
-  channel: FunctionChannel<ParentMessage>;
+interface Spare extends RunnerProcess {
   memorySizeMB: number;
   env: Record<string, string>;
   prepared: boolean;
