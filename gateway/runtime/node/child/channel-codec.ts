@@ -34,7 +34,7 @@ export class ChannelCodecError extends Error {
 }
 
 /**
- * One message as the buffers to write, in order (for one `writev` with its neighbours). At most
+ * One message as the buffers to write, in order: one, or two when its bytes are large. At most
  * one top-level field may hold bytes (a Buffer or Uint8Array); nested bytes are not supported.
  */
 export function encodeMessage(message: object): Buffer[] {

@@ -34,7 +34,6 @@ export class FunctionChannel<Out extends object> {
   readonly #decoder: MessageDecoder;
   #handlers: FunctionChannelHandlers;
   #closed = false;
-  #decoderFailed = false;
 
   constructor(socket: Duplex, handlers: FunctionChannelHandlers, maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES) {
     this.#socket = socket;
@@ -91,12 +90,12 @@ export class FunctionChannel<Out extends object> {
   }
 
   #read(chunk: Buffer): void {
-    if (this.#decoderFailed) return;
+    // Nothing is read after a malformed record (the socket is destroyed, the channel closed).
+    if (this.#closed) return;
     let messages: unknown[];
     try {
       messages = this.#decoder.push(chunk);
     } catch (error) {
-      this.#decoderFailed = true;
       this.#socket.destroy();
       this.#handlers.onMalformed?.(error as ChannelCodecError);
       this.#close(undefined);
