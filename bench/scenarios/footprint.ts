@@ -8,6 +8,7 @@
  * CPU per invocation in the gateway process is reported with scenarios 1-2 (every row there).
  */
 import type { RunResult } from '../workers/client.js';
+import type { GatewayUsage } from '../workers/gateway.js';
 import { Histogram } from '../lib/histogram.js';
 import { mergeLatency, type BenchClient, type BenchContext, type BenchGateway, type BenchRow } from '../lib/context.js';
 import type { Target } from '../lib/measure.js';
@@ -15,6 +16,14 @@ import { BENCH_SERVICE, manyEchoes, writeTemplate } from '../lib/templates.js';
 import { PAYLOAD_BYTES, ratioOf } from './latency.js';
 
 const MB = 1024 * 1024;
+/**
+ * When "idle" is. A gateway grows V8's young generation while it starts (~10 MB of it resident
+ * at 1 s, empty) and V8's memory reducer gives it back once the process has allocated little for
+ * ~8 s: RSS at 1 s is start-up's, not what an idle gateway holds. Both are reported; the goal
+ * is held to the idle one.
+ */
+const IDLE_AFTER_MS = 12_000;
+const JUST_STARTED_MS = 1_000;
 /**
  * Client processes the many-clients run spreads its connections over. One, like the 1-client
  * run: then the only difference between the two is the number of connected clients, which is
@@ -37,24 +46,33 @@ export async function runFootprint(context: BenchContext, rawBaseline: Target | 
     timeoutMs: 30_000,
   };
 
-  const gateways: { count: number; gateway: BenchGateway; idleRss: number; heap: number }[] = [];
+  // Both gateways first, then their idle RSS: the 10-function one settles while the other starts.
+  const gateways: { count: number; gateway: BenchGateway; startedAt: number; early: GatewayUsage }[] = [];
   for (const count of [10, 1000]) {
-    context.progress(`${scenario}: gateway with ${count} functions, idle RSS`);
-    const gateway = await context.startGateway(`gateway-${count}`, { templatePath: await writeTemplate(manyEchoes(count)) });
-    await gateway.settle(1_000);
-    const usage = await gateway.usage();
-    gateways.push({ count, gateway, idleRss: usage.rssBytes, heap: usage.heapUsedBytes });
+    context.progress(`${scenario}: gateway with ${count} functions`);
+    const gateway = await context.startGateway(`gateway-${count}`, { templatePath: await writeTemplate(manyEchoes(count)), metrics: true });
+    const startedAt = performance.now();
+    await gateway.settle(JUST_STARTED_MS);
+    gateways.push({ count, gateway, startedAt, early: await gateway.usage() });
+  }
+  context.progress(`${scenario}: idle RSS, ${IDLE_AFTER_MS / 1000} s after start`);
+  let idleRss10 = 0;
+  for (const { count, gateway, startedAt, early } of gateways) {
+    await gateway.settle(Math.max(0, IDLE_AFTER_MS - (performance.now() - startedAt)));
+    const idle = await gateway.usage();
+    if (count === 10) idleRss10 = idle.rssBytes;
     rows.push({
       scenario,
       label: `gateway idle RSS, ${count} functions deployed`,
       ...(count === 10 ? {} : { baseline: 'gateway idle RSS, 10 functions deployed' }),
       extra: {
-        'RSS MB': round1(usage.rssBytes / MB),
-        'heap used MB': round1(usage.heapUsedBytes / MB),
+        'RSS MB': round1(idle.rssBytes / MB),
+        'heap used MB': round1(idle.heapUsedBytes / MB),
+        [`RSS ${JUST_STARTED_MS / 1000} s after start MB`]: round1(early.rssBytes / MB),
         'Gateway.start ms': Math.round(gateway.startMs),
-        ...(count === 10 ? {} : { 'RSS ratio': ratioOf(usage.rssBytes, gateways[0]?.idleRss ?? 0) }),
+        ...(count === 10 ? {} : { 'RSS ratio': ratioOf(idle.rssBytes, idleRss10) }),
       },
-      ...(count === 10 ? { goal: { text: 'RSS ≤ 80 MB', met: usage.rssBytes <= 80 * MB } } : {}),
+      ...(count === 10 ? { goal: { text: 'RSS ≤ 80 MB', met: idle.rssBytes <= 80 * MB } } : {}),
     });
   }
 

@@ -22,6 +22,8 @@ export interface GatewayStartArgs {
   secured?: { dataDir: string; brokerLogin?: { username: string; password: string } };
   /** The embedded broker serves mqtts with this certificate and key (PEM). */
   tls?: { cert: string; key: string };
+  /** Serve /metrics on a free loopback port, as `edgefc start` does by default (on 9464). */
+  metrics?: boolean;
 }
 
 export interface GatewayStarted {
@@ -53,6 +55,7 @@ serve({
       ...(args.secured === undefined ? { dataDir: ownDataDir, insecure: true } : { dataDir: args.secured.dataDir, ...args.secured.brokerLogin }),
       ...(args.brokerUrl === undefined ? { port: 0 } : { brokerUrl: args.brokerUrl }),
       ...(args.tls === undefined ? {} : { tls: { cert: Buffer.from(args.tls.cert), key: Buffer.from(args.tls.key) } }),
+      ...(args.metrics === true ? { metrics: { host: '127.0.0.1', port: 0 } } : {}),
     });
     return { url: gateway.brokerUrl, pid: process.pid, startMs: performance.now() - started };
   },
