@@ -1,9 +1,10 @@
 /**
  * An append-only log file with size-based rotation (`f.log`, `f.log.1` … `f.log.<maxFiles-1>`),
- * written off the caller's path: `write()` only queues the text; one async loop per file appends
- * what has queued, a batch at a time, starting `flushDelayMs` after the first queued line so the
- * lines of many calls share one write (one file write per call was one more thread-pool round
- * trip and event-loop wake-up per call). A call never waits on the disk, and a slow or full disk
+ * written off the caller's path: `write()` only queues the text; a drain appends what has queued
+ * in one write, `flushDelayMs` after the first queued line, so the lines of many calls share one
+ * write (one file write per call was one more thread-pool round trip and event-loop wake-up per
+ * call); lines that come in during that write wait for the next delay, unless 64 KiB of them
+ * have. A call never waits on the disk, and a slow or full disk
  * costs the gateway at most `maxBufferedBytes` of memory per file: past that, lines are dropped
  * and counted, and the count is written as a marker line once the disk keeps up again.
  */
@@ -42,6 +43,8 @@ export const DEFAULT_LOG_FILE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_LOG_FILES = 5;
 const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const DEFAULT_FLUSH_DELAY_MS = 10;
+/** Queued text a drain writes at once instead of waiting for the next delay. */
+const DRAIN_AT_ONCE_BYTES = 64 * 1024;
 
 export class RotatingFile {
   readonly path: string;
@@ -98,8 +101,12 @@ export class RotatingFile {
 
   /** Resolves once everything queued so far is on disk (or given up on). */
   async flush(): Promise<void> {
-    if (this.#flushTimer !== undefined) this.#startDrain();
-    while (this.#writing !== undefined) await this.#writing;
+    for (;;) {
+      // Lines that came in during a write wait on the timer a drain leaves behind: take them now.
+      if (this.#flushTimer !== undefined) this.#startDrain();
+      if (this.#writing === undefined) return;
+      await this.#writing;
+    }
   }
 
   readonly #startDrain = (): void => {
@@ -121,8 +128,15 @@ export class RotatingFile {
     await handle?.close().catch(() => undefined);
   }
 
+  /**
+   * Write what has queued, and go on at once only while a batch's worth (DRAIN_AT_ONCE_BYTES)
+   * came in during the write: a line that arrives while a write is in flight otherwise waits
+   * for the next delay like any other. Writing whatever came in at once made a steady flow of
+   * calls one file write each (one thread-pool round trip and event-loop wake-up per call: the
+   * next call's lines were always there when the last write came back).
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    for (let first = true; this.#queue.length > 0 && (first || this.#queuedBytes >= DRAIN_AT_ONCE_BYTES); first = false) {
       const lines = this.#queue;
       this.#queue = [];
       this.#queuedBytes = 0;

@@ -41,3 +41,13 @@ test('flush() and close() write at once, without waiting for the delay', async (
   await file.flush();
   expect(await contents(file.path)).toBe('one\ntwo\n');
 });
+
+test('flush() also writes the lines that came in while a write was in flight', async () => {
+  const file = new RotatingFile(join(dir, 'f.log'), { flushDelayMs: 3_600_000 });
+  file.write('one');
+  const flushed = file.flush(); // its write of 'one' is in flight now
+  file.write('two');
+  await flushed;
+  expect(await contents(file.path)).toBe('one\ntwo\n');
+  await file.close();
+});
