@@ -33,6 +33,7 @@ import type { FCClient } from 'edgefc';
 import type { AdminClient } from '../gateway/cli/admin-client.js';
 import { createBenchLogins } from './lib/bench-logins.js';
 import { childrenUsage, processCpuUs } from './lib/proc.js';
+import { median } from './lib/median.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -222,11 +223,6 @@ async function runBlock(gateway: Gateway, FC: FCClientClass, sdk: string): Promi
   };
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? Number.NaN) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-};
 
 const gatewayA = await startGateway(dirA, 'a', 23_883);
 const gatewayB = values['one-gateway'] ? gatewayA : await startGateway(dirB, 'b', 24_883);

@@ -26,6 +26,7 @@ import { startMosquitto } from './lib/mosquitto.js';
 import { startSecuredMosquitto, type SecuredBenchMosquitto } from './lib/secured-mosquitto.js';
 import { BENCH_SERVICE, ECHO_FUNCTION, IN_PROCESS_ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
 import { Histogram } from './lib/histogram.js';
+import { median } from './lib/median.js';
 import { PAYLOAD_BYTES } from './scenarios/latency.js';
 
 const PATHS = ['embedded', 'mosquitto', 'embedded-inside', 'mosquitto-inside'] as const;
@@ -82,11 +83,6 @@ async function startSide(context: BenchContext, side: Side, template: string): P
   return { logins, mosquitto, gateways: { embedded, mosquitto: onMosquitto }, targets };
 }
 
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 const spread = (xs: readonly number[]): string => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 const p = (run: MeasuredRun, q: number): number => Histogram.fromJSON(run.result.latency).summary()[q === 50 ? 'p50Us' : 'p99Us'];
 const rps = (run: MeasuredRun): number => (run.result.completed / run.result.windowMs) * 1000;

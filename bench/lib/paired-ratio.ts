@@ -7,9 +7,10 @@
  */
 import { mergeLatency } from './context.js';
 import { measure, type Target } from './measure.js';
+import { median } from './median.js';
 
 export interface PairedRatio {
-  /** Median of `target` p50 / `baseline` p50 over the pairs, 2 decimals. */
+  /** Median of `target` p50 / `baseline` p50 over the pairs, 2 decimals (NaN with no pair). */
   median: number;
   ratios: number[];
 }
@@ -44,7 +45,7 @@ export async function pairedP50Ratio(
     }
     if (baselineUs > 0) ratios.push(targetUs / baselineUs);
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const middle = sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return { median: Math.round(middle * 100) / 100, ratios: ratios.map((ratio) => Math.round(ratio * 100) / 100) };
+  const round2 = (value: number): number => Math.round(value * 100) / 100;
+  return { median: round2(median(ratios)), ratios: ratios.map(round2) };
 }
+

@@ -55,7 +55,7 @@ export async function runFootprint(context: BenchContext, rawBaseline: Target | 
     await gateway.settle(JUST_STARTED_MS);
     gateways.push({ count, gateway, startedAt, early: await gateway.usage() });
   }
-  // The quick run (< 60 s) does not wait for idle: it shows the 1 s figure and gives no verdict.
+  // The quick run does not wait for idle: it shows the 1 s figure and gives no verdict.
   const idleAfterMs = context.quick ? JUST_STARTED_MS : IDLE_AFTER_MS;
   context.progress(`${scenario}: idle RSS, ${idleAfterMs / 1000} s after start`);
   let idleRss10 = 0;
