@@ -18,10 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { FunctionChannel } from '../gateway/runtime/node/child/function-channel.js';
-import type { FunctionSpec } from '../gateway/registry/types.js';
+import { loadTemplate } from '../gateway/registry/load-template.js';
 import type { Invocation, InvocationResult } from '../gateway/runtime/types.js';
 import { PACKAGE_ROOT } from '../gateway/package-root.js';
 import { processCpuUs } from './lib/proc.js';
+import { ECHO_FUNCTION, echoFunction, writeTemplate } from './lib/templates.js';
 
 const { values } = parseArgs({
   options: {
@@ -73,26 +74,15 @@ async function poolSide(root: string, name: string): Promise<{ side: Side; stop:
   const { NodeRuntime } = (await import(join(root, 'dist', 'gateway', 'runtime', 'node', 'node-runtime.js'))) as typeof import('../gateway/runtime/node/node-runtime.js');
   let pid = -1;
   const runtime = new NodeRuntime({ onInstanceStart: (info) => (pid = info.pid) });
-  const fn: FunctionSpec = {
-    serviceName: 'Bench',
-    name: 'echo',
-    description: '',
-    runtime: 'nodejs20',
-    handler: 'index.handler',
-    codeDir: join(PACKAGE_ROOT, 'functions', 'echo'),
-    memorySizeMB: 128,
-    timeoutMs: 10_000,
-    initializer: undefined,
-    initializationTimeoutMs: 3_000,
-    instanceConcurrency: 1,
-    maxInstances: 1,
-    maxQueueLength: 10,
-    environmentVariables: {},
-  };
+  // The bench's echo as a template declares it, read by the registry: its defaults, not a copy of them.
+  const template = await loadTemplate(await writeTemplate([echoFunction(ECHO_FUNCTION, { instanceConcurrency: 1, maxInstances: 1 })]));
+  const fn = template.functions[0];
+  const service = template.services[0];
+  if (fn === undefined || service === undefined) throw new Error('hop-ab: the echo template holds no function');
   const pool: Pool = new FunctionPool(runtime, {
-    service: { name: 'Bench', description: '', logProject: '', logStore: '', qualifier: 'LATEST', versionId: '' },
+    service,
     fn,
-    identity: { region: 'local', accountId: '0', credentials: { accessKeyId: '', accessKeySecret: '', securityToken: '' } },
+    identity: template.identity,
     brokerUrl: 'mqtt://127.0.0.1:1883',
     onLog: () => undefined,
   });
