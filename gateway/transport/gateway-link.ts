@@ -69,7 +69,7 @@ export class GatewayLink implements GatewayTransport {
     // Wired before each CONNECT: a persistent session's kept messages (§10.1) come right after
     // the CONNACK, before the connect resolves; a listener attached after it missed them, and
     // MQTT.js acknowledged the QoS 1 ones unseen (test/security/mosquitto-restart.test.ts).
-    const { client } = await connectWithFallback(options, (attempt, protocolVersion) => link.#wire(attempt, protocolVersion, options));
+    const client = await connectWithFallback(options, (attempt, protocolVersion) => link.#wire(attempt, protocolVersion, options));
     client.on('offline', () => options.logger.warn('broker connection lost; reconnecting', { broker: redactUrl(options.brokerUrl) }));
     client.on('reconnect', () => options.logger.debug('reconnecting to broker', { broker: redactUrl(options.brokerUrl) }));
     client.on('error', (error) => options.logger.warn('broker connection error', { error: error.message }));
@@ -183,11 +183,11 @@ export class GatewayLink implements GatewayTransport {
   }
 }
 
-/** `wire` is called with each attempt's client before its CONNECT (connectMqtt's beforeConnect). */
-async function connectWithFallback(
-  options: GatewayLinkOptions,
-  wire: (client: MqttClient, protocolVersion: 4 | 5) => void,
-): Promise<{ client: MqttClient; protocolVersion: 4 | 5 }> {
+/**
+ * `wire` is called with each attempt's client and protocol version before its CONNECT
+ * (connectMqtt's beforeConnect): the one wired last is the one returned.
+ */
+async function connectWithFallback(options: GatewayLinkOptions, wire: (client: MqttClient, protocolVersion: 4 | 5) => void): Promise<MqttClient> {
   const persistent = options.persistentSession === true;
   const base = {
     clientId: options.clientId,
@@ -199,14 +199,13 @@ async function connectWithFallback(
   };
   if (options.protocolVersion === 5) {
     try {
-      const client = await connectMqtt(options.brokerUrl, {
+      return await connectMqtt(options.brokerUrl, {
         ...base,
         protocolVersion: 5,
         beforeConnect: (attempt) => wire(attempt, 5),
         // MQTT 5 ends a session at disconnect unless it has an expiry [MQTT-3.1.2-23].
         ...(persistent ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds ?? 3600 } } : {}),
       });
-      return { client, protocolVersion: 5 };
     } catch (error) {
       // Only a broker that answered and said no gets a second try; an unreachable one fails now,
       // and so does a refused login: it is not about the protocol version.
@@ -217,8 +216,7 @@ async function connectWithFallback(
       });
     }
   }
-  const client = await connectMqtt(options.brokerUrl, { ...base, protocolVersion: 4, beforeConnect: (attempt) => wire(attempt, 4) });
-  return { client, protocolVersion: 4 };
+  return connectMqtt(options.brokerUrl, { ...base, protocolVersion: 4, beforeConnect: (attempt) => wire(attempt, 4) });
 }
 
 /** §11.3: MQTT 5 No Local keeps what the gateway publishes (destinations) out of its triggers. */

@@ -8,8 +8,9 @@
  *   ends a process in 1–3 ms, and killing its process group also ends what it spawned;
  * - the price is small: a call's round trip to the process (child/function-channel.ts) costs a
  *   few tens of µs more than a worker's postMessage (~71 against ~49 µs when this was chosen, on
- *   Node's IPC channel; the socket pair is cheaper still), and a spawn ~65 ms, paid once since instances stay warm between calls, and mostly before the
- *   first call: an instance usually starts from a pre-forked spare (spare-processes.ts).
+ *   Node's IPC channel; the socket pair is cheaper still), and a spawn ~65 ms, paid once since
+ *   instances stay warm between calls, and mostly before the first call: an instance usually
+ *   starts from a pre-forked spare (spare-processes.ts).
  *
  * Every call owns a timer for min(deadline - now, timeout). When it fires the call fails with
  * FunctionTimeout at once; the child is told to abort the call's `context.signal`, then pinged:
